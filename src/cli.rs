@@ -1,0 +1,159 @@
+//! The command line: `serve` (the default), `project`, `token`, `migrate`, `config show`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Settings, SettingsArgs};
+use crate::project::{PublicKey, Slug, dsn, random_hex};
+use crate::startup::{self, Application};
+use crate::store::{self, Database, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "A self-hosted error tracker that speaks Sentry's protocol"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project; prints its DSN as the last line.
+    Create {
+        /// Lowercase letters, digits and '-'.
+        slug: String,
+        /// Display name [default: the slug].
+        #[arg(long)]
+        name: Option<String>,
+        /// Use this public key instead of a random one (keeps DSNs when moving from Sentry).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// List projects with their DSNs.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; prints it as the last line. Only its hash is stored.
+    Create { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings and where each comes from.
+    Show,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::resolve(&cli.settings)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Project(cmd) => runtime.block_on(project(cmd, &settings)),
+        Command::Token(TokenCommand::Create { name }) => {
+            runtime.block_on(token_create(&name, &settings))
+        }
+        Command::Migrate => runtime.block_on(async {
+            let db = open(&settings).await?;
+            println!("database {} is up to date", db.path().display());
+            Ok(())
+        }),
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", settings.render());
+            Ok(())
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Database> {
+    Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database in {} (--data-dir / TOCSIN_DATA_DIR)",
+                settings.data_dir.value.display()
+            )
+        })
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(&settings).await?;
+    startup::print_banner(&app, &settings).await?;
+    tracing::info!(address = %app.address(), public_url = app.public_url(), "serving");
+    app.run_until_stopped().await
+}
+
+async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()> {
+    let db = open(settings).await?;
+    let mut conn = db.write_connection().await?;
+    let public_url = settings.public_url_for(&settings.bind.value);
+    match cmd {
+        ProjectCommand::Create { slug, name, key } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let key = match key {
+                Some(k) => PublicKey::parse(&k).map_err(anyhow::Error::msg)?,
+                None => PublicKey::generate(),
+            };
+            let name = name.unwrap_or_else(|| slug.to_string());
+            let created = match store::create_project(&mut conn, &slug, &name, &key).await {
+                Err(StoreError::Conflict(msg)) => anyhow::bail!(msg),
+                other => other?,
+            };
+            println!(
+                "created project {} (id {})",
+                created.project.slug, created.project.id
+            );
+            println!("{}", dsn(&public_url, &created.key, created.project.id));
+        }
+        ProjectCommand::List => {
+            println!("{:<6} {:<24} DSN", "ID", "SLUG");
+            for p in store::list_projects(&mut conn).await? {
+                println!(
+                    "{:<6} {:<24} {}",
+                    p.project.id,
+                    p.project.slug,
+                    dsn(&public_url, &p.key, p.project.id)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token_create(name: &str, settings: &Settings) -> anyhow::Result<()> {
+    let db = open(settings).await?;
+    let mut conn = db.write_connection().await?;
+    let token = random_hex(32);
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    store::create_token(&mut conn, name, &hash).await?;
+    println!("created API token {name:?}; it is shown only once:");
+    println!("{token}");
+    Ok(())
+}

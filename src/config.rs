@@ -1,0 +1,321 @@
+//! Typed settings, layered: command-line flag > `TOCSIN_*` environment variable > TOML file >
+//! built-in default. `tocsin config show` prints the result with where each value came from.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The settings every command shares. Each field is `None` when that layer did not set it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SettingsArgs {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "TOCSIN_BIND", global = true)]
+    pub bind: Option<String>,
+    /// Directory holding `tocsin.db`; created if missing.
+    #[arg(long, env = "TOCSIN_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Base URL used in DSNs and links [default: http://<bind>].
+    #[arg(long, env = "TOCSIN_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Organization slug of the JSON API (`/api/0/projects/{org}/…`).
+    #[arg(long, env = "TOCSIN_ORG", global = true)]
+    pub org: Option<String>,
+    /// Events that may wait for the writer before ingest answers 429.
+    #[arg(long, env = "TOCSIN_QUEUE_CAPACITY", global = true)]
+    pub queue_capacity: Option<usize>,
+    /// SQLite `synchronous` mode: `normal` survives a crash of the process, `full` also power loss.
+    #[arg(long, env = "TOCSIN_SQLITE_SYNCHRONOUS", global = true)]
+    pub sqlite_synchronous: Option<Synchronous>,
+    /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
+    #[arg(long, env = "TOCSIN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The same keys as read from the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    org: Option<String>,
+    queue_capacity: Option<usize>,
+    sqlite_synchronous: Option<Synchronous>,
+}
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// A commit survives the process crashing (WAL + NORMAL); the default.
+    Normal,
+    /// A commit also survives the machine losing power, at the cost of an fsync per commit.
+    Full,
+}
+
+/// Where an effective value came from; printed by `config show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "command-line flag",
+            Source::Env => "environment",
+            Source::File => "config file",
+            Source::Default => "default",
+        })
+    }
+}
+
+/// A resolved value and its origin.
+#[derive(Debug, Clone)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: Setting<String>,
+    pub data_dir: Setting<PathBuf>,
+    /// `None` means "derive from the address actually bound".
+    pub public_url: Setting<Option<String>>,
+    pub org: Setting<String>,
+    pub queue_capacity: Setting<usize>,
+    pub sqlite_synchronous: Setting<Synchronous>,
+    pub config_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+pub const DEFAULT_DATA_DIR: &str = "./tocsin-data";
+pub const DEFAULT_ORG: &str = "default";
+pub const DEFAULT_QUEUE_CAPACITY: usize = 5_000;
+
+/// Every environment variable Tocsin reads; others with the `TOCSIN_` prefix are probably typos.
+const KNOWN_ENV: &[&str] = &[
+    "TOCSIN_BIND",
+    "TOCSIN_DATA_DIR",
+    "TOCSIN_PUBLIC_URL",
+    "TOCSIN_ORG",
+    "TOCSIN_QUEUE_CAPACITY",
+    "TOCSIN_SQLITE_SYNCHRONOUS",
+    "TOCSIN_CONFIG",
+];
+
+impl Settings {
+    /// Resolves the layers. `args` already merged flags over environment (clap does that); to tell
+    /// the two apart for `config show`, we look at whether the variable is set.
+    pub fn resolve(args: &SettingsArgs) -> anyhow::Result<Settings> {
+        warn_unknown_env();
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let settings = Settings {
+            bind: layer(
+                args.bind.clone(),
+                "TOCSIN_BIND",
+                file.bind,
+                DEFAULT_BIND.into(),
+            ),
+            data_dir: layer(
+                args.data_dir.clone(),
+                "TOCSIN_DATA_DIR",
+                file.data_dir,
+                PathBuf::from(DEFAULT_DATA_DIR),
+            ),
+            public_url: layer(
+                args.public_url.clone().map(Some),
+                "TOCSIN_PUBLIC_URL",
+                file.public_url.map(Some),
+                None,
+            ),
+            org: layer(args.org.clone(), "TOCSIN_ORG", file.org, DEFAULT_ORG.into()),
+            queue_capacity: layer(
+                args.queue_capacity,
+                "TOCSIN_QUEUE_CAPACITY",
+                file.queue_capacity,
+                DEFAULT_QUEUE_CAPACITY,
+            ),
+            sqlite_synchronous: layer(
+                args.sqlite_synchronous,
+                "TOCSIN_SQLITE_SYNCHRONOUS",
+                file.sqlite_synchronous,
+                Synchronous::Normal,
+            ),
+            config_file: args.config.clone(),
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.queue_capacity.value == 0 {
+            anyhow::bail!(
+                "queue_capacity must be at least 1 (set --queue-capacity or TOCSIN_QUEUE_CAPACITY)"
+            );
+        }
+        if let Some(url) = &self.public_url.value
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!(
+                "public_url {url:?} must start with http:// or https:// (set --public-url or TOCSIN_PUBLIC_URL)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Path of the SQLite database inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.value.join("tocsin.db")
+    }
+
+    /// The public base URL without a trailing slash, given the address the server really bound.
+    pub fn public_url_for(&self, bound: &str) -> String {
+        match &self.public_url.value {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// Human-readable listing for `tocsin config show`. Nothing secret is configured yet; when
+    /// secrets arrive (SMTP passwords, webhook URLs) they are printed as `<redacted>` here.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Some(path) = &self.config_file {
+            out.push_str(&format!("# config file: {}\n", path.display()));
+        }
+        let mut line = |key: &str, value: String, source: Source| {
+            out.push_str(&format!("{key} = {value}  # {source}\n"));
+        };
+        line("bind", quote(&self.bind.value), self.bind.source);
+        line(
+            "data_dir",
+            quote(&self.data_dir.value.display().to_string()),
+            self.data_dir.source,
+        );
+        let public = match &self.public_url.value {
+            Some(url) => quote(url),
+            None => quote(&format!("http://{}", self.bind.value)),
+        };
+        line("public_url", public, self.public_url.source);
+        line("org", quote(&self.org.value), self.org.source);
+        line(
+            "queue_capacity",
+            self.queue_capacity.value.to_string(),
+            self.queue_capacity.source,
+        );
+        let sync = match self.sqlite_synchronous.value {
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
+        };
+        line(
+            "sqlite_synchronous",
+            quote(sync),
+            self.sqlite_synchronous.source,
+        );
+        out
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn layer<T>(arg: Option<T>, env: &str, file: Option<T>, default: T) -> Setting<T> {
+    match (arg, file) {
+        (Some(value), _) => {
+            let source = if std::env::var_os(env).is_some() {
+                // clap fills the field from the variable when no flag was given; a flag given
+                // together with the variable also lands here, and the flag won.
+                if std::env::args().any(|a| a.starts_with(&flag_name(env))) {
+                    Source::Flag
+                } else {
+                    Source::Env
+                }
+            } else {
+                Source::Flag
+            };
+            Setting { value, source }
+        }
+        (None, Some(value)) => Setting {
+            value,
+            source: Source::File,
+        },
+        (None, None) => Setting {
+            value: default,
+            source: Source::Default,
+        },
+    }
+}
+
+/// `TOCSIN_DATA_DIR` → `--data-dir`.
+fn flag_name(env: &str) -> String {
+    let name = env
+        .trim_start_matches("TOCSIN_")
+        .to_lowercase()
+        .replace('_', "-");
+    format!("--{name}")
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read config file {} (--config / TOCSIN_CONFIG)",
+            path.display()
+        )
+    })?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+fn warn_unknown_env() {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("TOCSIN_") && !KNOWN_ENV.contains(&key) {
+            tracing::warn!(
+                variable = key,
+                "ignoring unknown environment variable; known: {}",
+                KNOWN_ENV.join(", ")
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_names_follow_the_environment_names() {
+        assert_eq!(flag_name("TOCSIN_DATA_DIR"), "--data-dir");
+        assert_eq!(flag_name("TOCSIN_BIND"), "--bind");
+    }
+
+    #[test]
+    fn a_file_value_beats_the_default_and_loses_to_a_flag() {
+        let from_file = layer(None, "TOCSIN_NOT_SET_ANYWHERE", Some(7), 1);
+        assert_eq!((from_file.value, from_file.source), (7, Source::File));
+        let from_default = layer::<u32>(None, "TOCSIN_NOT_SET_ANYWHERE", None, 1);
+        assert_eq!(
+            (from_default.value, from_default.source),
+            (1, Source::Default)
+        );
+        let from_flag = layer(Some(9), "TOCSIN_NOT_SET_ANYWHERE", Some(7), 1);
+        assert_eq!((from_flag.value, from_flag.source), (9, Source::Flag));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let err = toml::from_str::<FileSettings>("datadir = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("datadir"), "{err}");
+    }
+}

@@ -1,0 +1,17 @@
+//! The event model: protocol types that keep every field a client sent, and the normalisation
+//! that turns whatever an SDK of any age sent into that one canonical shape.
+
+mod coerce;
+mod id;
+mod json_repair;
+mod level;
+mod model;
+mod normalize;
+mod timestamp;
+
+pub use id::EventId;
+pub use json_repair::parse_lenient;
+pub use level::Level;
+pub use model::{ClientSdk, Event, Exception, Frame, LogEntry, Request, Stacktrace, User, Values};
+pub use normalize::{NormalizeError, NormalizeInput, normalize};
+pub use timestamp::{format_rfc3339, unix_now};

@@ -1,0 +1,305 @@
+//! The `/envelope/` and `/store/` handlers.
+
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::{Value, json};
+
+use super::decode::{self, human_size};
+use super::{
+    IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body,
+    cors, envelope,
+};
+use crate::event::{self, EventId, NormalizeInput};
+use crate::store::EventRow;
+use crate::store::writer::{SubmitError, WriteError};
+
+/// Bodies or events above this size are decoded on the blocking pool, not on the I/O worker.
+const INLINE_CPU_LIMIT: usize = 256 * 1024;
+/// A base64 `/store/` body of a 1 MiB event is 4/3 of it.
+const MAX_STORE_DECODED: usize = MAX_EVENT / 3 * 4 + 4096;
+
+/// `POST /api/{project_id}/envelope/`
+#[tracing::instrument(skip_all, fields(project_id = %path.as_str()))]
+pub async fn envelope(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    counted(&state, envelope_inner(&req, &path, payload, &state).await)
+}
+
+/// `POST /api/{project_id}/store/`
+#[tracing::instrument(skip_all, fields(project_id = %path.as_str()))]
+pub async fn store(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    // Relay parses a /store/ body sent as an envelope as one; so do we.
+    let is_envelope = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim().starts_with("application/x-sentry-envelope"));
+    let result = if is_envelope {
+        envelope_inner(&req, &path, payload, &state).await
+    } else {
+        store_inner(&req, &path, payload, &state).await
+    };
+    counted(&state, result)
+}
+
+/// Any other method on an ingest route.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let mut resp = HttpResponse::MethodNotAllowed();
+    cors::add_headers(&mut resp);
+    resp.insert_header(("Allow", "POST, OPTIONS")).json(
+        json!({"detail": format!("method {} is not allowed here; SDKs POST events", req.method())}),
+    )
+}
+
+fn counted(
+    state: &IngestState,
+    result: Result<HttpResponse, IngestError>,
+) -> Result<HttpResponse, IngestError> {
+    if let Err(err) = &result {
+        state.metrics.rejected(err.status_code().as_u16());
+    }
+    result
+}
+
+async fn envelope_inner(
+    req: &HttpRequest,
+    path: &str,
+    payload: web::Payload,
+    state: &IngestState,
+) -> Result<HttpResponse, IngestError> {
+    let project_id = project_id(path)?;
+    let header_auth = auth::from_request(req)?;
+    if let Some(auth) = &header_auth {
+        authorize(state, &auth.key, project_id).await?;
+    }
+    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
+    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope").await?;
+    let data = off_thread(raw.len(), move || {
+        decode::decode_all(raw, &encodings, MAX_ENVELOPE_DECODED, "envelope")
+    })
+    .await?;
+    let envelope = envelope::parse(&data).map_err(IngestError::BadEnvelope)?;
+
+    if header_auth.is_none() {
+        authorize_by_dsn(state, &envelope.headers, project_id).await?;
+    }
+    let envelope_event_id = match envelope.headers.get("event_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(EventId::parse(s).ok_or_else(|| {
+            IngestError::BadEnvelope(format!("invalid event_id {s:?} in the header"))
+        })?),
+        Some(other) => {
+            return Err(IngestError::BadEnvelope(format!(
+                "invalid event_id {other} in the header"
+            )));
+        }
+    };
+
+    let mut event_payload = None;
+    for item in &envelope.items {
+        if item.ty == "event" {
+            if event_payload.is_some() {
+                return Err(IngestError::BadEnvelope("more than one event item".into()));
+            }
+            event_payload = Some(item.payload);
+        } else {
+            state.metrics.item_dropped(&item.ty);
+        }
+    }
+    let Some(event_payload) = event_payload else {
+        return Ok(success(None));
+    };
+    if event_payload.len() > MAX_EVENT {
+        return Err(IngestError::TooLarge(format!(
+            "the event item exceeds {}",
+            human_size(MAX_EVENT)
+        )));
+    }
+    let id = accept_event(
+        req,
+        state,
+        project_id,
+        event_payload.to_vec(),
+        envelope_event_id,
+    )
+    .await?;
+    Ok(success(Some(id)))
+}
+
+async fn store_inner(
+    req: &HttpRequest,
+    path: &str,
+    payload: web::Payload,
+    state: &IngestState,
+) -> Result<HttpResponse, IngestError> {
+    let project_id = project_id(path)?;
+    let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
+    authorize(state, &auth.key, project_id).await?;
+    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
+    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "store request").await?;
+    let json = off_thread(raw.len(), move || {
+        let data = decode::decode_all(raw, &encodings, MAX_STORE_DECODED, "store request")?;
+        decode::store_body(data, MAX_EVENT)
+    })
+    .await?;
+    if json.len() > MAX_EVENT {
+        return Err(IngestError::TooLarge(format!(
+            "the event exceeds {}",
+            human_size(MAX_EVENT)
+        )));
+    }
+    let id = accept_event(req, state, project_id, json, None).await?;
+    Ok(success(Some(id)))
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn project_id(path: &str) -> Result<i64, IngestError> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| IngestError::BadProjectPath(path.to_string()))
+}
+
+/// The key must exist, be active, and belong to the project in the URL.
+async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<(), IngestError> {
+    if key.len() > auth::MAX_KEY_LEN {
+        return Err(IngestError::UnknownKey);
+    }
+    let owner = state
+        .keys
+        .lookup(key)
+        .await
+        .map_err(|e| IngestError::Unavailable(e.to_string()))?;
+    match owner {
+        None => Err(IngestError::UnknownKey),
+        Some(owner) if !owner.is_active => Err(IngestError::DisabledKey),
+        Some(owner) if owner.project_id != project_id => Err(IngestError::WrongProject {
+            key_project: owner.project_id,
+            url_project: project_id,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Envelope self-authentication: the `dsn` header (JS with a tunnel, Rust on request).
+async fn authorize_by_dsn(
+    state: &IngestState,
+    headers: &serde_json::Map<String, Value>,
+    project_id: i64,
+) -> Result<(), IngestError> {
+    let dsn = headers
+        .get("dsn")
+        .and_then(Value::as_str)
+        .ok_or(IngestError::MissingAuth)?;
+    let (key, dsn_project) = auth::parse_dsn(dsn).ok_or_else(|| {
+        IngestError::BadAuthHeader(format!("the envelope's dsn {dsn:?} is not a DSN"))
+    })?;
+    if dsn_project != project_id.to_string() {
+        return Err(IngestError::DsnProjectMismatch {
+            dsn_project,
+            url_project: project_id,
+        });
+    }
+    authorize(state, &key, project_id).await
+}
+
+/// Parses, normalises and compresses one event, then waits until the writer has committed it.
+async fn accept_event(
+    req: &HttpRequest,
+    state: &IngestState,
+    project_id: i64,
+    payload: Vec<u8>,
+    envelope_event_id: Option<EventId>,
+) -> Result<EventId, IngestError> {
+    let client_ip = req.peer_addr().map(|a| a.ip().to_string());
+    let row = off_thread(payload.len(), move || {
+        prepare(
+            project_id,
+            &payload,
+            envelope_event_id,
+            client_ip.as_deref(),
+        )
+    })
+    .await?;
+    let event_id = EventId::parse(&row.event_id)
+        .ok_or_else(|| IngestError::Unavailable("lost the event id".into()))?;
+    tracing::Span::current().record("event_id", row.event_id.as_str());
+    let stored = state.writer.write(row).await.map_err(|e| match e {
+        WriteError::Submit(SubmitError::Full) => IngestError::QueueFull,
+        WriteError::Submit(SubmitError::Closed) => {
+            IngestError::Unavailable("the server is shutting down".into())
+        }
+        WriteError::Store(err) => IngestError::Unavailable(err.to_string()),
+    })?;
+    state.metrics.event_stored(stored.inserted);
+    if !stored.inserted {
+        tracing::debug!(%event_id, "duplicate event id; stored once");
+    }
+    Ok(event_id)
+}
+
+/// The CPU part of accepting an event: JSON → normalised model → compressed row.
+fn prepare(
+    project_id: i64,
+    payload: &[u8],
+    envelope_event_id: Option<EventId>,
+    client_ip: Option<&str>,
+) -> Result<EventRow, IngestError> {
+    let raw = event::parse_lenient(payload).map_err(|e| IngestError::BadJson(e.to_string()))?;
+    let input = NormalizeInput {
+        envelope_event_id,
+        client_ip,
+        received: event::unix_now(),
+    };
+    let event = event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))?;
+    let json = serde_json::to_vec(&event)
+        .map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
+    let payload = zstd::bulk::compress(&json, 3)
+        .map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
+    Ok(EventRow {
+        project_id,
+        event_id: event.event_id.to_string(),
+        timestamp: event.timestamp,
+        received: event.received,
+        level: event.level.as_str(),
+        platform: event.platform,
+        release: event.release,
+        environment: event.environment,
+        payload,
+    })
+}
+
+/// Runs `f` inline for small inputs and on the blocking pool for large ones, so one big
+/// decompression does not stall every request on the same I/O worker.
+async fn off_thread<T: Send + 'static>(
+    size: usize,
+    f: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
+) -> Result<T, IngestError> {
+    if size <= INLINE_CPU_LIMIT {
+        return f();
+    }
+    web::block(f)
+        .await
+        .map_err(|_| IngestError::Unavailable("the decoding worker failed".into()))?
+}
+
+fn success(id: Option<EventId>) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    cors::add_headers(&mut resp);
+    resp.insert_header(("X-Sentry-Rate-Limits", super::DROPPED_CATEGORIES));
+    match id {
+        Some(id) => resp.json(json!({ "id": id })),
+        None => resp.json(json!({})),
+    }
+}

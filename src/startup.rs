@@ -1,0 +1,185 @@
+//! Building and running the server. `Application::build` binds first, so tests (and users) can
+//! ask for port 0 and learn the real address before serving.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use serde_json::json;
+
+use crate::api::{self, ApiState};
+use crate::config::Settings;
+use crate::health::{self, HealthState};
+use crate::ingest::{self, IngestState, KeyCache};
+use crate::metrics::Metrics;
+use crate::project::{PublicKey, Slug, dsn};
+use crate::store::{self, Database, writer};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    public_url: String,
+    writer_task: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let db = Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database in {} (--data-dir / TOCSIN_DATA_DIR)",
+                    settings.data_dir.value.display()
+                )
+            })?;
+        let listener = TcpListener::bind(&settings.bind.value).with_context(|| {
+            format!(
+                "cannot listen on {} (--bind / TOCSIN_BIND)",
+                settings.bind.value
+            )
+        })?;
+        let address = listener.local_addr()?;
+        let public_url = settings.public_url_for(&address.to_string());
+
+        ensure_default_project(&db).await?;
+        let pool = db.read_pool().await?;
+        let metrics = Metrics::new();
+        let (writer, writer_task) = writer::spawn(
+            db.write_connection().await?,
+            settings.queue_capacity.value,
+            metrics.clone(),
+        );
+
+        let ingest = web::Data::new(IngestState {
+            keys: KeyCache::new(pool.clone()),
+            writer: writer.clone(),
+            metrics: metrics.clone(),
+        });
+        let api = web::Data::new(ApiState {
+            pool: pool.clone(),
+            org: settings.org.value.clone(),
+        });
+        let health = web::Data::new(HealthState {
+            pool,
+            writer,
+            metrics,
+        });
+        let prefix = url_path_prefix(&public_url);
+        let server = HttpServer::new(move || {
+            App::new()
+                // Folds `//api//1//envelope//` into `/api/1/envelope`: some SDKs send doubled
+                // or missing slashes and Relay accepts them.
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .app_data(ingest.clone())
+                .app_data(api.clone())
+                .app_data(health.clone())
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    let detail = err.to_string();
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        HttpResponse::NotFound().json(json!({ "detail": detail })),
+                    )
+                    .into()
+                }))
+                .configure(|cfg| ingest::routes(cfg, &prefix))
+                .configure(api::routes)
+                .configure(health::routes)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        // Ingest handlers wait for a commit; give them time to finish on shutdown.
+        .shutdown_timeout(30)
+        .run();
+
+        Ok(Application {
+            server,
+            address,
+            public_url,
+            writer_task,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets the writer commit what is queued.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        // The handles died with the server's workers; the writer drains its queue and ends.
+        if tokio::time::timeout(Duration::from_secs(30), self.writer_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the writer did not finish within 30 s of shutdown");
+        }
+        Ok(())
+    }
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound()
+        .json(json!({ "detail": format!("no route for {} {}", req.method(), req.path()) }))
+}
+
+/// On first start (no projects at all) create `default`, project id 1, so the DSN printed at
+/// start-up works at once.
+async fn ensure_default_project(db: &Database) -> anyhow::Result<()> {
+    let mut conn = db.write_connection().await?;
+    if store::count_projects(&mut conn).await? == 0 {
+        let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
+        let created =
+            store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
+        tracing::info!(
+            project_id = created.project.id,
+            "created the default project"
+        );
+    }
+    Ok(())
+}
+
+/// Prints where Tocsin listens and each project's DSN, for the person who just started it.
+pub async fn print_banner(app: &Application, settings: &Settings) -> anyhow::Result<()> {
+    let db = Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value).await?;
+    let mut conn = db.write_connection().await?;
+    println!("Tocsin is listening on http://{}", app.address());
+    for p in store::list_projects(&mut conn).await? {
+        println!(
+            "DSN for project {}: {}",
+            p.project.slug,
+            dsn(app.public_url(), &p.key, p.project.id)
+        );
+    }
+    Ok(())
+}
+
+/// `https://host/sentry` → `/sentry`; `http://host:8000` → ``.
+fn url_path_prefix(public_url: &str) -> String {
+    let rest = public_url.split_once("://").map_or(public_url, |(_, r)| r);
+    match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/').to_string(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_path_prefix;
+
+    #[test]
+    fn the_public_url_path_becomes_the_route_prefix() {
+        assert_eq!(
+            url_path_prefix("https://errors.example.com/sentry/"),
+            "/sentry"
+        );
+        assert_eq!(url_path_prefix("http://127.0.0.1:8000"), "");
+    }
+}

@@ -1,0 +1,32 @@
+//! Migrations, embedded in the binary and run at start-up (and by `tocsin migrate`).
+//!
+//! We build the migrator from `include_str!` rather than `sqlx::migrate!` so the build needs no
+//! proc-macro that links a second SQLite; sqlx still records applied versions and checksums.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// Every migration, in order. Never edit a released one: add the next.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../../migrations/0001_foundation.sql"),
+)];
+
+pub fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}

@@ -1,0 +1,125 @@
+//! Storage: one SQLite file in WAL mode. All SQL lives in this module.
+//!
+//! Two kinds of connection: one write connection owned by the [`writer`] task (group commit),
+//! and a pool of read-only connections for everything that only reads. CLI commands open their
+//! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
+//! running server.
+
+mod events;
+mod migrate;
+mod projects;
+mod tokens;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, SqliteConnection};
+
+pub use events::{EventRow, StoredEvent, event_by_id};
+pub use projects::{
+    KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects,
+    project_by_slug,
+};
+pub use tokens::{create_token, token_is_valid};
+
+use crate::config::Synchronous;
+
+/// How long a connection waits for another writer (a CLI command, the server) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_POOL_SIZE: u32 = 4;
+
+/// Errors at the storage boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("the writer has stopped")]
+    WriterGone,
+    #[error("the transaction holding this event failed: {0}")]
+    BatchFailed(String),
+}
+
+/// Where the database is and how durable commits must be.
+#[derive(Debug, Clone)]
+pub struct Database {
+    path: PathBuf,
+    synchronous: Synchronous,
+}
+
+impl Database {
+    /// Creates the data directory if needed and runs pending migrations.
+    pub async fn open(data_dir: &Path, synchronous: Synchronous) -> Result<Database, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let db = Database {
+            path: data_dir.join("tocsin.db"),
+            synchronous,
+        };
+        let mut conn = db.write_connection().await?;
+        migrate::migrator().run(&mut conn).await?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn options(&self) -> SqliteConnectOptions {
+        let synchronous = match self.synchronous {
+            Synchronous::Normal => SqliteSynchronous::Normal,
+            Synchronous::Full => SqliteSynchronous::Full,
+        };
+        // `from_str` on a plain path cannot fail; the fallback keeps this infallible anyway.
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", self.path.display()))
+            .unwrap_or_default()
+            .filename(&self.path)
+            .create_if_missing(true)
+            // WAL: readers never block the writer and the writer never blocks readers.
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a committed transaction survives a crash of the process; only
+            // power loss can take the last commits. FULL (a setting) fsyncs every commit.
+            .synchronous(synchronous)
+            // Integrity between projects, keys and events is enforced by the database itself.
+            .foreign_keys(true)
+            // A CLI command and the server share the file; wait for the lock rather than fail.
+            .busy_timeout(BUSY_TIMEOUT)
+            // Statements are logged by our own spans; sqlx's per-statement logs are noise.
+            .disable_statement_logging()
+    }
+
+    /// A connection that may write: the writer task's, or a CLI command's.
+    pub async fn write_connection(&self) -> Result<SqliteConnection, StoreError> {
+        Ok(self.options().connect().await?)
+    }
+
+    /// The read-only pool for handlers.
+    pub async fn read_pool(&self) -> Result<SqlitePool, StoreError> {
+        Ok(SqlitePoolOptions::new()
+            .max_connections(READ_POOL_SIZE)
+            .connect_with(self.options().read_only(true))
+            .await?)
+    }
+}
+
+/// `SELECT 1` on a pooled connection: the database file is reachable and readable.
+pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! Projects and their DSN keys.
+
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use super::StoreError;
+use crate::event::unix_now;
+use crate::project::{Project, PublicKey, Slug};
+
+/// A project with its (first active) DSN key.
+#[derive(Debug, Clone)]
+pub struct ProjectWithKey {
+    pub project: Project,
+    pub key: PublicKey,
+}
+
+/// What a public key unlocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub project_id: i64,
+    pub is_active: bool,
+}
+
+/// Creates a project with one key. Ids are assigned in order, so the first project is 1.
+pub async fn create_project(
+    conn: &mut SqliteConnection,
+    slug: &Slug,
+    name: &str,
+    key: &PublicKey,
+) -> Result<ProjectWithKey, StoreError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let now = unix_now();
+    let inserted =
+        sqlx::query("INSERT INTO projects (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(slug.as_str())
+            .bind(name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.get(0),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "a project with slug {:?} already exists",
+                slug.as_str()
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let key_insert = sqlx::query(
+        "INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?, ?, ?)",
+    )
+    .bind(key.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    match key_insert {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "the key {key} already belongs to a project"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(ProjectWithKey {
+        project: Project {
+            id,
+            slug: slug.as_str().to_string(),
+            name: name.to_string(),
+        },
+        key: key.clone(),
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+pub async fn count_projects(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM projects")
+        .fetch_one(ex)
+        .await?
+        .get(0))
+}
+
+/// Every project with its oldest active key, by id.
+pub async fn list_projects(ex: impl SqliteExecutor<'_>) -> Result<Vec<ProjectWithKey>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.slug, p.name,
+                (SELECT k.public_key FROM project_keys k
+                  WHERE k.project_id = p.id AND k.is_active = 1
+                  ORDER BY k.created_at, k.public_key LIMIT 1)
+           FROM projects p ORDER BY p.id",
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ProjectWithKey {
+            project: Project {
+                id: row.get(0),
+                slug: row.get(1),
+                name: row.get(2),
+            },
+            key: PublicKey::from_untrusted(
+                row.get::<Option<String>, _>(3).as_deref().unwrap_or(""),
+            ),
+        })
+        .collect())
+}
+
+pub async fn project_by_slug(
+    ex: impl SqliteExecutor<'_>,
+    slug: &str,
+) -> Result<Option<Project>, StoreError> {
+    let row = sqlx::query("SELECT id, slug, name FROM projects WHERE slug = ?")
+        .bind(slug)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|row| Project {
+        id: row.get(0),
+        slug: row.get(1),
+        name: row.get(2),
+    }))
+}
+
+/// The project a public key belongs to, if any.
+pub async fn key_owner(
+    ex: impl SqliteExecutor<'_>,
+    key: &str,
+) -> Result<Option<KeyOwner>, StoreError> {
+    let row = sqlx::query("SELECT project_id, is_active FROM project_keys WHERE public_key = ?")
+        .bind(key)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|row| KeyOwner {
+        project_id: row.get(0),
+        is_active: row.get::<i64, _>(1) != 0,
+    }))
+}
