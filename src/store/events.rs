@@ -86,3 +86,11 @@ pub async fn event_by_id(
         payload: row.get(3),
     }))
 }
+
+/// How many events are stored (all projects).
+pub async fn count_events(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM events")
+        .fetch_one(ex)
+        .await?
+        .get(0))
+}

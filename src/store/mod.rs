@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, SqliteConnection};
 
-pub use events::{EventRow, StoredEvent, event_by_id};
+pub use events::{EventRow, StoredEvent, count_events, event_by_id};
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects,
     project_by_slug,

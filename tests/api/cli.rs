@@ -1,0 +1,179 @@
+//! The command line: projects, tokens, configuration layering, and working beside a live server.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::{cli_in, envelope_of, error_event, sentry_auth, spawn_app};
+
+#[tokio::test]
+async fn serve_creates_the_default_project_with_id_1_and_prints_a_working_dsn() {
+    let app = spawn_app().await;
+    assert_eq!(app.project_id, 1);
+    assert!(
+        app.dsn
+            .starts_with(&format!("http://{}@{}/1", app.key, app.address)),
+        "{}",
+        app.dsn
+    );
+    assert_eq!(app.key.len(), 32);
+    let resp = app.post_envelope(envelope_of(&error_event())).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_project_created_by_the_cli_while_serving_accepts_events_within_a_second() {
+    let app = spawn_app().await;
+    // Make the server look the key up (and miss) before it exists, as a busy server would.
+    let early = app
+        .client
+        .post(app.url("/api/2/envelope/"))
+        .header(
+            "X-Sentry-Auth",
+            sentry_auth("0123456789abcdef0123456789abcdef"),
+        )
+        .body(envelope_of(&error_event()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(early.status(), 403);
+
+    let (id, key) = app.create_project("checkout", Some("0123456789abcdef0123456789abcdef"));
+    assert_eq!(id, 2);
+    let created = Instant::now();
+    let status = loop {
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/{id}/envelope/")))
+            .header("X-Sentry-Auth", sentry_auth(&key))
+            .body(envelope_of(&error_event()))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 || created.elapsed() > Duration::from_secs(1) {
+            break resp.status();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        status, 200,
+        "a new project must accept events within 1 s of creation"
+    );
+}
+
+#[tokio::test]
+async fn project_list_shows_id_slug_and_dsn_per_project() {
+    let app = spawn_app().await;
+    let (_, key) = app.create_project("web-shop", None);
+    let out = app.cli(&["project", "list"]);
+    assert!(out.success, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("1 ") && l.contains("default") && l.contains(&app.dsn)),
+        "{}",
+        out.stdout
+    );
+    let expected = format!("http://{key}@{}/2", app.address);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("2 ") && l.contains("web-shop") && l.contains(&expected)),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_or_malformed_slug_is_a_clear_error() {
+    let app = spawn_app().await;
+    app.create_project("api", None);
+    let dup = app.cli(&["project", "create", "api"]);
+    assert!(!dup.success);
+    assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
+    let bad = app.cli(&["project", "create", "My_App"]);
+    assert!(!bad.success);
+    assert!(
+        bad.stderr.contains("invalid project slug"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_printed_once_and_only_its_hash_is_stored() {
+    let app = spawn_app().await;
+    let token = &app.token;
+    assert_eq!(token.len(), 64);
+    let db = std::fs::read(app.data_dir.join("tocsin.db")).unwrap();
+    let wal = std::fs::read(app.data_dir.join("tocsin.db-wal")).unwrap_or_default();
+    let needle = token.as_bytes();
+    assert!(
+        !db.windows(needle.len()).any(|w| w == needle),
+        "the token must not be stored in clear"
+    );
+    assert!(
+        !wal.windows(needle.len()).any(|w| w == needle),
+        "the token must not be stored in clear"
+    );
+}
+
+#[test]
+fn config_show_reports_flag_over_env_over_file_over_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tocsin.toml");
+    std::fs::write(
+        &file,
+        "bind = \"127.0.0.1:7001\"\norg = \"from-file\"\nqueue_capacity = 77\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(["config", "show", "--config"])
+        .arg(&file)
+        .args(["--bind", "127.0.0.1:7003"])
+        .env_clear()
+        .env("TOCSIN_BIND", "127.0.0.1:7002")
+        .env("TOCSIN_ORG", "from-env")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("bind = \"127.0.0.1:7003\"  # command-line flag"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("org = \"from-env\"  # environment"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("queue_capacity = 77  # config file"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("data_dir = \"./tocsin-data\"  # default"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    for _ in 0..2 {
+        let out = cli_in(&data, "http://127.0.0.1:8000", &["migrate"]);
+        assert!(out.success, "{}", out.stderr);
+    }
+    assert!(data.join("tocsin.db").exists());
+}
+
+#[test]
+fn a_bad_setting_names_the_flag_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli_in(dir.path(), "ftp://nope", &["project", "list"]);
+    assert!(!out.success);
+    assert!(out.stderr.contains("--public-url"), "{}", out.stderr);
+}

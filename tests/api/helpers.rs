@@ -1,0 +1,357 @@
+//! `spawn_app()` and friends: every test talks to a real `tocsin serve` process on port 0 with
+//! its own temporary data directory, exactly as a user would run it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tocsin");
+
+/// A running Tocsin and what a test needs to talk to it.
+pub struct TestApp {
+    pub base_url: String,
+    pub address: String,
+    pub data_dir: PathBuf,
+    /// The `default` project created on first start.
+    pub project_id: i64,
+    pub project_slug: String,
+    pub key: String,
+    pub dsn: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    extra_args: Vec<String>,
+    child: Option<Child>,
+    tmp: TempDir,
+}
+
+/// What a CLI command printed.
+pub struct CliOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or("")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with extra `serve` arguments (e.g. `--queue-capacity 2`).
+pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data_dir = tmp.path().join("data");
+    let mut app = TestApp {
+        base_url: String::new(),
+        address: String::new(),
+        data_dir,
+        project_id: 0,
+        project_slug: "default".into(),
+        key: String::new(),
+        dsn: String::new(),
+        token: String::new(),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("http client"),
+        extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        child: None,
+        tmp,
+    };
+    app.start();
+    app.token = app
+        .cli(&["token", "create", "tests"])
+        .last_line()
+        .to_string();
+    app
+}
+
+impl TestApp {
+    /// Starts (or restarts) the server process on the same data directory.
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.tmp.path().join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,tocsin=debug")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn tocsin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        // Keep draining stdout for the life of the process so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        self.child = Some(child);
+        let mut address = None;
+        let mut dsn = None;
+        while address.is_none() || dsn.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("tocsin did not start; log:\n{}", self.server_log()));
+            if let Some(rest) = line.strip_prefix("Tocsin is listening on http://") {
+                address = Some(rest.trim().to_string());
+            } else if let Some(rest) = line.strip_prefix("DSN for project default: ") {
+                dsn = Some(rest.trim().to_string());
+            }
+        }
+        let address = address.unwrap();
+        let dsn = dsn.unwrap();
+        self.base_url = format!("http://{address}");
+        self.address = address;
+        self.key = dsn
+            .split("://")
+            .nth(1)
+            .unwrap()
+            .split('@')
+            .next()
+            .unwrap()
+            .to_string();
+        self.project_id = dsn.rsplit('/').next().unwrap().parse().unwrap();
+        self.dsn = dsn;
+    }
+
+    /// SIGKILL: no shutdown hook runs, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+        }
+    }
+
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Runs a CLI command against this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> CliOutput {
+        cli_in(&self.data_dir, &self.base_url, args)
+    }
+
+    /// Creates a project from the CLI; returns its id and public key.
+    pub fn create_project(&self, slug: &str, key: Option<&str>) -> (i64, String) {
+        let mut args = vec!["project", "create", slug];
+        if let Some(key) = key {
+            args.extend(["--key", key]);
+        }
+        let out = self.cli(&args);
+        assert!(out.success, "project create failed: {}", out.stderr);
+        let dsn = out.last_line();
+        let key = dsn
+            .split("://")
+            .nth(1)
+            .unwrap()
+            .split('@')
+            .next()
+            .unwrap()
+            .to_string();
+        (dsn.rsplit('/').next().unwrap().parse().unwrap(), key)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// POSTs an envelope to the default project with `X-Sentry-Auth`.
+    pub async fn post_envelope(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{}/envelope/", self.project_id)))
+            .header("X-Sentry-Auth", sentry_auth(&self.key))
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Reads an event back through the JSON API.
+    pub async fn get_event(&self, project_slug: &str, event_id: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!(
+                "/api/0/projects/default/{project_slug}/events/{event_id}/"
+            )))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Reads an event back and returns its JSON, failing the test if it is not there.
+    pub async fn event_json(&self, project_slug: &str, event_id: &str) -> Value {
+        let resp = self.get_event(project_slug, event_id).await;
+        assert_eq!(resp.status(), 200, "event {event_id} should be stored");
+        resp.json().await.expect("json")
+    }
+
+    /// Events in the database, read straight from the SQLite file.
+    pub async fn stored_event_count(&self) -> i64 {
+        let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)
+            .await
+            .expect("open db");
+        let pool = db.read_pool().await.expect("pool");
+        let n = tocsin::store::count_events(&pool).await.expect("count");
+        pool.close().await;
+        n
+    }
+
+    /// Sends raw bytes as one HTTP request over TCP and returns the raw response.
+    pub async fn raw_request(&self, request: &[u8]) -> RawResponse {
+        let mut stream = tokio::net::TcpStream::connect(&self.address)
+            .await
+            .expect("connect");
+        stream.write_all(request).await.expect("write");
+        let mut buf = Vec::new();
+        // Read until the response is complete (Content-Length) or the server closes.
+        loop {
+            let mut chunk = [0u8; 8192];
+            let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk))
+                .await
+                .expect("response in time")
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(resp) = RawResponse::parse(&buf) {
+                return resp;
+            }
+        }
+        RawResponse::parse(&buf)
+            .unwrap_or_else(|| panic!("incomplete response: {:?}", String::from_utf8_lossy(&buf)))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs the CLI on a data directory; `--public-url` makes printed DSNs point at the server.
+pub fn cli_in(data_dir: &Path, public_url: &str, args: &[&str]) -> CliOutput {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--public-url")
+        .arg(public_url)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run tocsin");
+    CliOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A parsed raw HTTP response.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn parse(buf: &[u8]) -> Option<RawResponse> {
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&buf[..end]).ok()?;
+        let mut lines = head.split("\r\n");
+        let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")?
+            .1
+            .parse()
+            .ok()?;
+        let body = buf.get(end + 4..end + 4 + len)?.to_vec();
+        Some(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("json body")
+    }
+}
+
+pub fn sentry_auth(key: &str) -> String {
+    format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=tocsin-tests/1.0")
+}
+
+pub fn new_event_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A minimal error event with a fresh id.
+pub fn error_event() -> Value {
+    json!({
+        "event_id": new_event_id(),
+        "platform": "python",
+        "level": "error",
+        "exception": {"values": [{"type": "ZeroDivisionError", "value": "division by zero"}]},
+    })
+}
+
+/// An envelope holding one event item, with `length`, the way sentry-python writes it.
+pub fn envelope_of(event: &Value) -> Vec<u8> {
+    let payload = serde_json::to_vec(event).unwrap();
+    let mut out = serde_json::to_vec(&json!({"event_id": event["event_id"]})).unwrap();
+    out.push(b'\n');
+    out.extend(serde_json::to_vec(&json!({"type": "event", "length": payload.len()})).unwrap());
+    out.push(b'\n');
+    out.extend(payload);
+    out.push(b'\n');
+    out
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+pub fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}

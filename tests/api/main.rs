@@ -1,0 +1,5 @@
+//! Integration tests: one binary, each module a part of the specification.
+
+mod helpers;
+
+mod cli;
