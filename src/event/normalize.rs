@@ -200,10 +200,10 @@ fn apply_legacy_aliases(obj: &mut Map<String, Value>) {
     for &(legacy, modern) in LEGACY_ALIASES {
         // When both are present the modern key wins and the legacy one stays, unchanged, with
         // the other unknown fields: nothing the client sent is dropped.
-        if obj.contains_key(legacy) && !obj.contains_key(modern) {
-            if let Some(v) = obj.remove(legacy) {
-                obj.insert(modern.to_string(), v);
-            }
+        if !obj.contains_key(modern)
+            && let Some(v) = obj.remove(legacy)
+        {
+            obj.insert(modern.to_string(), v);
         }
     }
 }

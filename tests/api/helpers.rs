@@ -20,7 +20,6 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The `default` project created on first start.
     pub project_id: i64,
-    pub project_slug: String,
     pub key: String,
     pub dsn: String,
     pub token: String,
@@ -56,7 +55,6 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
         address: String::new(),
         data_dir,
         project_id: 0,
-        project_slug: "default".into(),
         key: String::new(),
         dsn: String::new(),
         token: String::new(),

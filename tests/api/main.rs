@@ -3,3 +3,8 @@
 mod helpers;
 
 mod cli;
+mod durability;
+mod fixtures;
+mod health;
+mod python;
+mod sdks;

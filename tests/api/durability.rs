@@ -1,0 +1,172 @@
+//! A 200 means stored: through a SIGKILL, and under overload (429, never a silent drop).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::helpers::{TestApp, envelope_of, error_event, new_event_id, spawn_app, spawn_app_with};
+
+/// Posts one event; `Some(status)` or `None` when the connection failed (server gone).
+async fn post(app_client: &reqwest::Client, url: &str, auth: &str, event_id: &str) -> Option<u16> {
+    let mut event = error_event();
+    event["event_id"] = event_id.into();
+    let resp = app_client
+        .post(url)
+        .header("X-Sentry-Auth", auth)
+        .body(envelope_of(&event))
+        .send()
+        .await
+        .ok()?;
+    Some(resp.status().as_u16())
+}
+
+fn envelope_url(app: &TestApp) -> String {
+    app.url(&format!("/api/{}/envelope/", app.project_id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_event_answered_200_survives_a_sigkill_of_the_server() {
+    let mut app = spawn_app().await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        let (client, url, auth, tx) = (
+            app.client.clone(),
+            envelope_url(&app),
+            crate::helpers::sentry_auth(&app.key),
+            tx.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            // Bounded: each sender stops after 2,000 posts or at the first failed connection.
+            for _ in 0..2_000 {
+                let id = new_event_id();
+                match post(&client, &url, &auth, &id).await {
+                    Some(200) => {
+                        if tx.send(id).is_err() {
+                            return;
+                        }
+                    }
+                    Some(status) => panic!("unexpected status {status} before the crash"),
+                    None => return,
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut accepted = Vec::new();
+    while accepted.len() < 300 {
+        let id = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("events are accepted")
+            .expect("senders are running");
+        accepted.push(id);
+    }
+    // Kill mid-stream: senders are still posting.
+    app.kill();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    while let Ok(id) = rx.try_recv() {
+        accepted.push(id);
+    }
+
+    app.start();
+    for id in &accepted {
+        let resp = app.get_event("default", id).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "event {id} was answered 200 before the crash but is gone"
+        );
+    }
+    assert!(app.stored_event_count().await >= accepted.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_it_accepted() {
+    let app = spawn_app_with(&["--queue-capacity", "2"]).await;
+    // Hold SQLite's write lock from outside, so the writer waits at BEGIN IMMEDIATE while
+    // requests pile up: at most one batch (≤ 2) plus a full queue (2) can be pending.
+    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
+        .await
+        .unwrap();
+    let mut lock = db.write_connection().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+
+    const REQUESTS: usize = 20;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for _ in 0..REQUESTS {
+        let (client, url, auth, tx) = (
+            app.client.clone(),
+            envelope_url(&app),
+            crate::helpers::sentry_auth(&app.key),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let mut event = error_event();
+            let id = new_event_id();
+            event["event_id"] = id.clone().into();
+            let resp = client
+                .post(&url)
+                .header("X-Sentry-Auth", &auth)
+                .body(envelope_of(&event))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let limits = resp
+                .headers()
+                .get("x-sentry-rate-limits")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = resp.json().await.unwrap();
+            tx.send((id, status, retry_after, limits, body)).unwrap();
+        });
+    }
+    drop(tx);
+    let mut results = Vec::new();
+    for _ in 0..REQUESTS - 4 {
+        results.push(
+            tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    for (_, status, retry_after, limits, body) in &results {
+        assert_eq!(
+            *status, 429,
+            "only the refused can answer while the writer is blocked"
+        );
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(limits.as_deref(), Some("1::organization"));
+        assert!(body["detail"].as_str().unwrap().contains("retry"), "{body}");
+    }
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    while let Some(result) = rx.recv().await {
+        results.push(result);
+    }
+    let accepted: Vec<&String> = results
+        .iter()
+        .filter(|r| r.1 == 200)
+        .map(|r| &r.0)
+        .collect();
+    assert!(
+        results.iter().all(|r| r.1 == 200 || r.1 == 429),
+        "only 200 or 429"
+    );
+    assert!(
+        !accepted.is_empty(),
+        "the queued events are stored once the lock is released"
+    );
+    assert_eq!(app.stored_event_count().await, accepted.len() as i64);
+    for id in accepted {
+        assert_eq!(app.get_event("default", id).await.status(), 200);
+    }
+}

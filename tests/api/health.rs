@@ -1,0 +1,71 @@
+//! Health, readiness and metrics endpoints.
+
+use crate::helpers::{envelope_of, error_event, spawn_app};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_ok_on_a_running_server() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_stored_events_and_dropped_items() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.post_envelope(envelope_of(&error_event()))
+            .await
+            .status(),
+        200
+    );
+    let sessions = b"{}\n{\"type\":\"sessions\"}\n{\"aggregates\":[]}\n".to_vec();
+    assert_eq!(app.post_envelope(sessions).await.status(), 200);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("tocsin_events_stored_total 1"), "{text}");
+    assert!(
+        text.contains("tocsin_envelope_items_dropped_total{item_type=\"sessions\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_read_back_api_needs_a_valid_token_and_answers_404_for_unknown_events() {
+    let app = spawn_app().await;
+    let event = error_event();
+    let id = event["event_id"].as_str().unwrap();
+    assert_eq!(app.post_envelope(envelope_of(&event)).await.status(), 200);
+    let url = app.url(&format!("/api/0/projects/default/default/events/{id}/"));
+    let anonymous = app.client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("Bearer"),
+        "{body}"
+    );
+    let wrong = app
+        .client
+        .get(&url)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let missing = app
+        .get_event("default", &crate::helpers::new_event_id())
+        .await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing.json::<serde_json::Value>().await.unwrap()["detail"].is_string());
+    let found = app.event_json("default", id).await;
+    assert_eq!(found["id"], id);
+    assert_eq!(found["eventID"], id);
+}
