@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Settings, SettingsArgs};
 use crate::project::{PublicKey, Slug, dsn, random_hex};
-use crate::startup::{self, Application};
+use crate::startup::Application;
 use crate::store::{self, Database, StoreError};
 
 #[derive(Debug, Parser)]
@@ -70,26 +70,30 @@ pub enum ConfigCommand {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli.settings)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     match cli.command.unwrap_or(Command::Serve) {
+        // actix runs its own system (a runtime per worker thread plus this one).
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
-        Command::Project(cmd) => runtime.block_on(project(cmd, &settings)),
-        Command::Token(TokenCommand::Create { name }) => {
-            runtime.block_on(token_create(&name, &settings))
-        }
-        Command::Migrate => runtime.block_on(async {
-            let db = open(&settings).await?;
-            println!("database {} is up to date", db.path().display());
-            Ok(())
-        }),
         Command::Config(ConfigCommand::Show) => {
             print!("{}", settings.render());
             Ok(())
         }
+        Command::Project(cmd) => block_on(project(cmd, &settings)),
+        Command::Token(TokenCommand::Create { name }) => block_on(token_create(&name, &settings)),
+        Command::Migrate => block_on(async {
+            let db = open(&settings).await?;
+            println!("database {} is up to date", db.path().display());
+            Ok(())
+        }),
     }
+}
+
+/// Runs a one-shot command on a small runtime of its own.
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(fut)
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Database> {
@@ -105,7 +109,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Database> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(&settings).await?;
-    startup::print_banner(&app, &settings).await?;
+    app.print_banner();
     tracing::info!(address = %app.address(), public_url = app.public_url(), "serving");
     app.run_until_stopped().await
 }

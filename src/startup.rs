@@ -23,6 +23,8 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     public_url: String,
+    /// `(slug, DSN)` of every project at start-up, for the banner.
+    dsns: Vec<(String, String)>,
     writer_task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,7 +47,11 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = settings.public_url_for(&address.to_string());
 
-        ensure_default_project(&db).await?;
+        let dsns = ensure_default_project(&db)
+            .await?
+            .into_iter()
+            .map(|p| (p.project.slug, dsn(&public_url, &p.key, p.project.id)))
+            .collect();
         let pool = db.read_pool().await?;
         let metrics = Metrics::new();
         let (writer, writer_task) = writer::spawn(
@@ -99,6 +105,7 @@ impl Application {
             server,
             address,
             public_url,
+            dsns,
             writer_task,
         })
     }
@@ -109,6 +116,15 @@ impl Application {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// Prints where Tocsin listens and each project's DSN, for the person who just started it.
+    /// This is the command's output, not a log line: it goes to stdout.
+    pub fn print_banner(&self) {
+        println!("Tocsin is listening on http://{}", self.address);
+        for (slug, dsn) in &self.dsns {
+            println!("DSN for project {slug}: {dsn}");
+        }
     }
 
     /// Serves until SIGINT/SIGTERM, then lets the writer commit what is queued.
@@ -131,34 +147,15 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
 }
 
 /// On first start (no projects at all) create `default`, project id 1, so the DSN printed at
-/// start-up works at once.
-async fn ensure_default_project(db: &Database) -> anyhow::Result<()> {
+/// start-up works at once. Returns every project.
+async fn ensure_default_project(db: &Database) -> anyhow::Result<Vec<store::ProjectWithKey>> {
     let mut conn = db.write_connection().await?;
     if store::count_projects(&mut conn).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created =
-            store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
-        tracing::info!(
-            project_id = created.project.id,
-            "created the default project"
-        );
+        let created = store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
+        tracing::info!(project_id = created.project.id, "created the default project");
     }
-    Ok(())
-}
-
-/// Prints where Tocsin listens and each project's DSN, for the person who just started it.
-pub async fn print_banner(app: &Application, settings: &Settings) -> anyhow::Result<()> {
-    let db = Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value).await?;
-    let mut conn = db.write_connection().await?;
-    println!("Tocsin is listening on http://{}", app.address());
-    for p in store::list_projects(&mut conn).await? {
-        println!(
-            "DSN for project {}: {}",
-            p.project.slug,
-            dsn(app.public_url(), &p.key, p.project.id)
-        );
-    }
-    Ok(())
+    Ok(store::list_projects(&mut conn).await?)
 }
 
 /// `https://host/sentry` → `/sentry`; `http://host:8000` → ``.

@@ -18,7 +18,7 @@ const INLINE_CPU_LIMIT: usize = 256 * 1024;
 const MAX_STORE_DECODED: usize = MAX_EVENT / 3 * 4 + 4096;
 
 /// `POST /api/{project_id}/envelope/`
-#[tracing::instrument(skip_all, fields(project_id = %path.as_str()))]
+#[tracing::instrument(skip_all, fields(project_id = %path.as_str(), event_id = tracing::field::Empty))]
 pub async fn envelope(
     req: HttpRequest,
     path: web::Path<String>,
@@ -29,7 +29,7 @@ pub async fn envelope(
 }
 
 /// `POST /api/{project_id}/store/`
-#[tracing::instrument(skip_all, fields(project_id = %path.as_str()))]
+#[tracing::instrument(skip_all, fields(project_id = %path.as_str(), event_id = tracing::field::Empty))]
 pub async fn store(
     req: HttpRequest,
     path: web::Path<String>,
