@@ -28,6 +28,10 @@ pub struct SettingsArgs {
     /// SQLite `synchronous` mode: `normal` survives a crash of the process, `full` also power loss.
     #[arg(long, env = "TOCSIN_SQLITE_SYNCHRONOUS", global = true)]
     pub sqlite_synchronous: Option<Synchronous>,
+    /// Take the client address from `X-Forwarded-For` (set this only behind a reverse proxy
+    /// that overwrites the header; otherwise clients could claim any address).
+    #[arg(long, env = "TOCSIN_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<bool>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -43,6 +47,7 @@ struct FileSettings {
     org: Option<String>,
     queue_capacity: Option<usize>,
     sqlite_synchronous: Option<Synchronous>,
+    trust_forwarded_for: Option<bool>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -92,6 +97,7 @@ pub struct Settings {
     pub org: Setting<String>,
     pub queue_capacity: Setting<usize>,
     pub sqlite_synchronous: Setting<Synchronous>,
+    pub trust_forwarded_for: Setting<bool>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -108,6 +114,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_ORG",
     "TOCSIN_QUEUE_CAPACITY",
     "TOCSIN_SQLITE_SYNCHRONOUS",
+    "TOCSIN_TRUST_FORWARDED_FOR",
     "TOCSIN_CONFIG",
 ];
 
@@ -151,6 +158,12 @@ impl Settings {
                 "TOCSIN_SQLITE_SYNCHRONOUS",
                 file.sqlite_synchronous,
                 Synchronous::Normal,
+            ),
+            trust_forwarded_for: layer(
+                args.trust_forwarded_for,
+                "TOCSIN_TRUST_FORWARDED_FOR",
+                file.trust_forwarded_for,
+                false,
             ),
             config_file: args.config.clone(),
         };

@@ -64,6 +64,7 @@ impl Application {
             keys: KeyCache::new(pool.clone()),
             writer: writer.clone(),
             metrics: metrics.clone(),
+            trust_forwarded_for: settings.trust_forwarded_for.value,
         });
         let api = web::Data::new(ApiState {
             pool: pool.clone(),
@@ -152,8 +153,12 @@ async fn ensure_default_project(db: &Database) -> anyhow::Result<Vec<store::Proj
     let mut conn = db.write_connection().await?;
     if store::count_projects(&mut conn).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created = store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
-        tracing::info!(project_id = created.project.id, "created the default project");
+        let created =
+            store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
+        tracing::info!(
+            project_id = created.project.id,
+            "created the default project"
+        );
     }
     Ok(store::list_projects(&mut conn).await?)
 }

@@ -222,7 +222,7 @@ async fn accept_event(
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
-    let client_ip = req.peer_addr().map(|a| a.ip().to_string());
+    let client_ip = client_ip(req, state.trust_forwarded_for);
     let row = off_thread(payload.len(), move || {
         prepare(
             project_id,
@@ -247,6 +247,19 @@ async fn accept_event(
         tracing::debug!(%event_id, "duplicate event id; stored once");
     }
     Ok(event_id)
+}
+
+/// The address `{{auto}}` stands for: the peer, or the first `X-Forwarded-For` hop when the
+/// operator said a proxy in front of Tocsin sets that header.
+fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+    let forwarded = trust_forwarded_for
+        .then(|| header(req, "x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .and_then(|first| first.trim().parse::<std::net::IpAddr>().ok());
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .map(|ip| ip.to_string())
 }
 
 /// The CPU part of accepting an event: JSON → normalised model → compressed row.

@@ -26,6 +26,8 @@ pub struct IngestState {
     pub keys: KeyCache,
     pub writer: WriterHandle,
     pub metrics: Metrics,
+    /// Whether `X-Forwarded-For` names the client (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// Sentry's limits (PROTOCOL.md §3.7).

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod cli;
+mod client_ip;
 mod durability;
 mod fixtures;
 mod health;
