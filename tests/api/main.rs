@@ -2,4 +2,6 @@
 
 mod helpers;
 
+mod bad_input;
 mod cli;
+mod protocol;
