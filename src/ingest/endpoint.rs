@@ -52,11 +52,16 @@ pub async fn store(
 
 /// Any other method on an ingest route.
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let detail = format!(
+        "method {} is not allowed here; SDKs POST events",
+        req.method()
+    );
     let mut resp = HttpResponse::MethodNotAllowed();
     cors::add_headers(&mut resp);
-    resp.insert_header(("Allow", "POST, OPTIONS")).json(
-        json!({"detail": format!("method {} is not allowed here; SDKs POST events", req.method())}),
-    )
+    // Like every other refusal: the detail in the body and in `X-Sentry-Error`.
+    resp.insert_header(("Allow", "POST, OPTIONS"))
+        .insert_header(("X-Sentry-Error", detail.as_str()))
+        .json(json!({ "detail": detail }))
 }
 
 fn counted(

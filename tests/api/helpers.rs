@@ -141,6 +141,17 @@ impl TestApp {
         }
     }
 
+    /// The server's peak resident memory so far, in KiB (`VmHWM` in Linux's /proc).
+    pub fn server_peak_memory_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
+    }
+
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
     }
@@ -176,13 +187,28 @@ impl TestApp {
 
     /// POSTs an envelope to the default project with `X-Sentry-Auth`.
     pub async fn post_envelope(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.envelope_request(body).send().await.expect("request")
+    }
+
+    /// An envelope POST to the default project with `X-Sentry-Auth`, to add headers to.
+    pub fn envelope_request(&self, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        self.ingest_request("envelope", body)
+    }
+
+    /// A legacy `/store/` POST to the default project with `X-Sentry-Auth`, to add headers to.
+    pub fn store_request(&self, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        self.ingest_request("store", body)
+    }
+
+    fn ingest_request(
+        &self,
+        endpoint: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::RequestBuilder {
         self.client
-            .post(self.url(&format!("/api/{}/envelope/", self.project_id)))
+            .post(self.url(&format!("/api/{}/{endpoint}/", self.project_id)))
             .header("X-Sentry-Auth", sentry_auth(&self.key))
             .body(body)
-            .send()
-            .await
-            .expect("request")
     }
 
     /// Reads an event back through the JSON API.
@@ -308,6 +334,18 @@ impl RawResponse {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("json body")
     }
+}
+
+/// Asserts that ingest accepted an event (`200 {"id": …}`) and returns the id.
+pub async fn accepted_id(resp: reqwest::Response) -> String {
+    let status = resp.status();
+    let body = resp.text().await.expect("body");
+    assert_eq!(status, 200, "the event should be accepted; body: {body}");
+    let json: Value = serde_json::from_str(&body).expect("json body");
+    json["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {body}"))
+        .to_string()
 }
 
 pub fn sentry_auth(key: &str) -> String {

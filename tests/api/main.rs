@@ -2,10 +2,12 @@
 
 mod helpers;
 
+mod bad_input;
 mod cli;
 mod client_ip;
 mod durability;
 mod fixtures;
 mod health;
+mod protocol;
 mod python;
 mod sdks;
