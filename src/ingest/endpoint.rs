@@ -14,8 +14,8 @@ use crate::store::writer::{SubmitError, WriteError};
 
 /// Bodies or events above this size are decoded on the blocking pool, not on the I/O worker.
 const INLINE_CPU_LIMIT: usize = 256 * 1024;
-/// A base64 `/store/` body of a 1 MiB event is 4/3 of it.
-const MAX_STORE_DECODED: usize = MAX_EVENT / 3 * 4 + 4096;
+/// A base64 `/store/` body of a 1 MiB event is 4/3 of it; the event itself is checked after.
+const MAX_STORE_DECODED: usize = 2 * MAX_EVENT;
 
 /// `POST /api/{project_id}/envelope/`
 #[tracing::instrument(skip_all, fields(project_id = %path.as_str(), event_id = tracing::field::Empty))]
@@ -93,8 +93,13 @@ async fn envelope_inner(
     .await?;
     let envelope = envelope::parse(&data).map_err(IngestError::BadEnvelope)?;
 
-    if header_auth.is_none() {
-        authorize_by_dsn(state, &envelope.headers, project_id).await?;
+    // A `dsn` header must name the project of the URL even when other credentials came along
+    // (Relay rejects the mismatch too); alone, it is the credential.
+    let dsn_key = dsn_key(&envelope.headers, project_id)?;
+    match (&header_auth, dsn_key) {
+        (Some(_), _) => {}
+        (None, Some(key)) => authorize(state, &key, project_id).await?,
+        (None, None) => return Err(IngestError::MissingAuth),
     }
     let envelope_event_id = match envelope.headers.get("event_id") {
         None | Some(Value::Null) => None,
@@ -197,16 +202,15 @@ async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<()
     }
 }
 
-/// Envelope self-authentication: the `dsn` header (JS with a tunnel, Rust on request).
-async fn authorize_by_dsn(
-    state: &IngestState,
+/// The key of the envelope's `dsn` header (JS with a tunnel, Rust on request), after checking
+/// that the DSN names the project of the URL.
+fn dsn_key(
     headers: &serde_json::Map<String, Value>,
     project_id: i64,
-) -> Result<(), IngestError> {
-    let dsn = headers
-        .get("dsn")
-        .and_then(Value::as_str)
-        .ok_or(IngestError::MissingAuth)?;
+) -> Result<Option<String>, IngestError> {
+    let Some(dsn) = headers.get("dsn").and_then(Value::as_str) else {
+        return Ok(None);
+    };
     let (key, dsn_project) = auth::parse_dsn(dsn).ok_or_else(|| {
         IngestError::BadAuthHeader(format!("the envelope's dsn {dsn:?} is not a DSN"))
     })?;
@@ -216,7 +220,7 @@ async fn authorize_by_dsn(
             url_project: project_id,
         });
     }
-    authorize(state, &key, project_id).await
+    Ok(Some(key))
 }
 
 /// Parses, normalises and compresses one event, then waits until the writer has committed it.

@@ -311,6 +311,18 @@ const DSN_OF_ANOTHER_PROJECT: Refusal = Refusal {
     detail: "names project 2, not project 1",
 };
 
+const DSN_OF_ANOTHER_PROJECT_BESIDE_HEADER_AUTH: Refusal = Refusal {
+    request: |app| {
+        let dsn = format!("http://{}@{}/2", app.key, app.address);
+        let event = error_event();
+        let payload = serde_json::to_string(&event).unwrap();
+        let header = json!({"event_id": event["event_id"], "dsn": dsn});
+        app.envelope_request(format!("{header}\n{{\"type\":\"event\"}}\n{payload}\n"))
+    },
+    status: 403,
+    detail: "names project 2, not project 1",
+};
+
 const GET_ON_ENVELOPE: Refusal = Refusal {
     request: |app| app.client.get(app.url("/api/1/envelope/")),
     status: 405,
@@ -340,6 +352,7 @@ const ALL: &[&Refusal] = &[
     &STORE_BODY_NEITHER_JSON_NOR_BASE64,
     &INVALID_GZIP,
     &DSN_OF_ANOTHER_PROJECT,
+    &DSN_OF_ANOTHER_PROJECT_BESIDE_HEADER_AUTH,
     &GET_ON_ENVELOPE,
 ];
 
@@ -521,6 +534,13 @@ async fn an_envelope_dsn_naming_another_project_than_the_url_is_refused_with_403
     let app = spawn_app().await;
     create_other_project(&app);
     DSN_OF_ANOTHER_PROJECT.check(&app).await;
+}
+
+#[tokio::test]
+async fn an_envelope_dsn_of_another_project_is_refused_even_beside_valid_header_auth() {
+    let app = spawn_app().await;
+    create_other_project(&app);
+    DSN_OF_ANOTHER_PROJECT_BESIDE_HEADER_AUTH.check(&app).await;
 }
 
 #[tokio::test]
