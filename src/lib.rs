@@ -27,6 +27,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod grouping;
 pub mod health;
 pub mod ingest;
 pub mod metrics;

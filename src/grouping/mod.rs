@@ -1,0 +1,55 @@
+//! Grouping: which issue an event belongs to. Pure functions, run in the ingest handler.
+//!
+//! An event yields a list of hashes, in look-up order (the in-app variant first, all frames
+//! last). The writer joins the event to the first issue owning any of them, or creates an issue
+//! owning all of them. Each hashing algorithm is frozen in a module of its own, named by its
+//! config id (`newstyle_2023_01_11`), and every stored hash records that id: a later algorithm
+//! is added beside it, never edited into it, so existing issues keep their hashes.
+
+mod newstyle_2023_01_11;
+mod title;
+
+pub use title::{Metadata, culprit, metadata, title};
+
+use crate::event::Event;
+
+/// The config new events are grouped with.
+pub const CURRENT_CONFIG: &str = newstyle_2023_01_11::CONFIG_ID;
+
+/// What grouping says about an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouping {
+    /// The config id the hashes come from.
+    pub config: &'static str,
+    /// Hashes (32 hex, md5) in look-up order; never empty.
+    pub hashes: Vec<String>,
+    pub title: String,
+    pub culprit: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// Groups `event` with the current config.
+pub fn calculate(event: &Event) -> Grouping {
+    Grouping {
+        config: CURRENT_CONFIG,
+        hashes: newstyle_2023_01_11::hashes(event),
+        title: title(event),
+        culprit: culprit(event),
+        metadata: metadata(event),
+    }
+}
+
+/// The hashes of `event` under the config `config_id`, for re-grouping and tests.
+pub fn hashes_with(config_id: &str, event: &Event) -> Option<Vec<String>> {
+    (config_id == newstyle_2023_01_11::CONFIG_ID).then(|| newstyle_2023_01_11::hashes(event))
+}
+
+/// Hex md5 of the concatenated values, as Sentry hashes grouping components.
+pub(crate) fn md5_hex<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    use md5::{Digest, Md5};
+    let mut hasher = Md5::new();
+    for v in values {
+        hasher.update(v.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,125 @@
+use serde_json::{Value, json};
+
+use super::hashes;
+use crate::event::{Event, NormalizeInput, normalize};
+use crate::grouping::md5_hex;
+
+fn event(raw: Value) -> Event {
+    let input = NormalizeInput {
+        envelope_event_id: None,
+        client_ip: None,
+        received: 1_795_543_200.0,
+    };
+    normalize(raw, &input).unwrap()
+}
+
+/// PROTOCOL.md §9.1's sentry-python capture.
+fn python_sample(in_app: bool) -> Value {
+    json!({
+        "platform": "python",
+        "exception": {"values": [{
+            "type": "ZeroDivisionError",
+            "value": "division by zero",
+            "stacktrace": {"frames": [
+                {"filename": "app.py", "abs_path": "/srv/app/app.py", "function": "main", "module": "__main__",
+                 "lineno": 13, "context_line": "        division(1, 0)", "in_app": in_app},
+                {"filename": "app.py", "abs_path": "/srv/app/app.py", "function": "division", "module": "__main__",
+                 "lineno": 9, "context_line": "    return a / b", "in_app": in_app}
+            ]}
+        }]}
+    })
+}
+
+#[test]
+fn the_worked_example_of_the_protocol_hashes_as_documented() {
+    assert_eq!(
+        hashes(&event(python_sample(true))),
+        vec!["9d1882937020566211e39f49435a4082"]
+    );
+}
+
+#[test]
+fn without_in_app_frames_the_app_variant_is_type_and_value() {
+    let hashes = hashes(&event(python_sample(false)));
+    assert_eq!(hashes[0], "0660221c769c6b22bdecc61188c4ece5");
+    assert_eq!(hashes.len(), 2, "the system variant hashes every frame");
+}
+
+#[test]
+fn a_hybrid_fingerprint_expands_default_in_place() {
+    let mut raw = python_sample(true);
+    raw["fingerprint"] = json!(["{{ default }}", "x"]);
+    let expected = md5_hex([
+        "__main__",
+        "main",
+        "division(1, 0)",
+        "__main__",
+        "division",
+        "return a / b",
+        "ZeroDivisionError",
+        "x",
+    ]);
+    assert_eq!(hashes(&event(raw)), vec![expected]);
+}
+
+#[test]
+fn a_custom_fingerprint_ignores_the_stack() {
+    let mut raw = python_sample(true);
+    raw["fingerprint"] = json!(["myrpc", "POST", "/foo.bar"]);
+    assert_eq!(
+        hashes(&event(raw)),
+        vec![md5_hex(["myrpc", "POST", "/foo.bar"])]
+    );
+}
+
+#[test]
+fn fingerprint_variables_resolve_against_the_event() {
+    let mut raw = python_sample(true);
+    raw["fingerprint"] = json!([
+        "{{ type }}",
+        "{{function}}",
+        "{{ tags.region }}",
+        "{{ transaction }}"
+    ]);
+    raw["tags"] = json!({"region": "eu"});
+    assert_eq!(
+        hashes(&event(raw)),
+        vec![md5_hex([
+            "ZeroDivisionError",
+            "division",
+            "eu",
+            "<no-transaction>"
+        ])]
+    );
+}
+
+#[test]
+fn a_checksum_overrides_everything() {
+    let mut raw = python_sample(true);
+    raw["checksum"] = json!("ABCDEF0123456789ABCDEF0123456789");
+    assert_eq!(
+        hashes(&event(raw)),
+        vec!["abcdef0123456789abcdef0123456789"]
+    );
+}
+
+#[test]
+fn an_event_where_nothing_contributes_gets_the_fallback_hash() {
+    assert_eq!(
+        hashes(&event(json!({}))),
+        vec!["d41d8cd98f00b204e9800998ecf8427e"]
+    );
+}
+
+#[test]
+fn messages_group_by_their_parameterised_template() {
+    let a =
+        event(json!({"logentry": {"message": "User %s failed", "formatted": "User bob failed"}}));
+    let b =
+        event(json!({"logentry": {"message": "User %s failed", "formatted": "User eve failed"}}));
+    assert_eq!(hashes(&a), hashes(&b));
+    let c = event(json!({"message": "Order 1234 failed"}));
+    let d = event(json!({"message": "Order 98 failed"}));
+    assert_eq!(hashes(&c), hashes(&d));
+    assert_eq!(hashes(&c), vec![md5_hex(["Order <int> failed"])]);
+}
