@@ -50,6 +50,7 @@ struct Inner {
     events_duplicate: Counter,
     items_dropped: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
+    tags_dropped: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
 }
@@ -91,6 +92,12 @@ impl Metrics {
             "Ingest requests refused, by HTTP status",
             rejected.clone(),
         );
+        let tags_dropped = Counter::default();
+        registry.register(
+            "tags_dropped",
+            "Event tags dropped for breaking a limit (100 per event, key 32 and value 200 characters)",
+            tags_dropped.clone(),
+        );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         registry.register(
             "writer_batch_events",
@@ -109,6 +116,7 @@ impl Metrics {
             events_duplicate,
             items_dropped,
             rejected,
+            tags_dropped,
             batch_size,
             commit_seconds,
         }))
@@ -150,6 +158,12 @@ impl Metrics {
             .rejected
             .get_or_create(&vec![("status", label)])
             .inc();
+    }
+
+    pub fn tags_dropped(&self, n: usize) {
+        if n > 0 {
+            self.0.tags_dropped.inc_by(n as u64);
+        }
     }
 
     pub fn observe_batch(&self, events: usize, took: Duration) {

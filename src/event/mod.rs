@@ -7,6 +7,7 @@ mod json_repair;
 mod level;
 mod model;
 mod normalize;
+pub mod tags;
 mod timestamp;
 
 pub use id::EventId;

@@ -9,8 +9,9 @@ use super::{
     cors, envelope,
 };
 use crate::event::{self, EventId, NormalizeInput};
-use crate::store::EventRow;
+use crate::grouping;
 use crate::store::writer::{SubmitError, WriteError};
+use crate::store::{EventRow, IssueFacts};
 
 /// Bodies or events above this size are decoded on the blocking pool, not on the I/O worker.
 const INLINE_CPU_LIMIT: usize = 256 * 1024;
@@ -232,7 +233,7 @@ async fn accept_event(
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
     let client_ip = client_ip(req, state.trust_forwarded_for);
-    let row = off_thread(payload.len(), move || {
+    let (row, tags_dropped) = off_thread(payload.len(), move || {
         prepare(
             project_id,
             &payload,
@@ -241,18 +242,19 @@ async fn accept_event(
         )
     })
     .await?;
+    state.metrics.tags_dropped(tags_dropped);
     let event_id = EventId::parse(&row.event_id)
         .ok_or_else(|| IngestError::Unavailable("lost the event id".into()))?;
     tracing::Span::current().record("event_id", row.event_id.as_str());
-    let stored = state.writer.write(row).await.map_err(|e| match e {
+    let outcome = state.writer.write(row).await.map_err(|e| match e {
         WriteError::Submit(SubmitError::Full) => IngestError::QueueFull,
         WriteError::Submit(SubmitError::Closed) => {
             IngestError::Unavailable("the server is shutting down".into())
         }
         WriteError::Store(err) => IngestError::Unavailable(err.to_string()),
     })?;
-    state.metrics.event_stored(stored.inserted);
-    if !stored.inserted {
+    state.metrics.event_stored(outcome.inserted);
+    if !outcome.inserted {
         tracing::debug!(%event_id, "duplicate event id; stored once");
     }
     Ok(event_id)
@@ -271,13 +273,14 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
         .map(|ip| ip.to_string())
 }
 
-/// The CPU part of accepting an event: JSON → normalised model → compressed row.
+/// The CPU part of accepting an event: JSON → normalised model → grouping and tags →
+/// compressed row. Also returns how many tags broke a limit and were dropped.
 fn prepare(
     project_id: i64,
     payload: &[u8],
     envelope_event_id: Option<EventId>,
     client_ip: Option<&str>,
-) -> Result<EventRow, IngestError> {
+) -> Result<(EventRow, usize), IngestError> {
     let raw = event::parse_lenient(payload).map_err(|e| IngestError::BadJson(e.to_string()))?;
     let input = NormalizeInput {
         envelope_event_id,
@@ -285,21 +288,34 @@ fn prepare(
         received: event::unix_now(),
     };
     let event = event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))?;
+    let grouping = grouping::calculate(&event);
+    let tags = event::tags::extract(&event);
     let json = serde_json::to_vec(&event)
         .map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
     let payload = zstd::bulk::compress(&json, 3)
         .map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
-    Ok(EventRow {
+    let row = EventRow {
         project_id,
         event_id: event.event_id.to_string(),
         timestamp: event.timestamp,
         received: event.received,
         level: event.level.as_str(),
+        user_key: event::tags::user_key(&event),
         platform: event.platform,
         release: event.release,
         environment: event.environment,
+        tags: tags.pairs,
+        issue: IssueFacts {
+            grouping_config: grouping.config,
+            hashes: grouping.hashes,
+            title: grouping.title,
+            culprit: grouping.culprit,
+            ty: grouping.metadata.ty,
+            value: grouping.metadata.value,
+        },
         payload,
-    })
+    };
+    Ok((row, tags.dropped))
 }
 
 /// Runs `f` inline for small inputs and on the blocking pool for large ones, so one big

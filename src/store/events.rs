@@ -1,4 +1,4 @@
-//! Stored events: multi-row inserts for the writer, single reads for the API.
+//! Stored events: the row the writer inserts, and single reads for the API.
 
 use std::collections::HashSet;
 
@@ -6,7 +6,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::StoreError;
 
-/// One prepared event, ready for `INSERT`: indexed columns plus the compressed payload.
+/// One prepared event, ready for the writer: indexed columns, the compressed payload, and what
+/// grouping and tag extraction (done in the handler) said about it.
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub project_id: i64,
@@ -17,8 +18,25 @@ pub struct EventRow {
     pub platform: String,
     pub release: Option<String>,
     pub environment: Option<String>,
+    /// `id:…`, `email:…`, `username:…` or `ip:…`.
+    pub user_key: Option<String>,
+    /// Built-in and custom tags, within the limits.
+    pub tags: Vec<(String, String)>,
+    pub issue: IssueFacts,
     /// zstd-compressed normalised JSON.
     pub payload: Vec<u8>,
+}
+
+/// What an event says about the issue it belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct IssueFacts {
+    pub grouping_config: &'static str,
+    /// Look-up order; never empty.
+    pub hashes: Vec<String>,
+    pub title: String,
+    pub culprit: Option<String>,
+    pub ty: Option<String>,
+    pub value: Option<String>,
 }
 
 /// An event read back.
@@ -26,47 +44,70 @@ pub struct EventRow {
 pub struct StoredEvent {
     pub project_id: i64,
     pub event_id: String,
+    pub issue_id: Option<i64>,
     pub received: f64,
+    pub tags: Vec<(String, String)>,
     pub payload: Vec<u8>,
 }
 
-/// Rows per `INSERT` statement. sqlx caches one prepared statement per distinct row count, so a
-/// fixed chunk keeps the cache small; 10 columns × 64 rows stays far below SQLite's 32766
+/// Rows per multi-row statement. sqlx caches one prepared statement per distinct row count, so
+/// a fixed chunk keeps the cache small; 12 columns × 64 rows stays far below SQLite's 32766
 /// variable limit.
-const ROWS_PER_STATEMENT: usize = 64;
+pub(super) const ROWS_PER_STATEMENT: usize = 64;
 
-/// Inserts `rows` inside the caller's transaction. Returns, per row, whether it was new: a
-/// duplicate `(project_id, event_id)` is skipped (SDK retries and replays are stored once).
-pub async fn insert_events(
+/// `(project_id, event_id)` pairs of `rows` already stored.
+pub(super) async fn existing_event_ids(
     conn: &mut SqliteConnection,
     rows: &[&EventRow],
-) -> Result<Vec<bool>, StoreError> {
-    let mut inserted: HashSet<(i64, String)> = HashSet::with_capacity(rows.len());
+) -> Result<HashSet<(i64, String)>, StoreError> {
+    let mut found = HashSet::new();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (project_id, event_id, timestamp, received, level, platform, release, environment, payload) ",
+            "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ",
         );
-        qb.push_values(chunk, |mut b, row| {
+        let mut values = qb.separated(", ");
+        for row in chunk {
+            values.push("(");
+            values.push_bind_unseparated(row.project_id);
+            values.push_unseparated(", ");
+            values.push_bind_unseparated(row.event_id.as_str());
+            values.push_unseparated(")");
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            found.insert((r.get(0), r.get(1)));
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts new events (already known not to be stored) with their issue ids.
+pub(super) async fn insert_events(
+    conn: &mut SqliteConnection,
+    rows: &[(&EventRow, i64)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
+             environment, user_key, tags, payload) ",
+        );
+        qb.push_values(chunk, |mut b, (row, issue_id)| {
             b.push_bind(row.project_id)
                 .push_bind(row.event_id.as_str())
+                .push_bind(*issue_id)
                 .push_bind(row.timestamp)
                 .push_bind(row.received)
                 .push_bind(row.level)
                 .push_bind(row.platform.as_str())
                 .push_bind(row.release.as_deref())
                 .push_bind(row.environment.as_deref())
+                .push_bind(row.user_key.as_deref())
+                .push_bind(serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into()))
                 .push_bind(row.payload.as_slice());
         });
-        qb.push(" ON CONFLICT (project_id, event_id) DO NOTHING RETURNING project_id, event_id");
-        for row in qb.build().fetch_all(&mut *conn).await? {
-            inserted.insert((row.get(0), row.get(1)));
-        }
+        qb.build().execute(&mut *conn).await?;
     }
-    // Only the first row of a duplicated id within one batch counts as the new one.
-    Ok(rows
-        .iter()
-        .map(|row| inserted.remove(&(row.project_id, row.event_id.clone())))
-        .collect())
+    Ok(())
 }
 
 pub async fn event_by_id(
@@ -74,16 +115,20 @@ pub async fn event_by_id(
     project_id: i64,
     event_id: &str,
 ) -> Result<Option<StoredEvent>, StoreError> {
-    let row = sqlx::query("SELECT project_id, event_id, received, payload FROM events WHERE project_id = ? AND event_id = ?")
-        .bind(project_id)
-        .bind(event_id)
-        .fetch_optional(ex)
-        .await?;
+    let row = sqlx::query(
+        "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE project_id = ? AND event_id = ?",
+    )
+    .bind(project_id)
+    .bind(event_id)
+    .fetch_optional(ex)
+    .await?;
     Ok(row.map(|row| StoredEvent {
         project_id: row.get(0),
         event_id: row.get(1),
-        received: row.get(2),
-        payload: row.get(3),
+        issue_id: row.get(2),
+        received: row.get(3),
+        tags: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
+        payload: row.get(5),
     }))
 }
 

@@ -5,7 +5,9 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server.
 
+mod digest;
 mod events;
+mod issue_writes;
 mod migrate;
 mod projects;
 mod tokens;
@@ -20,7 +22,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, SqliteConnection};
 
-pub use events::{EventRow, StoredEvent, count_events, event_by_id};
+pub use digest::Outcome;
+pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects,
     project_by_slug,

@@ -13,20 +13,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::StoreError;
-use super::events::{EventRow, insert_events};
+use super::digest::{Outcome, digest};
+use super::events::EventRow;
 use crate::metrics::Metrics;
 
 /// Most events written in one transaction; bounds commit latency for the first in the batch.
 const MAX_BATCH: usize = 1_000;
 
-/// The outcome of writing one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    /// `false` when an event with the same id was already stored for the project.
-    pub inserted: bool,
-}
-
-type Ack = oneshot::Sender<Result<Stored, StoreError>>;
+type Ack = oneshot::Sender<Result<Outcome, StoreError>>;
 
 struct WriteRequest {
     row: EventRow,
@@ -53,7 +47,7 @@ impl WriterHandle {
     pub fn try_submit(
         &self,
         row: EventRow,
-    ) -> Result<oneshot::Receiver<Result<Stored, StoreError>>, SubmitError> {
+    ) -> Result<oneshot::Receiver<Result<Outcome, StoreError>>, SubmitError> {
         let (ack, done) = oneshot::channel();
         self.tx
             .try_send(WriteRequest { row, ack })
@@ -65,7 +59,7 @@ impl WriterHandle {
     }
 
     /// Queues an event and waits for its commit.
-    pub async fn write(&self, row: EventRow) -> Result<Stored, WriteError> {
+    pub async fn write(&self, row: EventRow) -> Result<Outcome, WriteError> {
         let done = self.try_submit(row)?;
         done.await
             .map_err(|_| WriteError::Store(StoreError::WriterGone))?
@@ -107,9 +101,9 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, m
         metrics.observe_batch(batch.len(), started.elapsed());
         match result {
             Ok(outcomes) => {
-                for (req, inserted) in batch.drain(..).zip(outcomes) {
+                for (req, outcome) in batch.drain(..).zip(outcomes) {
                     // The client may have gone away; the event is stored all the same.
-                    let _ = req.ack.send(Ok(Stored { inserted }));
+                    let _ = req.ack.send(Ok(outcome));
                 }
             }
             Err(err) => {
@@ -126,12 +120,12 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, m
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: &[WriteRequest],
-) -> Result<Vec<bool>, StoreError> {
+) -> Result<Vec<Outcome>, StoreError> {
     // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
     // (busy timeout) at BEGIN instead of failing half-way through the batch.
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
     let rows: Vec<&EventRow> = batch.iter().map(|r| &r.row).collect();
-    let outcomes = insert_events(&mut tx, &rows).await?;
+    let outcomes = digest(&mut tx, &rows, crate::event::unix_now()).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

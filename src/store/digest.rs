@@ -1,0 +1,187 @@
+//! The digest: everything one writer transaction does with a batch of events. Grouping was
+//! computed in the handlers; here the hashes meet the database: issue look-up or creation,
+//! counters, hourly buckets, tag values, distinct users, and status transitions (regressions,
+//! expired ignores), all in the batch's single transaction so every counter stays exact.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+use super::events::{self, EventRow};
+use super::issue_writes::{self, Activity, IssueDelta, IssueState};
+
+/// What became of one event of the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// `false` for a duplicate event id: nothing was written for it.
+    pub inserted: bool,
+    pub issue_id: Option<i64>,
+    /// This event created its issue.
+    pub new_issue: bool,
+    /// This event reopened a resolved issue.
+    pub regression: bool,
+    /// This event ended an ignore (its time or count condition was met).
+    pub unignored: bool,
+}
+
+/// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
+pub async fn digest(
+    conn: &mut SqliteConnection,
+    rows: &[&EventRow],
+    now: f64,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut outcomes = vec![Outcome::default(); rows.len()];
+    let existing = events::existing_event_ids(conn, rows).await?;
+    let mut seen = HashSet::new();
+    let fresh: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let key = (rows[i].project_id, rows[i].event_id.clone());
+            !existing.contains(&key) && seen.insert(key)
+        })
+        .collect();
+    if fresh.is_empty() {
+        return Ok(outcomes);
+    }
+
+    let fresh_rows: Vec<&EventRow> = fresh.iter().map(|&i| rows[i]).collect();
+    let mut owners = issue_writes::hash_owners(conn, &fresh_rows).await?;
+    let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
+    let mut assigned: Vec<(&EventRow, i64)> = Vec::with_capacity(fresh.len());
+    let mut activity: Vec<Activity> = Vec::new();
+    for &i in &fresh {
+        let row = rows[i];
+        let found = row
+            .issue
+            .hashes
+            .iter()
+            .find_map(|h| owners.get(&(row.project_id, h.clone())).copied());
+        let (issue_id, created) = match found {
+            Some(id) => (id, false),
+            None => {
+                let id = issue_writes::create_issue(conn, row).await?;
+                activity.push(Activity::new(id, "first_seen", &row.event_id, now));
+                (id, true)
+            }
+        };
+        // Hashes this event brings that no issue owns yet join its issue (as Sentry does), so
+        // the next event with only that hash finds it.
+        let unowned: Vec<&str> = row
+            .issue
+            .hashes
+            .iter()
+            .filter(|h| !owners.contains_key(&(row.project_id, (*h).clone())))
+            .map(String::as_str)
+            .collect();
+        if !unowned.is_empty() {
+            issue_writes::link_hashes(
+                conn,
+                row.project_id,
+                issue_id,
+                row.issue.grouping_config,
+                &unowned,
+            )
+            .await?;
+            for h in unowned {
+                owners.insert((row.project_id, h.to_string()), issue_id);
+            }
+        }
+        deltas
+            .entry(issue_id)
+            .or_insert_with(|| IssueDelta::new(i))
+            .add(row, i);
+        outcomes[i] = Outcome {
+            inserted: true,
+            issue_id: Some(issue_id),
+            new_issue: created,
+            ..Outcome::default()
+        };
+        assigned.push((row, issue_id));
+    }
+
+    events::insert_events(conn, &assigned).await?;
+    let new_users = issue_writes::add_users(conn, &assigned).await?;
+    let states = issue_writes::states(conn, deltas.keys().copied()).await?;
+    for (issue_id, delta) in &mut deltas {
+        delta.new_users = new_users.get(issue_id).copied().unwrap_or(0);
+        let Some(state) = states.get(issue_id) else {
+            continue;
+        };
+        transition(
+            *issue_id,
+            state,
+            delta,
+            rows,
+            now,
+            &mut outcomes,
+            &mut activity,
+        );
+    }
+    issue_writes::refresh_latest(conn, &deltas, rows).await?;
+    issue_writes::apply_deltas(conn, &deltas).await?;
+    issue_writes::add_hourly(conn, &assigned).await?;
+    issue_writes::add_tag_values(conn, &assigned).await?;
+    issue_writes::add_activity(conn, &activity).await?;
+    Ok(outcomes)
+}
+
+/// Status changes an issue's new events cause: a resolved issue regresses (the first of its new
+/// events is the regression); an ignored issue reopens once its time has passed or its event
+/// count is reached (by the event that reaches it). Otherwise an ignored issue stays ignored.
+fn transition(
+    issue_id: i64,
+    state: &IssueState,
+    delta: &mut IssueDelta,
+    rows: &[&EventRow],
+    now: f64,
+    outcomes: &mut [Outcome],
+    activity: &mut Vec<Activity>,
+) {
+    match state.status.as_str() {
+        "resolved" => {
+            let first = delta.first_index;
+            delta.reopen = true;
+            outcomes[first].regression = true;
+            activity.push(Activity::new(
+                issue_id,
+                "set_regression",
+                &rows[first].event_id,
+                now,
+            ));
+        }
+        "ignored" => {
+            let by_time = state.ignore_until.is_some_and(|until| now >= until);
+            let by_count = state.ignore_count.and_then(|count| {
+                // The k-th new event of this batch brings the total since ignoring to `count`.
+                let already = state.times_seen - state.ignore_baseline.unwrap_or(state.times_seen);
+                let needed = usize::try_from(count - already).ok()?.max(1);
+                delta.indices.get(needed - 1).copied()
+            });
+            let reopening = if by_time {
+                Some(delta.first_index)
+            } else {
+                by_count
+            };
+            if let Some(index) = reopening {
+                delta.reopen = true;
+                outcomes[index].unignored = true;
+                let reason = if by_time {
+                    "ignore_until_expired"
+                } else {
+                    "ignore_count_reached"
+                };
+                activity.push(Activity::with_reason(
+                    issue_id,
+                    "set_unresolved",
+                    &rows[index].event_id,
+                    reason,
+                    now,
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Hashes of the rows, keyed for look-ups.
+pub(super) type HashOwners = HashMap<(i64, String), i64>;

@@ -1,0 +1,388 @@
+//! The writer's statements about issues: multi-row where the batch allows it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::StoreError;
+use super::digest::HashOwners;
+use super::events::{EventRow, ROWS_PER_STATEMENT};
+
+/// What a batch adds to one issue.
+#[derive(Debug, Clone)]
+pub struct IssueDelta {
+    /// Row indices (in the batch) of this issue's new events, in order.
+    pub indices: Vec<usize>,
+    pub first_index: usize,
+    pub count: i64,
+    pub min_timestamp: f64,
+    pub max_timestamp: f64,
+    /// Index of the newest event (by timestamp); its level, title and release win.
+    pub latest_index: usize,
+    pub first_release: Option<String>,
+    pub new_users: i64,
+    /// The issue goes back to unresolved (regression or ended ignore).
+    pub reopen: bool,
+}
+
+impl IssueDelta {
+    pub fn new(first_index: usize) -> IssueDelta {
+        IssueDelta {
+            indices: Vec::new(),
+            first_index,
+            count: 0,
+            min_timestamp: f64::INFINITY,
+            max_timestamp: f64::NEG_INFINITY,
+            latest_index: first_index,
+            first_release: None,
+            new_users: 0,
+            reopen: false,
+        }
+    }
+
+    pub fn add(&mut self, row: &EventRow, index: usize) {
+        self.indices.push(index);
+        self.count += 1;
+        if row.timestamp < self.min_timestamp {
+            self.min_timestamp = row.timestamp;
+            if row.release.is_some() {
+                self.first_release = row.release.clone();
+            }
+        }
+        if row.timestamp >= self.max_timestamp {
+            self.max_timestamp = row.timestamp;
+            self.latest_index = index;
+        }
+    }
+}
+
+/// An issue's status before the batch.
+#[derive(Debug, Clone)]
+pub struct IssueState {
+    pub status: String,
+    pub times_seen: i64,
+    pub ignore_until: Option<f64>,
+    pub ignore_count: Option<i64>,
+    pub ignore_baseline: Option<i64>,
+}
+
+/// A row for the activity log.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub issue_id: i64,
+    pub kind: &'static str,
+    pub data: String,
+    pub at: f64,
+}
+
+impl Activity {
+    pub fn new(issue_id: i64, kind: &'static str, event_id: &str, at: f64) -> Activity {
+        Activity {
+            issue_id,
+            kind,
+            data: serde_json::json!({ "event_id": event_id }).to_string(),
+            at,
+        }
+    }
+
+    pub fn with_reason(
+        issue_id: i64,
+        kind: &'static str,
+        event_id: &str,
+        reason: &str,
+        at: f64,
+    ) -> Activity {
+        Activity {
+            issue_id,
+            kind,
+            data: serde_json::json!({ "event_id": event_id, "reason": reason }).to_string(),
+            at,
+        }
+    }
+}
+
+/// Which issue owns each of the rows' hashes, where one does.
+pub async fn hash_owners(
+    conn: &mut SqliteConnection,
+    rows: &[&EventRow],
+) -> Result<HashOwners, StoreError> {
+    let pairs: Vec<(i64, &str)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.issue
+                .hashes
+                .iter()
+                .map(move |h| (r.project_id, h.as_str()))
+        })
+        .collect();
+    let mut owners = HashOwners::new();
+    for chunk in pairs.chunks(ROWS_PER_STATEMENT * 2) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT project_id, hash, issue_id FROM grouphashes WHERE (project_id, hash) IN (VALUES ",
+        );
+        let mut values = qb.separated(", ");
+        for (project_id, hash) in chunk {
+            values.push("(");
+            values.push_bind_unseparated(*project_id);
+            values.push_unseparated(", ");
+            values.push_bind_unseparated(*hash);
+            values.push_unseparated(")");
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            owners.insert((r.get(0), r.get(1)), r.get(2));
+        }
+    }
+    Ok(owners)
+}
+
+/// Creates the issue `row` is the first event of; counters start at zero and the batch's
+/// delta fills them.
+pub async fn create_issue(conn: &mut SqliteConnection, row: &EventRow) -> Result<i64, StoreError> {
+    let number: i64 = sqlx::query(
+        "UPDATE projects SET next_issue_number = next_issue_number + 1 WHERE id = ? RETURNING next_issue_number - 1",
+    )
+    .bind(row.project_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    let id: i64 = sqlx::query(
+        "INSERT INTO issues (project_id, short_number, title, culprit, type, value, level, platform, first_seen, \
+         last_seen, first_release, last_release, grouping_config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(row.project_id)
+    .bind(number)
+    .bind(&row.issue.title)
+    .bind(&row.issue.culprit)
+    .bind(&row.issue.ty)
+    .bind(&row.issue.value)
+    .bind(row.level)
+    .bind(&row.platform)
+    .bind(row.timestamp)
+    .bind(row.timestamp)
+    .bind(&row.release)
+    .bind(&row.release)
+    .bind(row.issue.grouping_config)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    Ok(id)
+}
+
+pub async fn link_hashes(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    issue_id: i64,
+    config: &str,
+    hashes: &[&str],
+) -> Result<(), StoreError> {
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new("INSERT INTO grouphashes (project_id, hash, config, issue_id) ");
+    qb.push_values(hashes, |mut b, hash| {
+        b.push_bind(project_id)
+            .push_bind(*hash)
+            .push_bind(config)
+            .push_bind(issue_id);
+    });
+    qb.push(" ON CONFLICT (project_id, hash) DO NOTHING");
+    qb.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Records who was affected; returns, per issue, how many users are new to it.
+pub async fn add_users(
+    conn: &mut SqliteConnection,
+    assigned: &[(&EventRow, i64)],
+) -> Result<HashMap<i64, i64>, StoreError> {
+    let mut pairs: Vec<(i64, &str)> = assigned
+        .iter()
+        .filter_map(|(row, issue)| row.user_key.as_deref().map(|u| (*issue, u)))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut new_users: HashMap<i64, i64> = HashMap::new();
+    for chunk in pairs.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO issue_users (issue_id, user_key) ");
+        qb.push_values(chunk, |mut b, (issue, user)| {
+            b.push_bind(*issue).push_bind(*user);
+        });
+        qb.push(" ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            *new_users.entry(r.get(0)).or_default() += 1;
+        }
+    }
+    Ok(new_users)
+}
+
+pub async fn states(
+    conn: &mut SqliteConnection,
+    issue_ids: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, IssueState>, StoreError> {
+    let ids: Vec<i64> = issue_ids.collect();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues WHERE id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            out.insert(
+                r.get(0),
+                IssueState {
+                    status: r.get(1),
+                    times_seen: r.get(2),
+                    ignore_until: r.get(3),
+                    ignore_count: r.get(4),
+                    ignore_baseline: r.get(5),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One `UPDATE` per touched issue: counters, seen times, the newest event's level and title.
+pub async fn apply_deltas(
+    conn: &mut SqliteConnection,
+    deltas: &BTreeMap<i64, IssueDelta>,
+) -> Result<(), StoreError> {
+    for (issue_id, delta) in deltas {
+        sqlx::query(
+            "UPDATE issues SET times_seen = times_seen + ?, users_seen = users_seen + ?, \
+             first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), \
+             first_release = COALESCE(first_release, ?) WHERE id = ?",
+        )
+        .bind(delta.count)
+        .bind(delta.new_users)
+        .bind(delta.min_timestamp)
+        .bind(delta.max_timestamp)
+        .bind(&delta.first_release)
+        .bind(issue_id)
+        .execute(&mut *conn)
+        .await?;
+        if delta.reopen {
+            sqlx::query(
+                "UPDATE issues SET status = 'unresolved', resolved_at = NULL, ignore_until = NULL, \
+                 ignore_count = NULL, ignore_baseline = NULL WHERE id = ?",
+            )
+            .bind(issue_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The newest event of each issue names it: level, title, culprit and last release follow it,
+/// unless an older event arrived late.
+pub async fn refresh_latest(
+    conn: &mut SqliteConnection,
+    deltas: &BTreeMap<i64, IssueDelta>,
+    rows: &[&EventRow],
+) -> Result<(), StoreError> {
+    for (issue_id, delta) in deltas {
+        let row = rows[delta.latest_index];
+        sqlx::query(
+            "UPDATE issues SET level = ?, title = ?, culprit = ?, type = ?, value = ?, \
+             last_release = COALESCE(?, last_release) WHERE id = ? AND last_seen <= ?",
+        )
+        .bind(row.level)
+        .bind(&row.issue.title)
+        .bind(&row.issue.culprit)
+        .bind(&row.issue.ty)
+        .bind(&row.issue.value)
+        .bind(&row.release)
+        .bind(issue_id)
+        .bind(row.timestamp)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn add_hourly(
+    conn: &mut SqliteConnection,
+    assigned: &[(&EventRow, i64)],
+) -> Result<(), StoreError> {
+    let mut buckets: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for (row, issue) in assigned {
+        *buckets
+            .entry((*issue, (row.timestamp / 3600.0).floor() as i64))
+            .or_default() += 1;
+    }
+    let buckets: Vec<((i64, i64), i64)> = buckets.into_iter().collect();
+    for chunk in buckets.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
+        qb.push_values(chunk, |mut b, ((issue, hour), count)| {
+            b.push_bind(*issue).push_bind(*hour).push_bind(*count);
+        });
+        qb.push(" ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn add_tag_values(
+    conn: &mut SqliteConnection,
+    assigned: &[(&EventRow, i64)],
+) -> Result<(), StoreError> {
+    // (issue, key, value) → (count, first, last)
+    let mut values: BTreeMap<(i64, &str, &str), (i64, f64, f64)> = BTreeMap::new();
+    for (row, issue) in assigned {
+        for (key, value) in &row.tags {
+            let e = values
+                .entry((*issue, key.as_str(), value.as_str()))
+                .or_insert((0, row.timestamp, row.timestamp));
+            e.0 += 1;
+            e.1 = e.1.min(row.timestamp);
+            e.2 = e.2.max(row.timestamp);
+        }
+    }
+    let values: Vec<_> = values.into_iter().collect();
+    for chunk in values.chunks(ROWS_PER_STATEMENT * 2) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO issue_tag_values (issue_id, key, value, count, first_seen, last_seen) ",
+        );
+        qb.push_values(
+            chunk,
+            |mut b, ((issue, key, value), (count, first, last))| {
+                b.push_bind(*issue)
+                    .push_bind(*key)
+                    .push_bind(*value)
+                    .push_bind(*count)
+                    .push_bind(*first)
+                    .push_bind(*last);
+            },
+        );
+        qb.push(
+            " ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count, \
+             first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)",
+        );
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn add_activity(
+    conn: &mut SqliteConnection,
+    activity: &[Activity],
+) -> Result<(), StoreError> {
+    for chunk in activity.chunks(ROWS_PER_STATEMENT * 2) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO activity (issue_id, kind, data, at) ");
+        qb.push_values(chunk, |mut b, a| {
+            b.push_bind(a.issue_id)
+                .push_bind(a.kind)
+                .push_bind(a.data.as_str())
+                .push_bind(a.at);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
