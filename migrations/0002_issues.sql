@@ -45,7 +45,7 @@ CREATE INDEX grouphashes_by_issue ON grouphashes (issue_id);
 ALTER TABLE events ADD COLUMN issue_id INTEGER REFERENCES issues (id) ON DELETE CASCADE;
 ALTER TABLE events ADD COLUMN user_key TEXT;
 ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';  -- JSON [[key, value], …], built-in + custom
-CREATE INDEX events_by_issue ON events (issue_id, received);
+CREATE INDEX events_by_issue ON events (issue_id, timestamp);
 
 CREATE TABLE issue_hourly (
     issue_id  INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,

@@ -68,7 +68,9 @@ impl Application {
         });
         let api = web::Data::new(ApiState {
             pool: pool.clone(),
+            writer: writer.clone(),
             org: settings.org.value.clone(),
+            public_url: public_url.clone(),
         });
         let health = web::Data::new(HealthState {
             pool,

@@ -11,8 +11,9 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Succeeds when the request carries a valid `Authorization: Bearer <token>`.
-pub async fn require_token(req: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+/// The name of the token a request carries in `Authorization: Bearer <token>`; it is the actor
+/// recorded in the activity log.
+pub async fn require_token(req: &HttpRequest, state: &ApiState) -> Result<String, ApiError> {
     let token = req
         .headers()
         .get("authorization")
@@ -24,9 +25,7 @@ pub async fn require_token(req: &HttpRequest, state: &ApiState) -> Result<(), Ap
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized)?;
-    if store::token_is_valid(&state.pool, &token_hash(token)).await? {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
+    store::token_name(&state.pool, &token_hash(token))
+        .await?
+        .ok_or(ApiError::Unauthorized)
 }

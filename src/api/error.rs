@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::store::StoreError;
+use crate::store::writer::{SubmitError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -12,7 +13,11 @@ pub enum ApiError {
     )]
     Unauthorized,
     #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -23,11 +28,27 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Submit(SubmitError::Full) => {
+                ApiError::Unavailable("the write queue is full; retry shortly".into())
+            }
+            WriteError::Submit(SubmitError::Closed) => {
+                ApiError::Unavailable("the server is shutting down".into())
+            }
+            WriteError::Store(err) => ApiError::Internal(err.to_string()),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -39,6 +60,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            resp.insert_header(("Retry-After", "1"));
         }
         resp.json(serde_json::json!({ "detail": self.to_string() }))
     }

@@ -4,22 +4,77 @@
 mod auth;
 mod error;
 mod events;
+mod issue_events;
+mod issues;
+mod pagination;
+mod query;
+mod shapes;
 
 use actix_web::web;
 use sqlx::SqlitePool;
 
 pub use error::ApiError;
 
+use crate::store::writer::WriterHandle;
+
 /// What API handlers share.
 pub struct ApiState {
     pub pool: SqlitePool,
+    pub writer: WriterHandle,
     /// The organization slug the API answers to.
     pub org: String,
+    /// Base of permalinks and pagination links.
+    pub public_url: String,
+}
+
+impl ApiState {
+    fn check_org(&self, org: &str) -> Result<(), ApiError> {
+        if org == self.org {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!(
+                "organization {org:?} not found"
+            )))
+        }
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/api/0/projects/{org}/{project_slug}/events/{event_id}",
         web::get().to(events::event_detail),
+    )
+    .route(
+        "/api/0/projects/{org}/{project_slug}/issues",
+        web::get().to(issues::list),
+    )
+    .service(
+        web::resource([
+            "/api/0/issues/{issue}",
+            "/api/0/organizations/{org}/issues/{issue}",
+        ])
+        .route(web::get().to(issues::detail))
+        .route(web::put().to(issues::update))
+        .route(web::delete().to(issues::delete)),
+    )
+    .route(
+        "/api/0/issues/{issue}/events",
+        web::get().to(issue_events::list),
+    )
+    .route(
+        "/api/0/issues/{issue}/events/{which}",
+        web::get().to(issue_events::one),
+    )
+    .route(
+        "/api/0/issues/{issue}/tags",
+        web::get().to(issue_events::tags),
+    )
+    .route(
+        "/api/0/issues/{issue}/tags/{key}",
+        web::get().to(issue_events::tag),
+    )
+    .route(
+        "/api/0/issues/{issue}/activity",
+        web::get().to(issue_events::activity),
     );
 }

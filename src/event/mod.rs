@@ -8,7 +8,7 @@ mod level;
 mod model;
 mod normalize;
 pub mod tags;
-mod timestamp;
+pub mod timestamp;
 
 pub use id::EventId;
 pub use json_repair::parse_lenient;

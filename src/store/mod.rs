@@ -7,6 +7,8 @@
 
 mod digest;
 mod events;
+mod issue_commands;
+mod issue_reads;
 mod issue_writes;
 mod migrate;
 mod projects;
@@ -24,11 +26,16 @@ use sqlx::{ConnectOptions, SqliteConnection};
 
 pub use digest::Outcome;
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
+pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
+pub use issue_reads::{
+    EventOrder, IssueFilter, IssueRecord, IssueSort, TagFilter, TagSummary, TagValue, issue_by_id,
+    issue_by_short_id, issue_events, issue_tags, list_issues,
+};
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects,
     project_by_slug,
 };
-pub use tokens::{create_token, token_is_valid};
+pub use tokens::{create_token, token_name};
 
 use crate::config::Synchronous;
 

@@ -19,13 +19,14 @@ pub async fn create_token(
     Ok(())
 }
 
-pub async fn token_is_valid(
+/// The name of the token with this hash, if there is one.
+pub async fn token_name(
     ex: impl SqliteExecutor<'_>,
     token_hash: &str,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) FROM api_tokens WHERE token_hash = ?")
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT name FROM api_tokens WHERE token_hash = ?")
         .bind(token_hash)
-        .fetch_one(ex)
+        .fetch_optional(ex)
         .await?;
-    Ok(row.get::<i64, _>(0) > 0)
+    Ok(row.map(|r| r.get(0)))
 }

@@ -1,11 +1,15 @@
-//! The writer: ONE task owns the write connection and commits events in groups.
+//! The writer: ONE task owns the write connection and commits in groups.
 //!
 //! Group commit without a timer: the writer takes everything queued the moment the previous
 //! commit ends, writes it in one `BEGIN IMMEDIATE` transaction and only then acknowledges each
-//! event. Under light load a batch is one event and latency is one commit; under heavy load
+//! job. Under light load a batch is one event and latency is one commit; under heavy load
 //! batches grow and throughput rises, because SQLite pays per transaction, not per row.
 //!
-//! The queue is bounded. A full queue is refused at once (`try_submit`), so ingest can answer
+//! Jobs are events (digested into issues) and issue commands from the API and UI (status
+//! changes, deletions). Both go through this one queue, so they are applied in arrival order
+//! inside the same transactions and never contend for SQLite's lock.
+//!
+//! The queue is bounded. A full queue is refused at once (`try_send`), so ingest can answer
 //! 429 instead of accepting an event it might lose.
 
 use sqlx::SqliteConnection;
@@ -15,25 +19,44 @@ use tracing::Instrument;
 use super::StoreError;
 use super::digest::{Outcome, digest};
 use super::events::EventRow;
+use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use crate::metrics::Metrics;
 
-/// Most events written in one transaction; bounds commit latency for the first in the batch.
+/// Most jobs written in one transaction; bounds commit latency for the first in the batch.
 const MAX_BATCH: usize = 1_000;
 
-type Ack = oneshot::Sender<Result<Outcome, StoreError>>;
-
-struct WriteRequest {
-    row: EventRow,
-    ack: Ack,
+enum Job {
+    // Boxed: events are most jobs and the large variant; the queue moves pointers.
+    Event(Box<EventRow>),
+    Command(IssueCommand),
 }
 
-/// Why an event could not be queued.
+enum Done {
+    Event(Outcome),
+    Command(CommandOutcome),
+}
+
+struct WriteRequest {
+    job: Job,
+    ack: oneshot::Sender<Result<Done, StoreError>>,
+}
+
+/// Why a job could not be queued.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("the write queue is full")]
     Full,
     #[error("the writer has stopped")]
     Closed,
+}
+
+/// Either the job was never queued, or its transaction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Store(StoreError),
 }
 
 /// A cheap, cloneable handle to the writer task.
@@ -43,24 +66,30 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Queues an event; the returned receiver resolves once its transaction has committed.
-    pub fn try_submit(
-        &self,
-        row: EventRow,
-    ) -> Result<oneshot::Receiver<Result<Outcome, StoreError>>, SubmitError> {
+    /// Queues an event and waits until its transaction has committed.
+    pub async fn write(&self, row: EventRow) -> Result<Outcome, WriteError> {
+        match self.submit(Job::Event(Box::new(row))).await? {
+            Done::Event(outcome) => Ok(outcome),
+            Done::Command(_) => Err(WriteError::Store(StoreError::WriterGone)),
+        }
+    }
+
+    /// Queues an issue command and waits until it has committed.
+    pub async fn command(&self, cmd: IssueCommand) -> Result<CommandOutcome, WriteError> {
+        match self.submit(Job::Command(cmd)).await? {
+            Done::Command(outcome) => Ok(outcome),
+            Done::Event(_) => Err(WriteError::Store(StoreError::WriterGone)),
+        }
+    }
+
+    async fn submit(&self, job: Job) -> Result<Done, WriteError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .try_send(WriteRequest { row, ack })
+            .try_send(WriteRequest { job, ack })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Full,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
             })?;
-        Ok(done)
-    }
-
-    /// Queues an event and waits for its commit.
-    pub async fn write(&self, row: EventRow) -> Result<Outcome, WriteError> {
-        let done = self.try_submit(row)?;
         done.await
             .map_err(|_| WriteError::Store(StoreError::WriterGone))?
             .map_err(WriteError::Store)
@@ -70,15 +99,6 @@ impl WriterHandle {
     pub fn is_alive(&self) -> bool {
         !self.tx.is_closed()
     }
-}
-
-/// Either the event was never queued, or its transaction failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error(transparent)]
-    Submit(#[from] SubmitError),
-    #[error(transparent)]
-    Store(StoreError),
 }
 
 /// Starts the writer on `conn`. It runs until every handle is dropped, then drains the queue.
@@ -95,19 +115,19 @@ pub fn spawn(
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, metrics: Metrics) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let span = tracing::debug_span!("write_batch", events = batch.len());
+        let span = tracing::debug_span!("write_batch", jobs = batch.len());
         let started = std::time::Instant::now();
         let result = write_batch(&mut conn, &batch).instrument(span).await;
         metrics.observe_batch(batch.len(), started.elapsed());
         match result {
-            Ok(outcomes) => {
-                for (req, outcome) in batch.drain(..).zip(outcomes) {
-                    // The client may have gone away; the event is stored all the same.
-                    let _ = req.ack.send(Ok(outcome));
+            Ok(done) => {
+                for (req, done) in batch.drain(..).zip(done) {
+                    // The client may have gone away; the job is committed all the same.
+                    let _ = req.ack.send(Ok(done));
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, events = batch.len(), "writing a batch failed; nothing of it was stored");
+                tracing::error!(error = %err, jobs = batch.len(), "writing a batch failed; nothing of it was stored");
                 for req in batch.drain(..) {
                     let _ = req.ack.send(Err(StoreError::BatchFailed(err.to_string())));
                 }
@@ -117,15 +137,43 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, m
     tracing::debug!("writer stopped: every handle was dropped and the queue is empty");
 }
 
+/// One transaction for the whole batch. Runs of consecutive events are digested together;
+/// a command in between is applied at its place, so arrival order holds.
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: &[WriteRequest],
-) -> Result<Vec<Outcome>, StoreError> {
+) -> Result<Vec<Done>, StoreError> {
     // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
     // (busy timeout) at BEGIN instead of failing half-way through the batch.
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
-    let rows: Vec<&EventRow> = batch.iter().map(|r| &r.row).collect();
-    let outcomes = digest(&mut tx, &rows, crate::event::unix_now()).await?;
+    let now = crate::event::unix_now();
+    let mut done = Vec::with_capacity(batch.len());
+    let mut run: Vec<&EventRow> = Vec::new();
+    for req in batch {
+        match &req.job {
+            Job::Event(row) => run.push(row),
+            Job::Command(cmd) => {
+                flush(&mut tx, &mut run, &mut done, now).await?;
+                done.push(Done::Command(
+                    issue_commands::apply(&mut tx, cmd, now).await?,
+                ));
+            }
+        }
+    }
+    flush(&mut tx, &mut run, &mut done, now).await?;
     tx.commit().await?;
-    Ok(outcomes)
+    Ok(done)
+}
+
+async fn flush(
+    conn: &mut SqliteConnection,
+    run: &mut Vec<&EventRow>,
+    done: &mut Vec<Done>,
+    now: f64,
+) -> Result<(), StoreError> {
+    if !run.is_empty() {
+        done.extend(digest(conn, run, now).await?.into_iter().map(Done::Event));
+        run.clear();
+    }
+    Ok(())
 }

@@ -89,7 +89,7 @@ async fn check_stored_event(app: &TestApp, id: &str, digest: &Value, what: &str)
         let stored: Vec<Value> = event["tags"].as_array().unwrap().clone();
         for (k, v) in tags {
             assert!(
-                stored.contains(&json!([k, v])),
+                stored.contains(&json!({"key": k, "value": v})),
                 "{what}: tag {k}={v} in {stored:?}"
             );
         }

@@ -555,15 +555,20 @@ async fn an_auto_ip_address_becomes_the_peer_address() {
 }
 
 #[tokio::test]
-async fn tags_sent_as_pairs_come_back_as_pairs() {
+async fn tags_sent_as_pairs_come_back_as_sentry_key_value_objects_beside_built_in_tags() {
     let app = spawn_app().await;
     let mut event = error_event();
     event["tags"] = json!([["browser", "Firefox"], ["os", "Linux"], ["build", 42]]);
     let stored = envelope_and_read(&app, &event).await;
-    assert_eq!(
-        stored["tags"],
-        json!([["browser", "Firefox"], ["os", "Linux"], ["build", "42"]])
-    );
+    let tags = stored["tags"].as_array().unwrap();
+    for expected in [
+        json!({"key": "browser", "value": "Firefox"}),
+        json!({"key": "os", "value": "Linux"}),
+        json!({"key": "build", "value": "42"}),
+        json!({"key": "level", "value": "error"}),
+    ] {
+        assert!(tags.contains(&expected), "{expected} in {tags:?}");
+    }
 }
 
 #[tokio::test]

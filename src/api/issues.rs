@@ -1,0 +1,195 @@
+//! Issue list, detail, status changes and deletion.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::auth::require_token;
+use super::pagination::{Page, query_pairs};
+use super::query;
+use super::shapes::issue_json;
+use super::{ApiError, ApiState};
+use crate::event::{timestamp, unix_now};
+use crate::store::{
+    self, CommandOutcome, IssueCommand, IssueFilter, IssueRecord, IssueSort, StatusChange,
+};
+
+/// `GET /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=&limit=`
+pub async fn list(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    require_token(&req, &state).await?;
+    let (org, project_slug) = path.into_inner();
+    state.check_org(&org)?;
+    let project = store::project_by_slug(&state.pool, &project_slug)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("project {project_slug:?} not found")))?;
+    let params = query_pairs(&req);
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Sentry's default search; an explicit empty query lists every status.
+    let search =
+        query::parse(get("query").unwrap_or("is:unresolved")).map_err(ApiError::BadRequest)?;
+    let sort = match get("sort").unwrap_or("date") {
+        "date" => IssueSort::Date,
+        "new" => IssueSort::New,
+        "freq" => IssueSort::Freq,
+        "user" => IssueSort::User,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown sort {other:?}: use date, new, freq or user"
+            )));
+        }
+    };
+    let page = Page::from_query(&params)?;
+    let now = unix_now();
+    let filter = IssueFilter {
+        project_id: project.id,
+        status: search.status,
+        tags: search.tags,
+        text: search.text,
+        sort,
+        offset: page.offset,
+        limit: page.limit,
+        now,
+    };
+    let (issues, more) = store::list_issues(&state.pool, &filter).await?;
+    let body: Vec<Value> = issues
+        .iter()
+        .map(|i| issue_json(i, &state.public_url, now))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Link",
+            page.link_header(&req, &state.public_url, &params, more),
+        ))
+        .json(body))
+}
+
+/// `GET /api/0/issues/{id}/` — `{id}` is the numeric id or the short id (`DEFAULT-3`).
+pub async fn detail(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    require_token(&req, &state).await?;
+    let issue = resolve(&req, &state).await?;
+    Ok(HttpResponse::Ok().json(issue_json(&issue, &state.public_url, unix_now())))
+}
+
+/// `PUT /api/0/issues/{id}/` with `{"status": "resolved" | "unresolved" | "ignored",
+/// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`.
+pub async fn update(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = require_token(&req, &state).await?;
+    let issue = resolve(&req, &state).await?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let change = status_change(&body, unix_now())?;
+    let cmd = IssueCommand::SetStatus {
+        issue_id: issue.id,
+        change,
+        actor: format!("token:{actor}"),
+    };
+    if state.writer.command(cmd).await? == CommandOutcome::NotFound {
+        return Err(not_found(&issue.id.to_string()));
+    }
+    let updated = store::issue_by_id(&state.pool, issue.id)
+        .await?
+        .ok_or_else(|| not_found(&issue.id.to_string()))?;
+    Ok(HttpResponse::Ok().json(issue_json(&updated, &state.public_url, unix_now())))
+}
+
+/// `DELETE /api/0/issues/{id}/`: the issue, its events and hashes. Answered 202 as Sentry does.
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    require_token(&req, &state).await?;
+    let issue = resolve(&req, &state).await?;
+    match state
+        .writer
+        .command(IssueCommand::Delete { issue_id: issue.id })
+        .await?
+    {
+        CommandOutcome::Done => Ok(HttpResponse::Accepted().finish()),
+        CommandOutcome::NotFound => Err(not_found(&issue.id.to_string())),
+    }
+}
+
+fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
+    let status = body.get("status").and_then(Value::as_str).ok_or_else(|| {
+        ApiError::BadRequest("the body needs a \"status\": resolved, unresolved or ignored".into())
+    })?;
+    let details = body.get("statusDetails").cloned().unwrap_or(Value::Null);
+    match status {
+        "resolved" => Ok(StatusChange::Resolved),
+        "unresolved" => Ok(StatusChange::Unresolved),
+        "ignored" => {
+            for unsupported in ["ignoreUserCount", "ignoreUserWindow", "ignoreWindow"] {
+                if details.get(unsupported).is_some_and(|v| !v.is_null()) {
+                    return Err(ApiError::BadRequest(format!(
+                        "statusDetails.{unsupported} is not supported; use ignoreDuration, ignoreUntil or ignoreCount"
+                    )));
+                }
+            }
+            let duration = match details.get("ignoreDuration") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_f64().filter(|m| *m > 0.0).ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "statusDetails.ignoreDuration must be a positive number of minutes".into(),
+                    )
+                })?),
+            };
+            let until = match details.get("ignoreUntil") {
+                None | Some(Value::Null) => duration.map(|minutes| now + minutes * 60.0),
+                Some(v) => Some(timestamp::parse(v).ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "statusDetails.ignoreUntil must be an RFC 3339 time".into(),
+                    )
+                })?),
+            };
+            let count = match details.get("ignoreCount") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_i64().filter(|n| *n > 0).ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "statusDetails.ignoreCount must be a positive integer".into(),
+                    )
+                })?),
+            };
+            Ok(StatusChange::Ignored { until, count })
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "unsupported status {other:?}: use resolved, unresolved or ignored"
+        ))),
+    }
+}
+
+fn not_found(raw: &str) -> ApiError {
+    ApiError::NotFound(format!("issue {raw:?} not found"))
+}
+
+/// The issue named by the path's `{issue}`: a numeric id or a short id.
+pub async fn resolve(req: &HttpRequest, state: &ApiState) -> Result<IssueRecord, ApiError> {
+    if let Some(org) = req.match_info().get("org") {
+        state.check_org(org)?;
+    }
+    let raw = req.match_info().get("issue").unwrap_or_default();
+    let found = if let Ok(id) = raw.parse::<i64>() {
+        store::issue_by_id(&state.pool, id).await?
+    } else if let Some((slug, number)) = raw.rsplit_once('-')
+        && let Ok(number) = number.parse::<i64>()
+    {
+        store::issue_by_short_id(&state.pool, slug, number).await?
+    } else {
+        None
+    };
+    found.ok_or_else(|| not_found(raw))
+}

@@ -1,0 +1,329 @@
+//! Reading issues: filtered and sorted lists, one issue, its tags and its events.
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
+
+use super::StoreError;
+use super::events::StoredEvent;
+
+/// An issue as the API and UI show it.
+#[derive(Debug, Clone)]
+pub struct IssueRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub project_slug: String,
+    pub project_name: String,
+    pub short_number: i64,
+    pub title: String,
+    pub culprit: Option<String>,
+    pub ty: Option<String>,
+    pub value: Option<String>,
+    pub level: String,
+    pub platform: String,
+    /// The stored status; see [`IssueRecord::effective_status`].
+    pub status: String,
+    pub first_seen: f64,
+    pub last_seen: f64,
+    pub times_seen: i64,
+    pub users_seen: i64,
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    pub resolved_at: Option<f64>,
+    pub ignore_until: Option<f64>,
+    pub ignore_count: Option<i64>,
+    pub ignore_baseline: Option<i64>,
+}
+
+impl IssueRecord {
+    /// An ignore whose time has passed is over even before the next event arrives.
+    pub fn effective_status(&self, now: f64) -> &str {
+        match (self.status.as_str(), self.ignore_until) {
+            ("ignored", Some(until)) if until <= now => "unresolved",
+            (status, _) => status,
+        }
+    }
+}
+
+/// A tag filter `key:value` (or `!key:value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    pub key: String,
+    pub value: String,
+    pub negate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueSort {
+    /// Last seen, newest first.
+    Date,
+    /// First seen, newest first.
+    New,
+    /// Most events first.
+    Freq,
+    /// Most users first.
+    User,
+}
+
+/// What an issue list asks for.
+#[derive(Debug, Clone)]
+pub struct IssueFilter {
+    pub project_id: i64,
+    pub status: Option<String>,
+    pub tags: Vec<TagFilter>,
+    /// Every word must appear in the title or the culprit.
+    pub text: Vec<String>,
+    pub sort: IssueSort,
+    pub offset: i64,
+    pub limit: i64,
+    /// The clock, for ignores that ran out.
+    pub now: f64,
+}
+
+const ISSUE_COLUMNS: &str = "i.id, i.project_id, p.slug, p.name, i.short_number, i.title, i.culprit, i.type, i.value, \
+     i.level, i.platform, i.status, i.first_seen, i.last_seen, i.times_seen, i.users_seen, i.first_release, \
+     i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline";
+
+fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
+    IssueRecord {
+        id: r.get(0),
+        project_id: r.get(1),
+        project_slug: r.get(2),
+        project_name: r.get(3),
+        short_number: r.get(4),
+        title: r.get(5),
+        culprit: r.get(6),
+        ty: r.get(7),
+        value: r.get(8),
+        level: r.get(9),
+        platform: r.get(10),
+        status: r.get(11),
+        first_seen: r.get(12),
+        last_seen: r.get(13),
+        times_seen: r.get(14),
+        users_seen: r.get(15),
+        first_release: r.get(16),
+        last_release: r.get(17),
+        resolved_at: r.get(18),
+        ignore_until: r.get(19),
+        ignore_count: r.get(20),
+        ignore_baseline: r.get(21),
+    }
+}
+
+/// One page of issues (`limit + 1` rows are read to tell whether another page follows).
+pub async fn list_issues(
+    pool: &SqlitePool,
+    f: &IssueFilter,
+) -> Result<(Vec<IssueRecord>, bool), StoreError> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.project_id = "
+    ));
+    qb.push_bind(f.project_id);
+    match f.status.as_deref() {
+        Some("unresolved") => {
+            qb.push(
+                " AND (i.status = 'unresolved' OR (i.status = 'ignored' AND i.ignore_until <= ",
+            );
+            qb.push_bind(f.now);
+            qb.push("))");
+        }
+        Some("ignored") => {
+            qb.push(" AND i.status = 'ignored' AND (i.ignore_until IS NULL OR i.ignore_until > ");
+            qb.push_bind(f.now);
+            qb.push(")");
+        }
+        Some(status) => {
+            qb.push(" AND i.status = ");
+            qb.push_bind(status.to_string());
+        }
+        None => {}
+    }
+    for tag in &f.tags {
+        qb.push(if tag.negate {
+            " AND NOT EXISTS"
+        } else {
+            " AND EXISTS"
+        });
+        qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND t.key = ");
+        qb.push_bind(tag.key.clone());
+        qb.push(" AND t.value = ");
+        qb.push_bind(tag.value.clone());
+        qb.push(")");
+    }
+    for word in &f.text {
+        let pattern = format!(
+            "%{}%",
+            word.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        qb.push(" AND (i.title LIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" ESCAPE '\\' OR COALESCE(i.culprit, '') LIKE ");
+        qb.push_bind(pattern);
+        qb.push(" ESCAPE '\\')");
+    }
+    qb.push(match f.sort {
+        IssueSort::Date => " ORDER BY i.last_seen DESC, i.id DESC",
+        IssueSort::New => " ORDER BY i.first_seen DESC, i.id DESC",
+        IssueSort::Freq => " ORDER BY i.times_seen DESC, i.id DESC",
+        IssueSort::User => " ORDER BY i.users_seen DESC, i.id DESC",
+    });
+    qb.push(" LIMIT ");
+    qb.push_bind(f.limit + 1);
+    qb.push(" OFFSET ");
+    qb.push_bind(f.offset);
+    let rows = qb.build().fetch_all(pool).await?;
+    let more = rows.len() as i64 > f.limit;
+    Ok((
+        rows.iter()
+            .take(f.limit as usize)
+            .map(issue_from_row)
+            .collect(),
+        more,
+    ))
+}
+
+pub async fn issue_by_id(
+    ex: impl SqliteExecutor<'_>,
+    id: i64,
+) -> Result<Option<IssueRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ?"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.as_ref().map(issue_from_row))
+}
+
+/// `DEFAULT-3`: the project slug (any case) and the issue's number in it.
+pub async fn issue_by_short_id(
+    ex: impl SqliteExecutor<'_>,
+    slug: &str,
+    number: i64,
+) -> Result<Option<IssueRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id \
+         WHERE p.slug = ? AND i.short_number = ?"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(slug.to_ascii_lowercase())
+        .bind(number)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.as_ref().map(issue_from_row))
+}
+
+/// A value of a tag with its count.
+#[derive(Debug, Clone)]
+pub struct TagValue {
+    pub key: String,
+    pub value: String,
+    pub count: i64,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// A tag key of an issue: how many events carry it, how many distinct values, the top values.
+#[derive(Debug, Clone)]
+pub struct TagSummary {
+    pub key: String,
+    pub total: i64,
+    pub distinct: i64,
+    pub top: Vec<TagValue>,
+}
+
+/// Every tag key of the issue (or just `key`), with up to `top` most frequent values each.
+pub async fn issue_tags(
+    pool: &SqlitePool,
+    issue_id: i64,
+    key: Option<&str>,
+    top: i64,
+) -> Result<Vec<TagSummary>, StoreError> {
+    let keys = sqlx::query(
+        "SELECT key, SUM(count), COUNT(*) FROM issue_tag_values WHERE issue_id = ? AND (? IS NULL OR key = ?) \
+         GROUP BY key ORDER BY key",
+    )
+    .bind(issue_id)
+    .bind(key)
+    .bind(key)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let key: String = k.get(0);
+        let values = sqlx::query(
+            "SELECT value, count, first_seen, last_seen FROM issue_tag_values WHERE issue_id = ? AND key = ? \
+             ORDER BY count DESC, last_seen DESC LIMIT ?",
+        )
+        .bind(issue_id)
+        .bind(&key)
+        .bind(top)
+        .fetch_all(pool)
+        .await?;
+        out.push(TagSummary {
+            top: values
+                .iter()
+                .map(|v| TagValue {
+                    key: key.clone(),
+                    value: v.get(0),
+                    count: v.get(1),
+                    first_seen: v.get(2),
+                    last_seen: v.get(3),
+                })
+                .collect(),
+            key,
+            total: k.get(1),
+            distinct: k.get(2),
+        });
+    }
+    Ok(out)
+}
+
+/// Which end of an issue's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOrder {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A page of an issue's events (`limit + 1` read to tell whether more follow).
+pub async fn issue_events(
+    pool: &SqlitePool,
+    issue_id: i64,
+    order: EventOrder,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<StoredEvent>, bool), StoreError> {
+    let sql = match order {
+        EventOrder::NewestFirst => {
+            "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE issue_id = ? \
+             ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?"
+        }
+        EventOrder::OldestFirst => {
+            "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE issue_id = ? \
+             ORDER BY timestamp ASC, id ASC LIMIT ? OFFSET ?"
+        }
+    };
+    let rows = sqlx::query(sql)
+        .bind(issue_id)
+        .bind(limit + 1)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let events = rows
+        .iter()
+        .take(limit as usize)
+        .map(|row| StoredEvent {
+            project_id: row.get(0),
+            event_id: row.get(1),
+            issue_id: row.get(2),
+            received: row.get(3),
+            tags: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
+            payload: row.get(5),
+        })
+        .collect();
+    Ok((events, more))
+}
