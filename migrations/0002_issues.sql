@@ -3,7 +3,8 @@
 ALTER TABLE projects ADD COLUMN next_issue_number INTEGER NOT NULL DEFAULT 1;
 
 CREATE TABLE issues (
-    id               INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a deleted issue's id is never reused, so permalinks never change meaning.
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id       INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     short_number     INTEGER NOT NULL,            -- the N of the short id SLUG-N
     title            TEXT    NOT NULL,

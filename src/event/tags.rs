@@ -165,14 +165,17 @@ fn parse_user_agent(header: &str) -> UserAgent {
             None => n,
         })
     };
+    let is_browser = matches!(ua.category, "pc" | "smartphone" | "mobilephone");
+    // woothee names Windows with its marketing version already ("Windows 10"); its os_version
+    // ("NT 10.0") would only repeat it.
+    let os = if ua.os.starts_with("Windows") {
+        known(ua.os)
+    } else {
+        with_version(known(ua.os), &ua.os_version)
+    };
     UserAgent {
-        browser: with_version(
-            known(ua.name).filter(|_| {
-                ua.category == "pc" || ua.category == "smartphone" || ua.category == "mobilephone"
-            }),
-            ua.version,
-        ),
-        os: with_version(known(ua.os), &ua.os_version),
+        browser: with_version(known(ua.name).filter(|_| is_browser), ua.version),
+        os,
     }
 }
 

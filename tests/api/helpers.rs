@@ -230,6 +230,43 @@ impl TestApp {
         resp.json().await.expect("json")
     }
 
+    /// GET an API path with the test token; returns the status, the `Link` header and the body.
+    pub async fn api_get(&self, path: &str) -> (u16, Option<String>, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let link = resp
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, link, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// PUT JSON to an API path with the test token.
+    pub async fn api_put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .put(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts an event to the default project and asserts it was accepted.
+    pub async fn send(&self, event: &Value) {
+        let resp = self.post_envelope(envelope_of(event)).await;
+        assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    }
+
     /// Events in the database, read straight from the SQLite file.
     pub async fn stored_event_count(&self) -> i64 {
         let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)

@@ -8,6 +8,7 @@ mod client_ip;
 mod durability;
 mod fixtures;
 mod health;
+mod issues;
 mod protocol;
 mod python;
 mod sdks;

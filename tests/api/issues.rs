@@ -1,0 +1,443 @@
+//! Issues end to end: grouping real SDK events, counters and tags, regressions, ignores, and
+//! the Sentry-style issues API.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_event, spawn_app};
+use crate::python::run_script;
+
+fn issues_path(query: &str) -> String {
+    format!("/api/0/projects/default/default/issues/?{query}")
+}
+
+/// An exception event whose stack and message are fixed by `bug`, so equal bugs group together.
+fn bug(bug: &str) -> Value {
+    let mut event = error_event();
+    event["exception"] = json!({"values": [{
+        "type": "RuntimeError",
+        "value": format!("{bug} failed"),
+        "stacktrace": {"frames": [{
+            "module": "shop.checkout", "function": bug, "context_line": format!("    {bug}()"),
+            "lineno": 10, "in_app": true
+        }]}
+    }]});
+    event
+}
+
+async fn only_issue(app: &TestApp, query: &str) -> Value {
+    let (status, _, list) = app.api_get(&issues_path(query)).await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "exactly one issue for {query:?}: {list:?}");
+    list[0].clone()
+}
+
+#[tokio::test]
+async fn the_same_flask_bug_four_times_is_one_issue_with_counts_users_and_tag_shares() {
+    let app = spawn_app().await;
+    let out = run_script("flask_issue_demo.py", &[&app.dsn]);
+    assert_eq!(
+        out["event_ids"].as_array().unwrap().len(),
+        5,
+        "four divisions and one KeyError: {out}"
+    );
+
+    let (status, _, all) = app.api_get(&issues_path("query=")).await;
+    assert_eq!(status, 200);
+    let all = all.as_array().unwrap();
+    assert_eq!(
+        all.len(),
+        2,
+        "one ZeroDivisionError issue and one KeyError issue: {all:?}"
+    );
+    let zero: Vec<&Value> = all
+        .iter()
+        .filter(|i| i["metadata"]["type"] == "ZeroDivisionError")
+        .collect();
+    assert_eq!(zero.len(), 1);
+    let issue = zero[0];
+    assert_eq!(issue["count"], "4");
+    assert_eq!(issue["userCount"], 3, "alice, bob, alice, carol");
+    assert_eq!(issue["title"], "ZeroDivisionError: division by zero");
+    assert_eq!(issue["culprit"], "division");
+    assert_eq!(issue["status"], "unresolved");
+    assert_eq!(issue["shortId"], "DEFAULT-1");
+    assert_eq!(issue["project"]["slug"], "default");
+
+    let id = issue["id"].as_str().unwrap();
+    let (status, _, tags) = app.api_get(&format!("/api/0/issues/{id}/tags/")).await;
+    assert_eq!(status, 200);
+    let shares: HashMap<String, HashMap<String, f64>> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let total = t["totalValues"].as_f64().unwrap();
+            let values = t["topValues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v["value"].as_str().unwrap().to_string(),
+                        v["count"].as_f64().unwrap() / total,
+                    )
+                })
+                .collect();
+            (t["key"].as_str().unwrap().to_string(), values)
+        })
+        .collect();
+    let share = |key: &str, value: &str| shares.get(key).and_then(|v| v.get(value)).copied();
+    assert_eq!(
+        share("browser", "Chrome 120.0.0.0"),
+        Some(0.75),
+        "{shares:?}"
+    );
+    assert_eq!(share("browser", "Firefox 121.0"), Some(0.25), "{shares:?}");
+    assert_eq!(share("os", "Windows 10"), Some(0.75), "{shares:?}");
+    assert_eq!(share("os", "Linux"), Some(0.25), "{shares:?}");
+    assert_eq!(share("level", "error"), Some(1.0));
+    assert_eq!(share("transaction", "division"), Some(1.0));
+    assert_eq!(
+        share("url", out["division_url"].as_str().unwrap()),
+        Some(1.0)
+    );
+    assert_eq!(share("user", "id:alice"), Some(0.5));
+    assert_eq!(share("user", "id:bob"), Some(0.25));
+    assert_eq!(share("user", "id:carol"), Some(0.25));
+    assert!(shares["server_name"].values().sum::<f64>() == 1.0);
+    assert_eq!(
+        shares["request_id"].len(),
+        4,
+        "a custom tag, four distinct values"
+    );
+
+    // The short id finds the same issue; its events list newest first.
+    let (status, _, by_short) = app.api_get("/api/0/issues/DEFAULT-1/").await;
+    assert_eq!(status, 200);
+    assert_eq!(by_short["id"], id);
+    let (_, _, events) = app.api_get(&format!("/api/0/issues/{id}/events/")).await;
+    assert_eq!(events.as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn an_event_for_a_resolved_issue_reopens_it_and_records_the_regression() {
+    let app = spawn_app().await;
+    app.send(&bug("pay")).await;
+    let issue = only_issue(&app, "query=").await;
+    let id = issue["id"].as_str().unwrap();
+    let path = format!("/api/0/issues/{id}/");
+
+    let (status, resolved) = app.api_put(&path, &json!({"status": "resolved"})).await;
+    assert_eq!(status, 200, "{resolved}");
+    assert_eq!(resolved["status"], "resolved");
+    let (_, _, unresolved) = app.api_get(&issues_path("")).await;
+    assert_eq!(
+        unresolved.as_array().unwrap().len(),
+        0,
+        "the default search hides resolved issues"
+    );
+
+    let regression = bug("pay");
+    app.send(&regression).await;
+    let (_, _, reopened) = app.api_get(&path).await;
+    assert_eq!(reopened["status"], "unresolved");
+    assert_eq!(reopened["count"], "2");
+    let (_, _, activity) = app.api_get(&format!("/api/0/issues/{id}/activity/")).await;
+    let kinds: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["first_seen", "set_resolved", "set_regression"]);
+    let entry = &activity[2];
+    assert_eq!(entry["data"]["event_id"], regression["event_id"]);
+    assert_eq!(activity[1]["user"], "token:tests", "the actor is recorded");
+}
+
+#[tokio::test]
+async fn an_issue_ignored_until_five_more_events_reopens_on_the_fifth() {
+    let app = spawn_app().await;
+    app.send(&bug("ship")).await;
+    let id = only_issue(&app, "query=").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/0/issues/{id}/");
+    let (status, ignored) = app
+        .api_put(
+            &path,
+            &json!({"status": "ignored", "statusDetails": {"ignoreCount": 5}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{ignored}");
+    assert_eq!(ignored["statusDetails"]["ignoreCount"], 5);
+    for n in 1..=4 {
+        app.send(&bug("ship")).await;
+        let (_, _, issue) = app.api_get(&path).await;
+        assert_eq!(issue["status"], "ignored", "after {n} more events");
+    }
+    app.send(&bug("ship")).await;
+    let (_, _, issue) = app.api_get(&path).await;
+    assert_eq!(
+        issue["status"], "unresolved",
+        "the fifth event ends the ignore"
+    );
+    assert_eq!(issue["count"], "6");
+    let (_, _, activity) = app.api_get(&format!("/api/0/issues/{id}/activity/")).await;
+    let last = activity.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "set_unresolved");
+    assert_eq!(last["data"]["reason"], "ignore_count_reached");
+}
+
+#[tokio::test]
+async fn an_ignore_for_a_duration_that_has_passed_counts_as_unresolved_and_forever_stays_ignored() {
+    let app = spawn_app().await;
+    app.send(&bug("a")).await;
+    app.send(&bug("b")).await;
+    let (_, _, list) = app.api_get(&issues_path("query=")).await;
+    let ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    let past =
+        json!({"status": "ignored", "statusDetails": {"ignoreUntil": "2020-01-01T00:00:00Z"}});
+    assert_eq!(
+        app.api_put(&format!("/api/0/issues/{}/", ids[0]), &past)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.api_put(
+            &format!("/api/0/issues/{}/", ids[1]),
+            &json!({"status": "ignored"})
+        )
+        .await
+        .0,
+        200
+    );
+    let expired = only_issue(&app, "query=is:unresolved").await;
+    assert_eq!(expired["id"], ids[0].as_str());
+    let forever = only_issue(&app, "query=is:ignored").await;
+    assert_eq!(forever["id"], ids[1].as_str());
+    app.send(&bug("b")).await;
+    let (_, _, still) = app.api_get(&format!("/api/0/issues/{}/", ids[1])).await;
+    assert_eq!(still["status"], "ignored", "an ignored issue stays ignored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counters_stay_exact_under_many_parallel_senders() {
+    let app = spawn_app().await;
+    let bugs = ["alpha", "beta", "gamma"];
+    let mut tasks = Vec::new();
+    for sender in 0..8 {
+        let (client, url, auth) = (
+            app.client.clone(),
+            app.url(&format!("/api/{}/envelope/", app.project_id)),
+            crate::helpers::sentry_auth(&app.key),
+        );
+        tasks.push(tokio::spawn(async move {
+            for n in 0..60 {
+                let mut event = bug(bugs[(sender + n) % 3]);
+                event["user"] = json!({"id": format!("u{}", n % 7)});
+                event["tags"] = json!({"sender": sender.to_string()});
+                let resp = client
+                    .post(&url)
+                    .header("X-Sentry-Auth", &auth)
+                    .body(crate::helpers::envelope_of(&event))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (_, _, list) = app.api_get(&issues_path("query=&limit=100")).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let total: u64 = list
+        .iter()
+        .map(|i| i["count"].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 8 * 60);
+    for issue in list {
+        assert_eq!(issue["count"], "160", "{issue}");
+        assert_eq!(issue["userCount"], 7);
+        let id = issue["id"].as_str().unwrap();
+        let (_, _, sender) = app
+            .api_get(&format!("/api/0/issues/{id}/tags/sender/"))
+            .await;
+        assert_eq!(sender["totalValues"], 160);
+        assert_eq!(sender["uniqueValues"], 8);
+        let (_, _, level) = app
+            .api_get(&format!("/api/0/issues/{id}/tags/level/"))
+            .await;
+        assert_eq!(level["topValues"][0]["count"], 160);
+    }
+}
+
+#[tokio::test]
+async fn the_search_language_filters_by_status_tags_negation_and_text() {
+    let app = spawn_app().await;
+    for (name, env) in [("login", "prod"), ("logout", "staging"), ("search", "prod")] {
+        let mut event = bug(name);
+        event["environment"] = json!(env);
+        app.send(&event).await;
+    }
+    let titles = |list: &Value| -> Vec<String> {
+        let mut t: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    let (_, _, prod) = app.api_get(&issues_path("query=environment:prod")).await;
+    assert_eq!(
+        titles(&prod),
+        ["RuntimeError: login failed", "RuntimeError: search failed"]
+    );
+    let (_, _, not_prod) = app.api_get(&issues_path("query=!environment:prod")).await;
+    assert_eq!(titles(&not_prod), ["RuntimeError: logout failed"]);
+    let (_, _, text) = app
+        .api_get(&issues_path("query=is:unresolved%20logout"))
+        .await;
+    assert_eq!(titles(&text), ["RuntimeError: logout failed"]);
+    let (_, _, quoted) = app
+        .api_get(&issues_path("query=title%20level:%22error%22%20login"))
+        .await;
+    assert_eq!(
+        quoted.as_array().map(Vec::len),
+        Some(0),
+        "free text 'title' matches no issue"
+    );
+    let (_, _, resolved) = app.api_get(&issues_path("query=is:resolved")).await;
+    assert_eq!(titles(&resolved), Vec::<String>::new());
+
+    let (status, _, bad) = app.api_get(&issues_path("query=is:bogus")).await;
+    assert_eq!(status, 400);
+    assert!(
+        bad["detail"].as_str().unwrap().contains("is:bogus"),
+        "{bad}"
+    );
+    let (status, _, bad_sort) = app.api_get(&issues_path("sort=loudest")).await;
+    assert_eq!(status, 400);
+    assert!(
+        bad_sort["detail"].as_str().unwrap().contains("loudest"),
+        "{bad_sort}"
+    );
+}
+
+#[tokio::test]
+async fn issue_lists_sort_and_paginate_with_sentry_cursors() {
+    let app = spawn_app().await;
+    for (name, times) in [("one", 1), ("three", 3), ("two", 2)] {
+        for _ in 0..times {
+            app.send(&bug(name)).await;
+        }
+    }
+    let (_, link, first) = app.api_get(&issues_path("sort=freq&limit=2")).await;
+    let counts: Vec<&str> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["count"].as_str().unwrap())
+        .collect();
+    assert_eq!(counts, ["3", "2"]);
+    let link = link.expect("a Link header");
+    assert!(
+        link.contains("rel=\"previous\"; results=\"false\""),
+        "{link}"
+    );
+    assert!(
+        link.contains("rel=\"next\"; results=\"true\"; cursor=\"0:2:0\""),
+        "{link}"
+    );
+    let (_, link, second) = app
+        .api_get(&issues_path("sort=freq&limit=2&cursor=0:2:0"))
+        .await;
+    assert_eq!(second[0]["count"], "1");
+    assert_eq!(second.as_array().unwrap().len(), 1);
+    assert!(link.unwrap().contains("rel=\"next\"; results=\"false\""));
+    let (_, _, newest) = app.api_get(&issues_path("sort=new")).await;
+    assert_eq!(newest[0]["title"], "RuntimeError: two failed");
+}
+
+#[tokio::test]
+async fn unknown_issues_are_404_bad_bodies_400_and_no_token_401() {
+    let app = spawn_app().await;
+    app.send(&bug("x")).await;
+    let id = only_issue(&app, "query=").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.api_get("/api/0/issues/999999/").await.0, 404);
+    assert_eq!(app.api_get("/api/0/issues/NOPE-1/").await.0, 404);
+    assert_eq!(
+        app.api_get(&format!("/api/0/issues/{id}/events/newest/"))
+            .await
+            .0,
+        404
+    );
+    let (status, body) = app
+        .api_put(
+            &format!("/api/0/issues/{id}/"),
+            &json!({"status": "resolvedInNextRelease"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("resolvedInNextRelease")
+    );
+    let anonymous = app
+        .client
+        .get(app.url(&format!("/api/0/issues/{id}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn deleting_an_issue_removes_its_events_and_the_next_event_opens_a_new_issue() {
+    let app = spawn_app().await;
+    let first = bug("gone");
+    app.send(&first).await;
+    let id = only_issue(&app, "query=").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/0/issues/{id}/")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    assert_eq!(app.api_get(&format!("/api/0/issues/{id}/")).await.0, 404);
+    assert_eq!(
+        app.get_event("default", first["event_id"].as_str().unwrap())
+            .await
+            .status(),
+        404
+    );
+    app.send(&bug("gone")).await;
+    let fresh = only_issue(&app, "query=").await;
+    assert_ne!(fresh["id"], id.as_str());
+    assert_eq!(fresh["count"], "1");
+}
