@@ -2,6 +2,8 @@
 //! that turns whatever an SDK of any age sent into that one canonical shape.
 
 mod coerce;
+mod convert;
+
 mod id;
 mod json_repair;
 mod level;

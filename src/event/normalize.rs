@@ -170,7 +170,7 @@ pub fn normalize(raw: Value, input: &NormalizeInput<'_>) -> Result<Event, Normal
     if !all_errors.is_empty() {
         obj.insert("errors".into(), Value::Array(all_errors));
     }
-    serde_json::from_value(Value::Object(obj)).map_err(|e| NormalizeError::Invalid(e.to_string()))
+    super::convert::event(obj).map_err(NormalizeError::Invalid)
 }
 
 fn json_kind(v: &Value) -> &'static str {

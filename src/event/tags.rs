@@ -196,3 +196,105 @@ fn user_agent(event: &Event) -> Option<&str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::event::{NormalizeInput, normalize};
+
+    fn event(raw: Value) -> Event {
+        let input = NormalizeInput {
+            envelope_event_id: None,
+            client_ip: None,
+            received: 1_795_543_200.0,
+        };
+        normalize(raw, &input).unwrap()
+    }
+
+    fn get<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {
+        tags.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn built_in_tags_come_from_the_event_and_its_contexts() {
+        let tags = extract(&event(json!({
+            "level": "warning", "environment": "prod", "release": "app@1", "server_name": "web-1",
+            "transaction": "/checkout", "logger": "shop",
+            "request": {"url": "https://shop.example/checkout?token=secret#top"},
+            "user": {"email": "a@example.org", "ip_address": "10.0.0.1"},
+            "contexts": {"os": {"name": "Ubuntu", "version": "22.04"}, "browser": {"name": "Chrome", "version": "120.0"},
+                         "rt": {"type": "runtime", "name": "CPython", "version": "3.11.7"}, "device": {"model": "Pixel 8"}},
+            "exception": {"values": [{"type": "E", "mechanism": {"type": "generic", "handled": true}}]},
+        })));
+        assert_eq!(get(&tags, "level"), Some("warning"));
+        assert_eq!(
+            get(&tags, "url"),
+            Some("https://shop.example/checkout"),
+            "no query string or fragment"
+        );
+        assert_eq!(
+            get(&tags, "user"),
+            Some("email:a@example.org"),
+            "email before ip"
+        );
+        assert_eq!(get(&tags, "os"), Some("Ubuntu 22.04"));
+        assert_eq!(get(&tags, "browser"), Some("Chrome 120.0"));
+        assert_eq!(
+            get(&tags, "runtime"),
+            Some("CPython 3.11.7"),
+            "found by type under another key"
+        );
+        assert_eq!(get(&tags, "device"), Some("Pixel 8"));
+        assert_eq!(get(&tags, "handled"), Some("yes"));
+        assert_eq!(get(&tags, "mechanism"), Some("generic"));
+        assert_eq!(get(&tags, "logger"), Some("shop"));
+    }
+
+    #[test]
+    fn a_user_agent_fills_browser_and_os_when_no_context_says() {
+        let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        let tags = extract(&event(
+            json!({"request": {"headers": [["User-Agent", ua]]}}),
+        ));
+        assert_eq!(get(&tags, "browser"), Some("Firefox 121.0"));
+        assert_eq!(get(&tags, "os"), Some("Linux"));
+    }
+
+    #[test]
+    fn tags_beyond_the_limits_are_dropped_and_counted() {
+        let mut custom: Vec<Value> = (0..120).map(|i| json!([format!("k{i}"), "v"])).collect();
+        custom.push(json!(["a".repeat(33), "v"]));
+        custom.push(json!(["long", "x".repeat(201)]));
+        custom.push(json!(["level", "custom levels lose to the built-in"]));
+        let tags = extract(&event(json!({ "tags": custom })));
+        assert_eq!(tags.pairs.len(), MAX_TAGS);
+        assert_eq!(get(&tags, "level"), Some("error"));
+        // 1 built-in (level) + 99 custom fit; 21 custom over the count, 2 over the lengths.
+        assert_eq!(tags.dropped, 21 + 2);
+    }
+
+    #[test]
+    fn the_user_key_prefers_id_then_email_then_username_then_ip() {
+        assert_eq!(
+            user_key(&event(json!({"user": {"id": 7, "email": "e@x"}}))).as_deref(),
+            Some("id:7")
+        );
+        assert_eq!(
+            user_key(&event(
+                json!({"user": {"username": "u", "ip_address": "1.2.3.4"}})
+            ))
+            .as_deref(),
+            Some("username:u")
+        );
+        assert_eq!(
+            user_key(&event(json!({"user": {"ip_address": "1.2.3.4"}}))).as_deref(),
+            Some("ip:1.2.3.4")
+        );
+        assert_eq!(user_key(&event(json!({}))), None);
+    }
+}

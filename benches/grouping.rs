@@ -1,0 +1,58 @@
+//! Grouping + normalisation cost per event, for a typical sentry-python event (the recorded
+//! Flask `ZeroDivisionError`, tests/fixtures/sentry-python-2.75-gzip/001): JSON parse,
+//! normalisation, grouping (hashes, title, culprit) and tag extraction — the CPU work an ingest
+//! handler does before the writer. Run: `cargo bench --bench grouping`.
+//!
+//! A plain harness (no criterion): warm up, then time batches and report the median and the
+//! best batch, in µs per event.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use tocsin::event::{self, NormalizeInput};
+use tocsin::grouping;
+
+const BATCH: usize = 2_000;
+const BATCHES: usize = 15;
+
+fn main() {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sentry-python-2.75-gzip/001.body"
+    ))
+    .expect("fixture");
+    let envelope = tocsin::ingest::envelope::parse(&body).expect("envelope");
+    let payload = envelope.items[0].payload.to_vec();
+    println!("event payload: {} bytes of JSON", payload.len());
+
+    let one = || {
+        let raw = event::parse_lenient(black_box(&payload)).expect("json");
+        let input = NormalizeInput {
+            envelope_event_id: None,
+            client_ip: Some("127.0.0.1"),
+            received: event::unix_now(),
+        };
+        let event = event::normalize(raw, &input).expect("normalise");
+        let grouping = grouping::calculate(&event);
+        let tags = event::tags::extract(&event);
+        black_box((grouping, tags));
+    };
+    for _ in 0..BATCH {
+        one();
+    }
+    let mut per_event: Vec<f64> = (0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                one();
+            }
+            start.elapsed().as_secs_f64() * 1e6 / BATCH as f64
+        })
+        .collect();
+    per_event.sort_by(f64::total_cmp);
+    println!(
+        "normalise + group + tags: median {:.1} µs/event, best {:.1} µs/event ({BATCHES} batches of {BATCH})",
+        per_event[BATCHES / 2],
+        per_event[0]
+    );
+}
