@@ -7,6 +7,7 @@ mod cli;
 mod client_ip;
 mod durability;
 mod fixtures;
+mod grouping_corpus;
 mod health;
 mod issues;
 mod protocol;

@@ -114,17 +114,35 @@ fn strategy_variants(event: &Event) -> Variants {
 
 /// Every exception of the chain, oldest first, each `[stacktrace, type, value]` (the 2023
 /// config's "legacy" order).
+///
+/// When no in-app frame contributes but other frames do, the app variant (type and value only)
+/// gives no hash: Sentry's `remove_non_stacktrace_variants` drops a variant without a
+/// contributing stack trace when another variant has one ("ignored because this variant does not
+/// have a contributing stacktrace, but the system variant does"). Otherwise every library crash
+/// with the same message would share an issue whatever its stack.
 fn chained_exception(values: &[Exception], platform: &str) -> Variants {
     let mut out = Variants::default();
+    let (mut app_stack, mut system_stack) = (false, false);
     for exc in values {
-        let one = single_exception(exc, platform);
+        let (one, stacks) = single_exception(exc, platform);
         out.app.extend(one.app);
         out.system.extend(one.system);
+        app_stack |= stacks.app;
+        system_stack |= stacks.system;
+    }
+    if system_stack && !app_stack {
+        out.app.clear();
     }
     out
 }
 
-fn single_exception(exc: &Exception, platform: &str) -> Variants {
+/// Whether each variant's stack trace contributes.
+struct StackContributes {
+    app: bool,
+    system: bool,
+}
+
+fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContributes) {
     let frames = exc
         .stacktrace
         .as_ref()
@@ -150,12 +168,17 @@ fn single_exception(exc: &Exception, platform: &str) -> Variants {
         if !stack_contributes {
             values.extend(value.clone());
         }
-        values
+        (values, stack_contributes)
     };
-    Variants {
-        app: variant(true),
-        system: variant(false),
-    }
+    let (app, app_stack) = variant(true);
+    let (system, system_stack) = variant(false);
+    (
+        Variants { app, system },
+        StackContributes {
+            app: app_stack,
+            system: system_stack,
+        },
+    )
 }
 
 fn stacktrace_variants(st: &Stacktrace, platform: &str) -> Variants {

@@ -61,15 +61,16 @@ const NAMES: &[&str] = &[
     "bool",
 ];
 
-/// The first two non-empty lines (plus `...` if more were cut), parameterised.
+/// The first two non-empty lines, parameterised. As in Sentry, `...` marks any change the
+/// trimming made, even a dropped blank line or trailing newline: `"Disk full\n"` becomes
+/// `"Disk full..."`, so it does not group with `"Disk full"`.
 pub fn normalize(message: &str) -> String {
-    let mut lines = message
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty());
-    let kept: Vec<&str> = lines.by_ref().take(2).collect();
+    let kept: Vec<&str> = split_lines(message)
+        .filter(|l| !l.trim().is_empty())
+        .take(2)
+        .collect();
     let mut text = kept.join("\n");
-    if lines.next().is_some() {
+    if text != message {
         text.push_str("...");
     }
     PARAMETERS
@@ -86,6 +87,41 @@ pub fn normalize(message: &str) -> String {
             }
         })
         .into_owned()
+}
+
+/// Python's `str.splitlines()`, which Sentry trims with: every Unicode line boundary splits,
+/// `\r\n` counts once, and a final boundary adds no empty line.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some((at, boundary)) = rest.char_indices().find(|(_, c)| {
+            matches!(
+                c,
+                '\n' | '\r'
+                    | '\x0b'
+                    | '\x0c'
+                    | '\x1c'
+                    | '\x1d'
+                    | '\x1e'
+                    | '\u{85}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+            )
+        }) else {
+            return Some(std::mem::take(&mut rest));
+        };
+        let line = &rest[..at];
+        let width = if rest[at..].starts_with("\r\n") {
+            2
+        } else {
+            boundary.len_utf8()
+        };
+        rest = &rest[at + width..];
+        Some(line)
+    })
 }
 
 #[cfg(test)]
@@ -133,6 +169,20 @@ mod tests {
     #[test]
     fn only_the_first_two_non_empty_lines_count() {
         assert_eq!(normalize("first\n\nsecond\nthird"), "first\nsecond...");
+        assert_eq!(normalize("first\nsecond"), "first\nsecond");
         assert_eq!(normalize("one line"), "one line");
+    }
+
+    #[test]
+    fn any_change_made_by_trimming_is_marked() {
+        assert_eq!(normalize("Disk full\n"), "Disk full...");
+        assert_eq!(normalize("first\n\nsecond"), "first\nsecond...");
+        assert_eq!(normalize("first\r\nsecond"), "first\nsecond...");
+        assert_eq!(normalize("first\rsecond"), "first\nsecond...");
+        assert_eq!(
+            normalize("trailing spaces stay  "),
+            "trailing spaces stay  "
+        );
+        assert_eq!(normalize(""), "");
     }
 }
