@@ -238,6 +238,13 @@ fn message_to_logentry(obj: &mut Map<String, Value>, errors: &mut Errors) {
             );
             if entry.is_empty() {
                 obj.remove("logentry");
+            } else if !entry.contains_key("formatted")
+                && let Some(Value::String(template)) = entry.get("message")
+            {
+                // raven sends the template and its params with `formatted: null`; titles
+                // read the formatted text, so build it as Relay does.
+                let formatted = format_params(template, entry.get("params"));
+                entry.insert("formatted".into(), Value::String(formatted));
             }
         }
         Some(_) => {
@@ -246,6 +253,43 @@ fn message_to_logentry(obj: &mut Map<String, Value>, errors: &mut Errors) {
         }
         None => {}
     }
+}
+
+/// Python `%`-style interpolation of a log template: `%s`, `%r`, `%d`, `%i` and `%f` take the
+/// next parameter, `%%` is a percent sign. Missing parameters leave the placeholder.
+fn format_params(template: &str, params: Option<&Value>) -> String {
+    let params: &[Value] = match params {
+        Some(Value::Array(list)) => list,
+        _ => &[],
+    };
+    let mut next = params.iter();
+    let mut out = String::with_capacity(template.len());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('%') => {
+                chars.next();
+                out.push('%');
+            }
+            Some(spec @ ('s' | 'r' | 'd' | 'i' | 'f')) => {
+                chars.next();
+                match next.next() {
+                    Some(Value::String(s)) => out.push_str(s),
+                    Some(other) => out.push_str(&other.to_string()),
+                    None => {
+                        out.push('%');
+                        out.push(spec);
+                    }
+                }
+            }
+            _ => out.push('%'),
+        }
+    }
+    out
 }
 
 fn trim_empty(obj: &mut Map<String, Value>, keys: &[&str]) {

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "issues",
         include_str!("../../migrations/0002_issues.sql"),
     ),
+    (3, "web", include_str!("../../migrations/0003_web.sql")),
 ];
 
 pub fn migrator() -> Migrator {

@@ -13,6 +13,8 @@ mod issue_writes;
 mod migrate;
 mod projects;
 mod tokens;
+mod users;
+
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +38,10 @@ pub use projects::{
     project_by_slug,
 };
 pub use tokens::{create_token, token_name};
+pub use users::{
+    SessionRecord, UserRecord, complete_setup, count_users, create_session, create_user,
+    delete_session, replace_setup_token, session, setup_token_is_valid, user_by_email,
+};
 
 use crate::config::Synchronous;
 

@@ -29,7 +29,11 @@ fn a_raven_6_event_gets_modern_keys_and_a_named_level() {
     assert_eq!(event.level, Level::Error);
     let entry = event.logentry.expect("logentry from the legacy interface");
     assert_eq!(entry.message.as_deref(), Some("User %s failed"));
-    assert_eq!(entry.formatted, None);
+    assert_eq!(
+        entry.formatted.as_deref(),
+        Some("User 'bob' failed"),
+        "formatted from params"
+    );
     assert_eq!(
         event.other["project"],
         json!("42"),
@@ -158,4 +162,21 @@ fn unknown_levels_default_to_error_with_a_note() {
     let event = norm(json!({"level": "loud"}));
     assert_eq!(event.level, Level::Error);
     assert_eq!(event.errors[0]["name"], "level");
+}
+
+#[test]
+fn a_template_with_params_and_no_formatted_text_is_formatted() {
+    let event = norm(json!({
+        "sentry.interfaces.Message": {"message": "User %s failed %d times (100%%)", "params": ["'bob'", 3]},
+    }));
+    let entry = event.logentry.unwrap();
+    assert_eq!(
+        entry.formatted.as_deref(),
+        Some("User 'bob' failed 3 times (100%)")
+    );
+    assert_eq!(
+        entry.message.as_deref(),
+        Some("User %s failed %d times (100%%)"),
+        "the template is kept"
+    );
 }

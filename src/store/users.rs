@@ -1,0 +1,174 @@
+//! People who sign in, their sessions, and the first-admin setup token. These writes are rare
+//! and small, so they use the admin pool rather than the event writer's queue.
+
+use sqlx::{Row, SqliteExecutor};
+
+use super::StoreError;
+use crate::event::unix_now;
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+}
+
+/// A signed-in session: who, and the CSRF token its forms must echo.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub email: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
+}
+
+pub async fn count_users(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM users")
+        .fetch_one(ex)
+        .await?
+        .get(0))
+}
+
+/// Creates a user; a taken email is a [`StoreError::Conflict`].
+pub async fn create_user(
+    ex: impl SqliteExecutor<'_>,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> Result<i64, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(is_admin)
+    .bind(unix_now())
+    .fetch_one(ex)
+    .await;
+    match inserted {
+        Ok(row) => Ok(row.get(0)),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
+            format!("a user with email {email:?} already exists"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn user_by_email(
+    ex: impl SqliteExecutor<'_>,
+    email: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let row = sqlx::query("SELECT id, email, password_hash, is_admin FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|r| UserRecord {
+        id: r.get(0),
+        email: r.get(1),
+        password_hash: r.get(2),
+        is_admin: r.get::<i64, _>(3) != 0,
+    }))
+}
+
+pub async fn create_session(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+    user_id: i64,
+    csrf_token: &str,
+    ttl_secs: f64,
+) -> Result<(), StoreError> {
+    let now = unix_now();
+    sqlx::query(
+        "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(now + ttl_secs)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The live session with this token hash, if any.
+pub async fn session(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.user_id, u.email, u.is_admin, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = ? AND s.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(unix_now())
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| SessionRecord {
+        user_id: r.get(0),
+        email: r.get(1),
+        is_admin: r.get::<i64, _>(2) != 0,
+        csrf_token: r.get(3),
+    }))
+}
+
+pub async fn delete_session(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Replaces any earlier setup token: only the newest link works.
+pub async fn replace_setup_token(
+    ex: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *ex)
+        .await?;
+    sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
+        .bind(token_hash)
+        .bind(unix_now())
+        .execute(&mut *ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn setup_token_is_valid(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ?")
+        .bind(token_hash)
+        .fetch_one(ex)
+        .await?;
+    Ok(row.get::<i64, _>(0) > 0)
+}
+
+/// Creates the first admin and burns the setup token, atomically: `None` if the token was not
+/// valid or a user already exists (the link works once).
+pub async fn complete_setup(
+    conn: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+    email: &str,
+    password_hash: &str,
+) -> Result<Option<i64>, StoreError> {
+    let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
+    let valid =
+        setup_token_is_valid(&mut *tx, token_hash).await? && count_users(&mut *tx).await? == 0;
+    if !valid {
+        return Ok(None);
+    }
+    let id = create_user(&mut *tx, email, password_hash, true).await?;
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
