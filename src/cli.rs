@@ -130,10 +130,7 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
                 Err(StoreError::Conflict(msg)) => anyhow::bail!(msg),
                 other => other?,
             };
-            println!(
-                "created project {} (id {})",
-                created.project.slug, created.project.id
-            );
+            println!("created project {} (id {})", created.project.slug, created.project.id);
             println!("{}", dsn(&public_url, &created.key, created.project.id));
         }
         ProjectCommand::List => {

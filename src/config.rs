@@ -128,12 +128,7 @@ impl Settings {
             None => FileSettings::default(),
         };
         let settings = Settings {
-            bind: layer(
-                args.bind.clone(),
-                "TOCSIN_BIND",
-                file.bind,
-                DEFAULT_BIND.into(),
-            ),
+            bind: layer(args.bind.clone(), "TOCSIN_BIND", file.bind, DEFAULT_BIND.into()),
             data_dir: layer(
                 args.data_dir.clone(),
                 "TOCSIN_DATA_DIR",
@@ -173,9 +168,7 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         if self.queue_capacity.value == 0 {
-            anyhow::bail!(
-                "queue_capacity must be at least 1 (set --queue-capacity or TOCSIN_QUEUE_CAPACITY)"
-            );
+            anyhow::bail!("queue_capacity must be at least 1 (set --queue-capacity or TOCSIN_QUEUE_CAPACITY)");
         }
         if let Some(url) = &self.public_url.value
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -231,11 +224,7 @@ impl Settings {
             Synchronous::Normal => "normal",
             Synchronous::Full => "full",
         };
-        line(
-            "sqlite_synchronous",
-            quote(sync),
-            self.sqlite_synchronous.source,
-        );
+        line("sqlite_synchronous", quote(sync), self.sqlite_synchronous.source);
         out
     }
 }
@@ -273,20 +262,13 @@ fn layer<T>(arg: Option<T>, env: &str, file: Option<T>, default: T) -> Setting<T
 
 /// `TOCSIN_DATA_DIR` → `--data-dir`.
 fn flag_name(env: &str) -> String {
-    let name = env
-        .trim_start_matches("TOCSIN_")
-        .to_lowercase()
-        .replace('_', "-");
+    let name = env.trim_start_matches("TOCSIN_").to_lowercase().replace('_', "-");
     format!("--{name}")
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read config file {} (--config / TOCSIN_CONFIG)",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {} (--config / TOCSIN_CONFIG)", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -318,10 +300,7 @@ mod tests {
         let from_file = layer(None, "TOCSIN_NOT_SET_ANYWHERE", Some(7), 1);
         assert_eq!((from_file.value, from_file.source), (7, Source::File));
         let from_default = layer::<u32>(None, "TOCSIN_NOT_SET_ANYWHERE", None, 1);
-        assert_eq!(
-            (from_default.value, from_default.source),
-            (1, Source::Default)
-        );
+        assert_eq!((from_default.value, from_default.source), (1, Source::Default));
         let from_flag = layer(Some(9), "TOCSIN_NOT_SET_ANYWHERE", Some(7), 1);
         assert_eq!((from_flag.value, from_flag.source), (9, Source::Flag));
     }

@@ -26,12 +26,10 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
     if let Err(e) = store::ping(&state.pool).await {
-        return HttpResponse::ServiceUnavailable()
-            .json(json!({"detail": format!("database unreachable: {e}")}));
+        return HttpResponse::ServiceUnavailable().json(json!({"detail": format!("database unreachable: {e}")}));
     }
     if !state.writer.is_alive() {
-        return HttpResponse::ServiceUnavailable()
-            .json(json!({"detail": "the writer task has stopped"}));
+        return HttpResponse::ServiceUnavailable().json(json!({"detail": "the writer task has stopped"}));
     }
     HttpResponse::Ok().json(json!({"status": "ready"}))
 }

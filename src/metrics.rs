@@ -136,10 +136,7 @@ impl Metrics {
             .find(|known| **known == item_type)
             .copied()
             .unwrap_or("unknown");
-        self.0
-            .items_dropped
-            .get_or_create(&vec![("item_type", label)])
-            .inc();
+        self.0.items_dropped.get_or_create(&vec![("item_type", label)]).inc();
     }
 
     pub fn rejected(&self, status: u16) {
@@ -154,10 +151,7 @@ impl Metrics {
             503 => "503",
             _ => "other",
         };
-        self.0
-            .rejected
-            .get_or_create(&vec![("status", label)])
-            .inc();
+        self.0.rejected.get_or_create(&vec![("status", label)]).inc();
     }
 
     pub fn tags_dropped(&self, n: usize) {

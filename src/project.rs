@@ -45,10 +45,7 @@ impl PublicKey {
 
     /// Validates a key given on the command line (`project create --key`).
     pub fn parse(s: &str) -> Result<PublicKey, String> {
-        if s.len() == 32
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(PublicKey(s.to_string()))
         } else {
             Err(format!(

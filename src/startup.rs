@@ -38,12 +38,8 @@ impl Application {
                     settings.data_dir.value.display()
                 )
             })?;
-        let listener = TcpListener::bind(&settings.bind.value).with_context(|| {
-            format!(
-                "cannot listen on {} (--bind / TOCSIN_BIND)",
-                settings.bind.value
-            )
-        })?;
+        let listener = TcpListener::bind(&settings.bind.value)
+            .with_context(|| format!("cannot listen on {} (--bind / TOCSIN_BIND)", settings.bind.value))?;
         let address = listener.local_addr()?;
         let public_url = settings.public_url_for(&address.to_string());
 
@@ -72,11 +68,7 @@ impl Application {
             org: settings.org.value.clone(),
             public_url: public_url.clone(),
         });
-        let health = web::Data::new(HealthState {
-            pool,
-            writer,
-            metrics,
-        });
+        let health = web::Data::new(HealthState { pool, writer, metrics });
         let prefix = url_path_prefix(&public_url);
         let server = HttpServer::new(move || {
             App::new()
@@ -145,8 +137,7 @@ impl Application {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    HttpResponse::NotFound()
-        .json(json!({ "detail": format!("no route for {} {}", req.method(), req.path()) }))
+    HttpResponse::NotFound().json(json!({ "detail": format!("no route for {} {}", req.method(), req.path()) }))
 }
 
 /// On first start (no projects at all) create `default`, project id 1, so the DSN printed at
@@ -155,12 +146,8 @@ async fn ensure_default_project(db: &Database) -> anyhow::Result<Vec<store::Proj
     let mut conn = db.write_connection().await?;
     if store::count_projects(&mut conn).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created =
-            store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
-        tracing::info!(
-            project_id = created.project.id,
-            "created the default project"
-        );
+        let created = store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
+        tracing::info!(project_id = created.project.id, "created the default project");
     }
     Ok(store::list_projects(&mut conn).await?)
 }
@@ -180,10 +167,7 @@ mod tests {
 
     #[test]
     fn the_public_url_path_becomes_the_route_prefix() {
-        assert_eq!(
-            url_path_prefix("https://errors.example.com/sentry/"),
-            "/sentry"
-        );
+        assert_eq!(url_path_prefix("https://errors.example.com/sentry/"), "/sentry");
         assert_eq!(url_path_prefix("http://127.0.0.1:8000"), "");
     }
 }

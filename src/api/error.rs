@@ -8,9 +8,7 @@ use crate::store::writer::{SubmitError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error(
-        "authentication credentials were not provided or are invalid: send Authorization: Bearer <token>"
-    )]
+    #[error("authentication credentials were not provided or are invalid: send Authorization: Bearer <token>")]
     Unauthorized,
     #[error("{0}")]
     BadRequest(String),
@@ -34,9 +32,7 @@ impl From<WriteError> for ApiError {
             WriteError::Submit(SubmitError::Full) => {
                 ApiError::Unavailable("the write queue is full; retry shortly".into())
             }
-            WriteError::Submit(SubmitError::Closed) => {
-                ApiError::Unavailable("the server is shutting down".into())
-            }
+            WriteError::Submit(SubmitError::Closed) => ApiError::Unavailable("the server is shutting down".into()),
             WriteError::Store(err) => ApiError::Internal(err.to_string()),
         }
     }

@@ -20,11 +20,7 @@ pub async fn event_detail(
     let project = store::project_by_slug(&state.pool, &project_slug)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("project {project_slug:?} not found")))?;
-    let not_found = || {
-        ApiError::NotFound(format!(
-            "event {event_id:?} not found in project {project_slug:?}"
-        ))
-    };
+    let not_found = || ApiError::NotFound(format!("event {event_id:?} not found in project {project_slug:?}"));
     let id = EventId::parse(&event_id).ok_or_else(not_found)?;
     let stored = store::event_by_id(&state.pool, project.id, &id.to_string())
         .await?

@@ -20,23 +20,11 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
     let issue = resolve(&req, &state).await?;
     let params = query_pairs(&req);
     let page = Page::from_query(&params)?;
-    let (events, more) = store::issue_events(
-        &state.pool,
-        issue.id,
-        EventOrder::NewestFirst,
-        page.offset,
-        page.limit,
-    )
-    .await?;
-    let body = events
-        .iter()
-        .map(event_json)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (events, more) =
+        store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, page.offset, page.limit).await?;
+    let body = events.iter().map(event_json).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok()
-        .insert_header((
-            "Link",
-            page.link_header(&req, &state.public_url, &params, more),
-        ))
+        .insert_header(("Link", page.link_header(&req, &state.public_url, &params, more)))
         .json(body))
 }
 
@@ -82,10 +70,7 @@ pub async fn tag(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRes
 }
 
 /// `GET /api/0/issues/{id}/activity/`: status changes and regressions, oldest first.
-pub async fn activity(
-    req: HttpRequest,
-    state: web::Data<ApiState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn activity(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     require_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
     let rows = store::activity_of(&state.pool, issue.id).await?;

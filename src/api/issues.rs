@@ -9,9 +9,7 @@ use super::query;
 use super::shapes::issue_json;
 use super::{ApiError, ApiState};
 use crate::event::{timestamp, unix_now};
-use crate::store::{
-    self, CommandOutcome, IssueCommand, IssueFilter, IssueRecord, IssueSort, StatusChange,
-};
+use crate::store::{self, CommandOutcome, IssueCommand, IssueFilter, IssueRecord, IssueSort, StatusChange};
 
 /// `GET /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=&limit=`
 pub async fn list(
@@ -26,15 +24,9 @@ pub async fn list(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("project {project_slug:?} not found")))?;
     let params = query_pairs(&req);
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     // Sentry's default search; an explicit empty query lists every status.
-    let search =
-        query::parse(get("query").unwrap_or("is:unresolved")).map_err(ApiError::BadRequest)?;
+    let search = query::parse(get("query").unwrap_or("is:unresolved")).map_err(ApiError::BadRequest)?;
     let sort = match get("sort").unwrap_or("date") {
         "date" => IssueSort::Date,
         "new" => IssueSort::New,
@@ -49,7 +41,7 @@ pub async fn list(
     let page = Page::from_query(&params)?;
     let now = unix_now();
     let filter = IssueFilter {
-        project_id: project.id,
+        project_id: Some(project.id),
         status: search.status,
         tags: search.tags,
         text: search.text,
@@ -59,23 +51,14 @@ pub async fn list(
         now,
     };
     let (issues, more) = store::list_issues(&state.pool, &filter).await?;
-    let body: Vec<Value> = issues
-        .iter()
-        .map(|i| issue_json(i, &state.public_url, now))
-        .collect();
+    let body: Vec<Value> = issues.iter().map(|i| issue_json(i, &state.public_url, now)).collect();
     Ok(HttpResponse::Ok()
-        .insert_header((
-            "Link",
-            page.link_header(&req, &state.public_url, &params, more),
-        ))
+        .insert_header(("Link", page.link_header(&req, &state.public_url, &params, more)))
         .json(body))
 }
 
 /// `GET /api/0/issues/{id}/` — `{id}` is the numeric id or the short id (`DEFAULT-3`).
-pub async fn detail(
-    req: HttpRequest,
-    state: web::Data<ApiState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     require_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
     Ok(HttpResponse::Ok().json(issue_json(&issue, &state.public_url, unix_now())))
@@ -83,15 +66,11 @@ pub async fn detail(
 
 /// `PUT /api/0/issues/{id}/` with `{"status": "resolved" | "unresolved" | "ignored",
 /// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`.
-pub async fn update(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<ApiState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let actor = require_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let change = status_change(&body, unix_now())?;
     let cmd = IssueCommand::SetStatus {
         issue_id: issue.id,
@@ -108,10 +87,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/0/issues/{id}/`: the issue, its events and hashes. Answered 202 as Sentry does.
-pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<ApiState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     require_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
     match state
@@ -125,9 +101,10 @@ pub async fn delete(
 }
 
 fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
-    let status = body.get("status").and_then(Value::as_str).ok_or_else(|| {
-        ApiError::BadRequest("the body needs a \"status\": resolved, unresolved or ignored".into())
-    })?;
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::BadRequest("the body needs a \"status\": resolved, unresolved or ignored".into()))?;
     let details = body.get("statusDetails").cloned().unwrap_or(Value::Null);
     match status {
         "resolved" => Ok(StatusChange::Resolved),
@@ -143,25 +120,19 @@ fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
             let duration = match details.get("ignoreDuration") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_f64().filter(|m| *m > 0.0).ok_or_else(|| {
-                    ApiError::BadRequest(
-                        "statusDetails.ignoreDuration must be a positive number of minutes".into(),
-                    )
+                    ApiError::BadRequest("statusDetails.ignoreDuration must be a positive number of minutes".into())
                 })?),
             };
             let until = match details.get("ignoreUntil") {
                 None | Some(Value::Null) => duration.map(|minutes| now + minutes * 60.0),
                 Some(v) => Some(timestamp::parse(v).ok_or_else(|| {
-                    ApiError::BadRequest(
-                        "statusDetails.ignoreUntil must be an RFC 3339 time".into(),
-                    )
+                    ApiError::BadRequest("statusDetails.ignoreUntil must be an RFC 3339 time".into())
                 })?),
             };
             let count = match details.get("ignoreCount") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_i64().filter(|n| *n > 0).ok_or_else(|| {
-                    ApiError::BadRequest(
-                        "statusDetails.ignoreCount must be a positive integer".into(),
-                    )
+                    ApiError::BadRequest("statusDetails.ignoreCount must be a positive integer".into())
                 })?),
             };
             Ok(StatusChange::Ignored { until, count })

@@ -32,9 +32,7 @@ impl ApiState {
         if org == self.org {
             Ok(())
         } else {
-            Err(ApiError::NotFound(format!(
-                "organization {org:?} not found"
-            )))
+            Err(ApiError::NotFound(format!("organization {org:?} not found")))
         }
     }
 }
@@ -49,32 +47,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(issues::list),
     )
     .service(
-        web::resource([
-            "/api/0/issues/{issue}",
-            "/api/0/organizations/{org}/issues/{issue}",
-        ])
-        .route(web::get().to(issues::detail))
-        .route(web::put().to(issues::update))
-        .route(web::delete().to(issues::delete)),
+        web::resource(["/api/0/issues/{issue}", "/api/0/organizations/{org}/issues/{issue}"])
+            .route(web::get().to(issues::detail))
+            .route(web::put().to(issues::update))
+            .route(web::delete().to(issues::delete)),
     )
-    .route(
-        "/api/0/issues/{issue}/events",
-        web::get().to(issue_events::list),
-    )
-    .route(
-        "/api/0/issues/{issue}/events/{which}",
-        web::get().to(issue_events::one),
-    )
-    .route(
-        "/api/0/issues/{issue}/tags",
-        web::get().to(issue_events::tags),
-    )
-    .route(
-        "/api/0/issues/{issue}/tags/{key}",
-        web::get().to(issue_events::tag),
-    )
-    .route(
-        "/api/0/issues/{issue}/activity",
-        web::get().to(issue_events::activity),
-    );
+    .route("/api/0/issues/{issue}/events", web::get().to(issue_events::list))
+    .route("/api/0/issues/{issue}/events/{which}", web::get().to(issue_events::one))
+    .route("/api/0/issues/{issue}/tags", web::get().to(issue_events::tags))
+    .route("/api/0/issues/{issue}/tags/{key}", web::get().to(issue_events::tag))
+    .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity));
 }

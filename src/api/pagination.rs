@@ -18,12 +18,7 @@ pub struct Page {
 impl Page {
     /// Reads `cursor` and `limit` (or Sentry's `per_page`) from the query.
     pub fn from_query(params: &[(String, String)]) -> Result<Page, ApiError> {
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let offset = match get("cursor").filter(|c| !c.is_empty()) {
             None => 0,
             Some(cursor) => {
@@ -33,9 +28,7 @@ impl Page {
                     _ => None,
                 }
                 .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "invalid cursor {cursor:?}: expected value:offset:is_prev"
-                    ))
+                    ApiError::BadRequest(format!("invalid cursor {cursor:?}: expected value:offset:is_prev"))
                 })?
             }
         };
@@ -45,39 +38,22 @@ impl Page {
                 .parse::<i64>()
                 .ok()
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!("invalid limit {l:?}: use 1 to {MAX_LIMIT}"))
-                })?,
+                .ok_or_else(|| ApiError::BadRequest(format!("invalid limit {l:?}: use 1 to {MAX_LIMIT}")))?,
         };
         Ok(Page { offset, limit })
     }
 
     /// The `Link` header for this page; `more` says whether a next page exists.
-    pub fn link_header(
-        &self,
-        req: &HttpRequest,
-        public_url: &str,
-        params: &[(String, String)],
-        more: bool,
-    ) -> String {
+    pub fn link_header(&self, req: &HttpRequest, public_url: &str, params: &[(String, String)], more: bool) -> String {
         let base = format!("{}{}", public_url, req.path());
         let link = |offset: i64, is_prev: u8, rel: &str, results: bool| {
             let cursor = format!("0:{offset}:{is_prev}");
-            let mut query: Vec<(String, String)> = params
-                .iter()
-                .filter(|(k, _)| k != "cursor")
-                .cloned()
-                .collect();
+            let mut query: Vec<(String, String)> = params.iter().filter(|(k, _)| k != "cursor").cloned().collect();
             query.push(("cursor".into(), cursor.clone()));
             let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
             format!("<{base}?{qs}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"")
         };
-        let previous = link(
-            (self.offset - self.limit).max(0),
-            1,
-            "previous",
-            self.offset > 0,
-        );
+        let previous = link((self.offset - self.limit).max(0), 1, "previous", self.offset > 0);
         let next = link(self.offset + self.limit, 0, "next", more);
         format!("{previous}, {next}")
     }

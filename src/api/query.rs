@@ -23,10 +23,7 @@ pub fn parse(query: &str) -> Result<Search, String> {
         };
         let Some((key, value)) = split_key(body) else {
             if negate {
-                return Err(format!(
-                    "{:?}: negation needs a key:value filter",
-                    token.raw
-                ));
+                return Err(format!("{:?}: negation needs a key:value filter", token.raw));
             }
             search.text.push(unquote(&token.raw)?);
             continue;
@@ -106,9 +103,7 @@ fn unquote(value: &str) -> Result<String, String> {
             .strip_suffix('"')
             .map(str::to_string)
             .ok_or_else(|| format!("{value:?}: unterminated quote")),
-        None if value.contains('"') => Err(format!(
-            "{value:?}: a quote may only surround a whole value"
-        )),
+        None if value.contains('"') => Err(format!("{value:?}: a quote may only surround a whole value")),
         None => Ok(value.to_string()),
     }
 }
@@ -127,7 +122,8 @@ mod tests {
 
     #[test]
     fn status_tags_negations_quotes_and_text_parse() {
-        let s = parse(r#"is:resolved browser:"Chrome 120" !environment:staging release:app@1.2 division zero"#).unwrap();
+        let s =
+            parse(r#"is:resolved browser:"Chrome 120" !environment:staging release:app@1.2 division zero"#).unwrap();
         assert_eq!(s.status.as_deref(), Some("resolved"));
         assert_eq!(
             s.tags,
@@ -143,27 +139,16 @@ mod tests {
     #[test]
     fn values_may_contain_colons() {
         let s = parse(r#"url:"http://127.0.0.1:8000/division/6/0""#).unwrap();
-        assert_eq!(
-            s.tags,
-            vec![tag("url", "http://127.0.0.1:8000/division/6/0", false)]
-        );
+        assert_eq!(s.tags, vec![tag("url", "http://127.0.0.1:8000/division/6/0", false)]);
     }
 
     #[test]
     fn bad_tokens_are_named_in_the_error() {
         assert!(parse("is:bogus").unwrap_err().contains("is:bogus"));
         assert!(parse("release:").unwrap_err().contains("release:"));
-        assert!(
-            parse(r#"browser:"Chrome"#)
-                .unwrap_err()
-                .contains("unterminated")
-        );
+        assert!(parse(r#"browser:"Chrome"#).unwrap_err().contains("unterminated"));
         assert!(parse("!zero").unwrap_err().contains("!zero"));
-        assert!(
-            parse("is:resolved is:ignored")
-                .unwrap_err()
-                .contains("only one")
-        );
+        assert!(parse("is:resolved is:ignored").unwrap_err().contains("only one"));
     }
 
     #[test]

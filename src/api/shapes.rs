@@ -8,11 +8,7 @@ use crate::store::{IssueRecord, StoredEvent, TagSummary};
 
 /// `DEFAULT-3`.
 pub fn short_id(issue: &IssueRecord) -> String {
-    format!(
-        "{}-{}",
-        issue.project_slug.to_ascii_uppercase(),
-        issue.short_number
-    )
+    format!("{}-{}", issue.project_slug.to_ascii_uppercase(), issue.short_number)
 }
 
 pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
@@ -58,12 +54,10 @@ pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
 /// Sentry lists them (`[{key, value}]`, built-in tags included).
 pub fn event_json(stored: &StoredEvent) -> Result<Value, ApiError> {
     let id = &stored.event_id;
-    let json = zstd::bulk::decompress(&stored.payload, 64 * 1024 * 1024).map_err(|e| {
-        ApiError::Internal(format!("stored payload of event {id} is unreadable: {e}"))
-    })?;
-    let mut event: Map<String, Value> = serde_json::from_slice(&json).map_err(|e| {
-        ApiError::Internal(format!("stored payload of event {id} is not JSON: {e}"))
-    })?;
+    let json = zstd::bulk::decompress(&stored.payload, 64 * 1024 * 1024)
+        .map_err(|e| ApiError::Internal(format!("stored payload of event {id} is unreadable: {e}")))?;
+    let mut event: Map<String, Value> = serde_json::from_slice(&json)
+        .map_err(|e| ApiError::Internal(format!("stored payload of event {id} is not JSON: {e}")))?;
     let date_created = event
         .get("timestamp")
         .and_then(Value::as_f64)
@@ -74,15 +68,10 @@ pub fn event_json(stored: &StoredEvent) -> Result<Value, ApiError> {
         ("projectID", Value::String(stored.project_id.to_string())),
         (
             "groupID",
-            stored
-                .issue_id
-                .map_or(Value::Null, |i| Value::String(i.to_string())),
+            stored.issue_id.map_or(Value::Null, |i| Value::String(i.to_string())),
         ),
         ("dateCreated", Value::String(format_rfc3339(date_created))),
-        (
-            "dateReceived",
-            Value::String(format_rfc3339(stored.received)),
-        ),
+        ("dateReceived", Value::String(format_rfc3339(stored.received))),
     ];
     for (key, value) in extra {
         event.insert(key.to_string(), value);

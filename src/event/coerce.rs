@@ -16,8 +16,7 @@ impl Errors {
     }
 
     pub fn push(&mut self, kind: &str, name: &str, value: Value) {
-        self.0
-            .push(json!({"type": kind, "name": name, "value": value}));
+        self.0.push(json!({"type": kind, "name": name, "value": value}));
     }
 }
 
@@ -31,12 +30,7 @@ pub enum Kind {
 }
 
 /// Coerces each listed field of `obj` to its kind; `path` prefixes the names in `errors`.
-pub fn fields(
-    obj: &mut Map<String, Value>,
-    spec: &[(&str, Kind)],
-    path: &str,
-    errors: &mut Errors,
-) {
+pub fn fields(obj: &mut Map<String, Value>, spec: &[(&str, Kind)], path: &str, errors: &mut Errors) {
     for &(key, kind) in spec {
         let Some(value) = obj.get_mut(key) else {
             continue;
@@ -158,10 +152,7 @@ mod tests {
             ("name", Kind::Str),
         ];
         fields(&mut obj, &spec, "user", &mut errors);
-        assert_eq!(
-            Value::Object(obj),
-            json!({"id": "42", "lineno": 12, "in_app": true})
-        );
+        assert_eq!(Value::Object(obj), json!({"id": "42", "lineno": 12, "in_app": true}));
         assert_eq!(
             errors.0,
             vec![json!({"type": "invalid_data", "name": "user.name", "value": {"x": 1}})]

@@ -8,9 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{
-    ClientSdk, Event, Exception, Frame, LogEntry, Request, Stacktrace, User, Values,
-};
+use super::model::{ClientSdk, Event, Exception, Frame, LogEntry, Request, Stacktrace, User, Values};
 use super::{EventId, Level};
 
 type Other = Map<String, Value>;
@@ -84,10 +82,7 @@ pub fn event(obj: Other) -> Result<Event, String> {
         .str("event_id")?
         .and_then(|s| EventId::parse(&s))
         .ok_or("event_id: missing")?;
-    let level = f
-        .take("level")
-        .and_then(|l| Level::parse(&l))
-        .ok_or("level: missing")?;
+    let level = f.take("level").and_then(|l| Level::parse(&l)).ok_or("level: missing")?;
     Ok(Event {
         event_id,
         timestamp: f.f64("timestamp")?,
@@ -111,11 +106,7 @@ pub fn event(obj: Other) -> Result<Event, String> {
         stacktrace: f.obj("stacktrace")?.map(stacktrace).transpose()?,
         threads: f.obj("threads")?.map(|m| values(m, Ok)).transpose()?,
         breadcrumbs: f.obj("breadcrumbs")?.map(|m| values(m, Ok)).transpose()?,
-        tags: f
-            .list("tags")?
-            .into_iter()
-            .map(tag_pair)
-            .collect::<Result<_, _>>()?,
+        tags: f.list("tags")?.into_iter().map(tag_pair).collect::<Result<_, _>>()?,
         user: f.obj("user")?.map(user).transpose()?,
         request: f.obj("request")?.map(request).transpose()?,
         sdk: f.obj("sdk")?.map(sdk).transpose()?,
@@ -142,11 +133,7 @@ pub fn event(obj: Other) -> Result<Event, String> {
 
 fn values<T>(obj: Other, item: impl Fn(Value) -> Result<T, String>) -> Result<Values<T>, String> {
     let mut f = Fields(obj);
-    let values = f
-        .list("values")?
-        .into_iter()
-        .map(item)
-        .collect::<Result<_, _>>()?;
+    let values = f.list("values")?.into_iter().map(item).collect::<Result<_, _>>()?;
     Ok(Values { values, other: f.0 })
 }
 

@@ -21,10 +21,7 @@ impl EventId {
         if s.len() != 32 && s.len() != 36 {
             return None;
         }
-        uuid::Uuid::try_parse(s)
-            .ok()
-            .filter(|u| !u.is_nil())
-            .map(EventId)
+        uuid::Uuid::try_parse(s).ok().filter(|u| !u.is_nil()).map(EventId)
     }
 }
 
@@ -43,8 +40,7 @@ impl Serialize for EventId {
 impl<'de> Deserialize<'de> for EventId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        EventId::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid event id {s:?}")))
+        EventId::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid event id {s:?}")))
     }
 }
 

@@ -98,23 +98,12 @@ pub fn normalize(raw: Value, input: &NormalizeInput<'_>) -> Result<Event, Normal
     coerce::fields(&mut obj, TOP_LEVEL_STRINGS, "", &mut errors);
     trim_empty(
         &mut obj,
-        &[
-            "release",
-            "environment",
-            "dist",
-            "transaction",
-            "server_name",
-            "logger",
-        ],
+        &["release", "environment", "dist", "transaction", "server_name", "logger"],
     );
 
     let event_id = input
         .envelope_event_id
-        .or_else(|| {
-            obj.get("event_id")
-                .and_then(Value::as_str)
-                .and_then(EventId::parse)
-        })
+        .or_else(|| obj.get("event_id").and_then(Value::as_str).and_then(EventId::parse))
         .unwrap_or_else(EventId::new_random);
     obj.insert("event_id".into(), Value::String(event_id.to_string()));
 
@@ -130,8 +119,7 @@ pub fn normalize(raw: Value, input: &NormalizeInput<'_>) -> Result<Event, Normal
         }),
     };
     obj.insert("level".into(), Value::String(level.as_str().into()));
-    obj.entry("platform")
-        .or_insert_with(|| Value::String("other".into()));
+    obj.entry("platform").or_insert_with(|| Value::String("other".into()));
 
     normalize_exceptions(&mut obj, &mut errors);
     normalize_list("threads", &mut obj, &mut errors, normalize_thread);
@@ -162,8 +150,7 @@ pub fn normalize(raw: Value, input: &NormalizeInput<'_>) -> Result<Event, Normal
     } else {
         "default"
     };
-    obj.entry("type")
-        .or_insert_with(|| Value::String(ty.into()));
+    obj.entry("type").or_insert_with(|| Value::String(ty.into()));
 
     let mut all_errors = client_errors;
     all_errors.extend(errors.0);
@@ -406,9 +393,7 @@ fn normalize_stacktrace(st: &mut Map<String, Value>, path: &str, errors: &mut Er
             st.insert("frames".into(), Value::Array(vec![]));
         }
         Some(_) => {
-            let bad = st
-                .insert("frames".into(), Value::Array(vec![]))
-                .unwrap_or_default();
+            let bad = st.insert("frames".into(), Value::Array(vec![])).unwrap_or_default();
             errors.invalid(&coerce::join(path, "frames"), bad);
         }
     }
@@ -486,12 +471,7 @@ fn normalize_user(obj: &mut Map<String, Value>, client_ip: Option<&str>, errors:
     }
 }
 
-fn normalize_sub_fields(
-    obj: &mut Map<String, Value>,
-    key: &str,
-    spec: &[(&str, Kind)],
-    errors: &mut Errors,
-) {
+fn normalize_sub_fields(obj: &mut Map<String, Value>, key: &str, spec: &[(&str, Kind)], errors: &mut Errors) {
     if let Some(Value::Object(sub)) = obj.get_mut(key) {
         coerce::fields(sub, spec, key, errors);
     }

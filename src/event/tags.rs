@@ -62,11 +62,7 @@ pub fn extract(event: &Event) -> Tags {
     tags.push("server_name", event.server_name.clone());
     tags.push("transaction", event.transaction.clone());
     tags.push("logger", event.logger.clone());
-    let url = event
-        .request
-        .as_ref()
-        .and_then(|r| r.url.as_deref())
-        .map(strip_query);
+    let url = event.request.as_ref().and_then(|r| r.url.as_deref()).map(strip_query);
     tags.push("url", url);
     tags.push("user", user_key(event));
     let mechanism = event
@@ -76,26 +72,17 @@ pub fn extract(event: &Event) -> Tags {
         .and_then(|e| e.mechanism.as_ref());
     if let Some(mechanism) = mechanism {
         let handled = mechanism.get("handled").and_then(Value::as_bool);
-        tags.push(
-            "handled",
-            handled.map(|h| if h { "yes" } else { "no" }.to_string()),
-        );
+        tags.push("handled", handled.map(|h| if h { "yes" } else { "no" }.to_string()));
         tags.push(
             "mechanism",
-            mechanism
-                .get("type")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            mechanism.get("type").and_then(Value::as_str).map(str::to_string),
         );
     }
     let contexts = event.contexts.as_ref();
     // Browser SDKs send os/browser contexts; server SDKs only forward the request's User-Agent.
     let ua = user_agent(event).map(parse_user_agent).unwrap_or_default();
     tags.push("os", context_name_version(contexts, "os").or(ua.os));
-    tags.push(
-        "browser",
-        context_name_version(contexts, "browser").or(ua.browser),
-    );
+    tags.push("browser", context_name_version(contexts, "browser").or(ua.browser));
     let device = context(contexts, "device").and_then(|d| {
         ["model", "family", "name"]
             .iter()
@@ -115,19 +102,12 @@ fn strip_query(url: &str) -> String {
 }
 
 /// A context by type: the key is an alias and `type` defaults to it.
-fn context<'a>(
-    contexts: Option<&'a Map<String, Value>>,
-    ty: &str,
-) -> Option<&'a Map<String, Value>> {
+fn context<'a>(contexts: Option<&'a Map<String, Value>>, ty: &str) -> Option<&'a Map<String, Value>> {
     let contexts = contexts?;
     contexts
         .get(ty)
         .and_then(Value::as_object)
-        .filter(|c| {
-            c.get("type")
-                .and_then(Value::as_str)
-                .is_none_or(|t| t == ty)
-        })
+        .filter(|c| c.get("type").and_then(Value::as_str).is_none_or(|t| t == ty))
         .or_else(|| {
             contexts
                 .values()
@@ -157,8 +137,7 @@ fn parse_user_agent(header: &str) -> UserAgent {
     let Some(ua) = woothee::parser::Parser::new().parse(header) else {
         return UserAgent::default();
     };
-    let known =
-        |s: &str| (!s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN).then(|| s.to_string());
+    let known = |s: &str| (!s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN).then(|| s.to_string());
     let with_version = |name: Option<String>, version: &str| {
         name.map(|n| match known(version) {
             Some(v) => format!("{n} {v}"),
@@ -214,10 +193,7 @@ mod tests {
     }
 
     fn get<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {
-        tags.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        tags.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -237,11 +213,7 @@ mod tests {
             Some("https://shop.example/checkout"),
             "no query string or fragment"
         );
-        assert_eq!(
-            get(&tags, "user"),
-            Some("email:a@example.org"),
-            "email before ip"
-        );
+        assert_eq!(get(&tags, "user"), Some("email:a@example.org"), "email before ip");
         assert_eq!(get(&tags, "os"), Some("Ubuntu 22.04"));
         assert_eq!(get(&tags, "browser"), Some("Chrome 120.0"));
         assert_eq!(
@@ -258,9 +230,7 @@ mod tests {
     #[test]
     fn a_user_agent_fills_browser_and_os_when_no_context_says() {
         let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
-        let tags = extract(&event(
-            json!({"request": {"headers": [["User-Agent", ua]]}}),
-        ));
+        let tags = extract(&event(json!({"request": {"headers": [["User-Agent", ua]]}})));
         assert_eq!(get(&tags, "browser"), Some("Firefox 121.0"));
         assert_eq!(get(&tags, "os"), Some("Linux"));
     }
@@ -285,10 +255,7 @@ mod tests {
             Some("id:7")
         );
         assert_eq!(
-            user_key(&event(
-                json!({"user": {"username": "u", "ip_address": "1.2.3.4"}})
-            ))
-            .as_deref(),
+            user_key(&event(json!({"user": {"username": "u", "ip_address": "1.2.3.4"}}))).as_deref(),
             Some("username:u")
         );
         assert_eq!(

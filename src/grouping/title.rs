@@ -53,17 +53,8 @@ pub fn metadata(event: &Event) -> Metadata {
 pub fn title(event: &Event) -> String {
     let title = match main_exception(event) {
         Some(exc) => {
-            let ty = exc
-                .ty
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .unwrap_or("Error");
-            match exc
-                .value
-                .as_deref()
-                .map(first_line)
-                .filter(|v| !v.is_empty())
-            {
+            let ty = exc.ty.as_deref().filter(|t| !t.is_empty()).unwrap_or("Error");
+            match exc.value.as_deref().map(first_line).filter(|v| !v.is_empty()) {
                 Some(value) => format!("{ty}: {value}"),
                 None => ty.to_string(),
             }

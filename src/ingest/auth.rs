@@ -46,17 +46,12 @@ fn has_sentry_prefix(value: &str) -> bool {
 /// with or without spaces, unknown pairs are ignored.
 pub fn parse_header(value: &str) -> Result<Auth, IngestError> {
     let value = value.trim();
-    let pairs = if has_sentry_prefix(value) {
-        &value[6..]
-    } else {
-        value
-    };
+    let pairs = if has_sentry_prefix(value) { &value[6..] } else { value };
     let pairs = pairs.split(',').filter_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;
         Some((k.trim().to_string(), v.trim().to_string()))
     });
-    from_pairs(pairs)?
-        .ok_or_else(|| IngestError::BadAuthHeader("no sentry_key in the header".into()))
+    from_pairs(pairs)?.ok_or_else(|| IngestError::BadAuthHeader("no sentry_key in the header".into()))
 }
 
 fn from_query(query: &str) -> Result<Option<Auth>, IngestError> {
@@ -79,9 +74,7 @@ fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Result<Option<Au
             _ => {}
         }
     }
-    Ok(key
-        .filter(|k| !k.is_empty())
-        .map(|key| Auth { key, client }))
+    Ok(key.filter(|k| !k.is_empty()).map(|key| Auth { key, client }))
 }
 
 /// `7`, `7.0` and raven's `6` are fine; a version newer than ours is refused, as Relay does.
@@ -98,11 +91,7 @@ pub fn parse_dsn(dsn: &str) -> Option<(String, String)> {
     let (_, rest) = dsn.split_once("://")?;
     let (userinfo, hostpath) = rest.split_once('@')?;
     let key = userinfo.split(':').next()?.to_string();
-    let project = hostpath
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()?
-        .to_string();
+    let project = hostpath.trim_end_matches('/').rsplit('/').next()?.to_string();
     (!key.is_empty() && hostpath.contains('/')).then_some((key, project))
 }
 
@@ -122,10 +111,7 @@ mod tests {
 
     #[test]
     fn curl_style_pairs_without_spaces_and_raven_extras_parse() {
-        let auth = parse_header(
-            "sentry sentry_key=abc,sentry_version=6,sentry_secret=s,sentry_timestamp=1.5",
-        )
-        .unwrap();
+        let auth = parse_header("sentry sentry_key=abc,sentry_version=6,sentry_secret=s,sentry_timestamp=1.5").unwrap();
         assert_eq!(auth.key, "abc");
     }
 
@@ -144,16 +130,11 @@ mod tests {
 
     #[test]
     fn browser_sdks_authenticate_in_the_query() {
-        let auth = from_query(
-            "sentry_version=7&sentry_key=abc&sentry_client=sentry.javascript.browser%2F10.63.0",
-        )
-        .unwrap()
-        .unwrap();
+        let auth = from_query("sentry_version=7&sentry_key=abc&sentry_client=sentry.javascript.browser%2F10.63.0")
+            .unwrap()
+            .unwrap();
         assert_eq!(auth.key, "abc");
-        assert_eq!(
-            auth.client.as_deref(),
-            Some("sentry.javascript.browser/10.63.0")
-        );
+        assert_eq!(auth.client.as_deref(), Some("sentry.javascript.browser/10.63.0"));
         assert_eq!(from_query("page=2").unwrap(), None);
     }
 

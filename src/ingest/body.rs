@@ -14,8 +14,7 @@ pub async fn read(
     limit: usize,
     what: &str,
 ) -> Result<Vec<u8>, IngestError> {
-    let too_large =
-        || IngestError::TooLarge(format!("the {what} exceeds {} as sent", human_size(limit)));
+    let too_large = || IngestError::TooLarge(format!("the {what} exceeds {} as sent", human_size(limit)));
     let declared = req
         .headers()
         .get("content-length")

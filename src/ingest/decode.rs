@@ -40,12 +40,7 @@ pub fn content_encodings(header: Option<&str>) -> Result<Vec<Encoding>, IngestEr
 }
 
 /// Undoes `encodings` in order; the result may be at most `limit` bytes.
-pub fn decode_all(
-    body: Vec<u8>,
-    encodings: &[Encoding],
-    limit: usize,
-    what: &str,
-) -> Result<Vec<u8>, IngestError> {
+pub fn decode_all(body: Vec<u8>, encodings: &[Encoding], limit: usize, what: &str) -> Result<Vec<u8>, IngestError> {
     let mut data = body;
     for &encoding in encodings {
         data = decode(&data, encoding, limit, what)?;
@@ -57,12 +52,7 @@ pub fn decode_all(
 }
 
 /// Undoes one encoding, reading at most `limit + 1` bytes of output.
-pub fn decode(
-    data: &[u8],
-    encoding: Encoding,
-    limit: usize,
-    what: &str,
-) -> Result<Vec<u8>, IngestError> {
+pub fn decode(data: &[u8], encoding: Encoding, limit: usize, what: &str) -> Result<Vec<u8>, IngestError> {
     let name = match encoding {
         Encoding::Gzip => "gzip",
         Encoding::Deflate => "deflate",
@@ -71,14 +61,12 @@ pub fn decode(
     };
     let reader: Box<dyn Read + '_> = match encoding {
         Encoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
-        Encoding::Deflate if looks_like_zlib(data) => {
-            Box::new(flate2::read::ZlibDecoder::new(data))
-        }
+        Encoding::Deflate if looks_like_zlib(data) => Box::new(flate2::read::ZlibDecoder::new(data)),
         Encoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(data)),
         Encoding::Brotli => Box::new(brotli::Decompressor::new(data, 4096)),
         Encoding::Zstd => {
-            let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
-                .map_err(|e| bad(name, what, &e.to_string()))?;
+            let mut decoder =
+                zstd::stream::read::Decoder::with_buffer(data).map_err(|e| bad(name, what, &e.to_string()))?;
             // Bound the window a hostile frame can make us allocate (32 MiB).
             decoder
                 .window_log_max(25)
@@ -122,10 +110,7 @@ fn bad(encoding: &str, what: &str, err: &str) -> IngestError {
 }
 
 pub fn too_large(what: &str, limit: usize) -> IngestError {
-    IngestError::TooLarge(format!(
-        "the {what} exceeds {} once decompressed",
-        human_size(limit)
-    ))
+    IngestError::TooLarge(format!("the {what} exceeds {} once decompressed", human_size(limit)))
 }
 
 pub fn human_size(bytes: usize) -> String {
@@ -144,18 +129,12 @@ pub fn store_body(data: Vec<u8>, limit: usize) -> Result<Vec<u8>, IngestError> {
     if first_non_space(&data) == Some(b'{') {
         return Ok(data);
     }
-    let compact: Vec<u8> = data
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
         .map_err(|_| {
-            IngestError::BadEncoding(
-                "the store body is neither JSON nor base64-encoded (zlib-compressed) JSON".into(),
-            )
+            IngestError::BadEncoding("the store body is neither JSON nor base64-encoded (zlib-compressed) JSON".into())
         })?;
     if first_non_space(&decoded) == Some(b'{') {
         if decoded.len() > limit {
@@ -185,12 +164,8 @@ mod tests {
     #[test]
     fn deflate_is_read_as_zlib_or_raw_by_sniffing() {
         let json = br#"{"a":1}"#;
-        assert_eq!(
-            decode(&zlib(json), Encoding::Deflate, 100, "body").unwrap(),
-            json
-        );
-        let mut raw =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        assert_eq!(decode(&zlib(json), Encoding::Deflate, 100, "body").unwrap(), json);
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         raw.write_all(json).unwrap();
         assert_eq!(
             decode(&raw.finish().unwrap(), Encoding::Deflate, 100, "body").unwrap(),
@@ -205,10 +180,7 @@ mod tests {
         let bomb = enc.finish().unwrap();
         let err = decode(&bomb, Encoding::Gzip, 1024 * 1024, "envelope").unwrap_err();
         assert!(matches!(err, IngestError::TooLarge(_)), "{err}");
-        assert_eq!(
-            err.to_string(),
-            "the envelope exceeds 1 MiB once decompressed"
-        );
+        assert_eq!(err.to_string(), "the envelope exceeds 1 MiB once decompressed");
     }
 
     #[test]

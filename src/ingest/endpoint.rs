@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 
 use super::decode::{self, human_size};
 use super::{
-    IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body,
-    cors, envelope,
+    IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body, cors, envelope,
 };
 use crate::event::{self, EventId, NormalizeInput};
 use crate::grouping;
@@ -53,10 +52,7 @@ pub async fn store(
 
 /// Any other method on an ingest route.
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let detail = format!(
-        "method {} is not allowed here; SDKs POST events",
-        req.method()
-    );
+    let detail = format!("method {} is not allowed here; SDKs POST events", req.method());
     let mut resp = HttpResponse::MethodNotAllowed();
     cors::add_headers(&mut resp);
     // Like every other refusal: the detail in the body and in `X-Sentry-Error`.
@@ -65,10 +61,7 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
         .json(json!({ "detail": detail }))
 }
 
-fn counted(
-    state: &IngestState,
-    result: Result<HttpResponse, IngestError>,
-) -> Result<HttpResponse, IngestError> {
+fn counted(state: &IngestState, result: Result<HttpResponse, IngestError>) -> Result<HttpResponse, IngestError> {
     if let Err(err) = &result {
         state.metrics.rejected(err.status_code().as_u16());
     }
@@ -104,9 +97,10 @@ async fn envelope_inner(
     }
     let envelope_event_id = match envelope.headers.get("event_id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(EventId::parse(s).ok_or_else(|| {
-            IngestError::BadEnvelope(format!("invalid event_id {s:?} in the header"))
-        })?),
+        Some(Value::String(s)) => Some(
+            EventId::parse(s)
+                .ok_or_else(|| IngestError::BadEnvelope(format!("invalid event_id {s:?} in the header")))?,
+        ),
         Some(other) => {
             return Err(IngestError::BadEnvelope(format!(
                 "invalid event_id {other} in the header"
@@ -134,14 +128,7 @@ async fn envelope_inner(
             human_size(MAX_EVENT)
         )));
     }
-    let id = accept_event(
-        req,
-        state,
-        project_id,
-        event_payload.to_vec(),
-        envelope_event_id,
-    )
-    .await?;
+    let id = accept_event(req, state, project_id, event_payload.to_vec(), envelope_event_id).await?;
     Ok(success(Some(id)))
 }
 
@@ -205,16 +192,12 @@ async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<()
 
 /// The key of the envelope's `dsn` header (JS with a tunnel, Rust on request), after checking
 /// that the DSN names the project of the URL.
-fn dsn_key(
-    headers: &serde_json::Map<String, Value>,
-    project_id: i64,
-) -> Result<Option<String>, IngestError> {
+fn dsn_key(headers: &serde_json::Map<String, Value>, project_id: i64) -> Result<Option<String>, IngestError> {
     let Some(dsn) = headers.get("dsn").and_then(Value::as_str) else {
         return Ok(None);
     };
-    let (key, dsn_project) = auth::parse_dsn(dsn).ok_or_else(|| {
-        IngestError::BadAuthHeader(format!("the envelope's dsn {dsn:?} is not a DSN"))
-    })?;
+    let (key, dsn_project) = auth::parse_dsn(dsn)
+        .ok_or_else(|| IngestError::BadAuthHeader(format!("the envelope's dsn {dsn:?} is not a DSN")))?;
     if dsn_project != project_id.to_string() {
         return Err(IngestError::DsnProjectMismatch {
             dsn_project,
@@ -234,23 +217,15 @@ async fn accept_event(
 ) -> Result<EventId, IngestError> {
     let client_ip = client_ip(req, state.trust_forwarded_for);
     let (row, tags_dropped) = off_thread(payload.len(), move || {
-        prepare(
-            project_id,
-            &payload,
-            envelope_event_id,
-            client_ip.as_deref(),
-        )
+        prepare(project_id, &payload, envelope_event_id, client_ip.as_deref())
     })
     .await?;
     state.metrics.tags_dropped(tags_dropped);
-    let event_id = EventId::parse(&row.event_id)
-        .ok_or_else(|| IngestError::Unavailable("lost the event id".into()))?;
+    let event_id = EventId::parse(&row.event_id).ok_or_else(|| IngestError::Unavailable("lost the event id".into()))?;
     tracing::Span::current().record("event_id", row.event_id.as_str());
     let outcome = state.writer.write(row).await.map_err(|e| match e {
         WriteError::Submit(SubmitError::Full) => IngestError::QueueFull,
-        WriteError::Submit(SubmitError::Closed) => {
-            IngestError::Unavailable("the server is shutting down".into())
-        }
+        WriteError::Submit(SubmitError::Closed) => IngestError::Unavailable("the server is shutting down".into()),
         WriteError::Store(err) => IngestError::Unavailable(err.to_string()),
     })?;
     state.metrics.event_stored(outcome.inserted);
@@ -290,10 +265,9 @@ fn prepare(
     let event = event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))?;
     let grouping = grouping::calculate(&event);
     let tags = event::tags::extract(&event);
-    let json = serde_json::to_vec(&event)
-        .map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
-    let payload = zstd::bulk::compress(&json, 3)
-        .map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
+    let json = serde_json::to_vec(&event).map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
+    let payload =
+        zstd::bulk::compress(&json, 3).map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
     let row = EventRow {
         project_id,
         event_id: event.event_id.to_string(),

@@ -46,25 +46,17 @@ pub fn parse(body: &[u8]) -> Result<Envelope<'_>, String> {
                 let end = next
                     .checked_add(len)
                     .filter(|&end| end <= body.len())
-                    .ok_or_else(|| {
-                        format!("item {n} ({ty}) declares {len} bytes but the envelope ends first")
-                    })?;
+                    .ok_or_else(|| format!("item {n} ({ty}) declares {len} bytes but the envelope ends first"))?;
                 match body.get(end) {
                     None => (&body[next..end], end),
                     Some(b'\n') => (&body[next..end], end + 1),
                     Some(_) => {
-                        return Err(format!(
-                            "item {n} ({ty}) payload is not followed by a newline"
-                        ));
+                        return Err(format!("item {n} ({ty}) payload is not followed by a newline"));
                     }
                 }
             }
         };
-        items.push(Item {
-            ty,
-            headers,
-            payload,
-        });
+        items.push(Item { ty, headers, payload });
         pos = after;
     }
     Ok(Envelope { headers, items })
@@ -113,12 +105,8 @@ mod tests {
         assert_eq!(env.items.len(), 2);
         assert!(env.items.iter().all(|i| i.payload.is_empty()));
         // An implicit-length payload ending at EOF.
-        let env =
-            parse(b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}").unwrap();
-        assert_eq!(
-            env.items[0].payload,
-            b"{\"started\":\"2020-02-07T14:16:00Z\"}"
-        );
+        let env = parse(b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}").unwrap();
+        assert_eq!(env.items[0].payload, b"{\"started\":\"2020-02-07T14:16:00Z\"}");
     }
 
     #[test]
@@ -140,11 +128,7 @@ mod tests {
                 .unwrap_err()
                 .contains("newline")
         );
-        assert!(
-            parse(b"{}\n{\"length\":2}\n{}")
-                .unwrap_err()
-                .contains("type")
-        );
+        assert!(parse(b"{}\n{\"length\":2}\n{}").unwrap_err().contains("type"));
         assert!(parse(b"{}\n{\"type\":\"event\",\"length\":-1}\n{}").is_err());
         assert!(parse(b"[]").is_err());
     }

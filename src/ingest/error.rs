@@ -15,9 +15,7 @@ pub const RETRY_AFTER_SECS: u32 = 1;
 pub enum IngestError {
     #[error("bad project path parameter: {0:?} is not a numeric project id")]
     BadProjectPath(String),
-    #[error(
-        "missing authorization information: send X-Sentry-Auth, ?sentry_key= or a DSN in the envelope header"
-    )]
+    #[error("missing authorization information: send X-Sentry-Auth, ?sentry_key= or a DSN in the envelope header")]
     MissingAuth,
     #[error("bad x-sentry-auth header: {0}")]
     BadAuthHeader(String),
@@ -27,17 +25,10 @@ pub enum IngestError {
     UnknownKey,
     #[error("this public key is disabled")]
     DisabledKey,
-    #[error(
-        "the public key belongs to project {key_project}, not to project {url_project} of the URL"
-    )]
+    #[error("the public key belongs to project {key_project}, not to project {url_project} of the URL")]
     WrongProject { key_project: i64, url_project: i64 },
-    #[error(
-        "the DSN in the envelope header names project {dsn_project}, not project {url_project} of the URL"
-    )]
-    DsnProjectMismatch {
-        dsn_project: String,
-        url_project: i64,
-    },
+    #[error("the DSN in the envelope header names project {dsn_project}, not project {url_project} of the URL")]
+    DsnProjectMismatch { dsn_project: String, url_project: i64 },
     #[error("unsupported Content-Encoding {0:?}: use gzip, deflate, br, zstd or none")]
     UnsupportedEncoding(String),
     #[error("{0}")]
@@ -70,9 +61,7 @@ impl ResponseError for IngestError {
             | BadEvent(_)
             | BodyRead(_) => StatusCode::BAD_REQUEST,
             MissingAuth | BadAuthHeader(_) => StatusCode::UNAUTHORIZED,
-            UnknownKey | DisabledKey | WrongProject { .. } | DsnProjectMismatch { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            UnknownKey | DisabledKey | WrongProject { .. } | DsnProjectMismatch { .. } => StatusCode::FORBIDDEN,
             TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull => StatusCode::TOO_MANY_REQUESTS,
@@ -91,19 +80,12 @@ impl ResponseError for IngestError {
         let mut resp = HttpResponse::build(status);
         cors::add_headers(&mut resp);
         // Header values cannot hold control characters; keep the header short and printable.
-        let header: String = detail
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect();
+        let header: String = detail.chars().filter(|c| !c.is_control()).take(200).collect();
         resp.insert_header(("X-Sentry-Error", header));
         if matches!(self, IngestError::QueueFull | IngestError::Unavailable(_)) {
             resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
             // Python and JS need an integer; Rust needs all three fields (PROTOCOL.md §3.6).
-            resp.insert_header((
-                "X-Sentry-Rate-Limits",
-                format!("{RETRY_AFTER_SECS}::organization"),
-            ));
+            resp.insert_header(("X-Sentry-Rate-Limits", format!("{RETRY_AFTER_SECS}::organization")));
         }
         resp.json(serde_json::json!({ "detail": detail }))
     }

@@ -48,11 +48,7 @@ impl KeyCache {
     fn cached(&self, key: &str) -> Option<Option<KeyOwner>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, at) = entries.get(key)?;
-        let ttl = if owner.is_some() {
-            POSITIVE_TTL
-        } else {
-            NEGATIVE_TTL
-        };
+        let ttl = if owner.is_some() { POSITIVE_TTL } else { NEGATIVE_TTL };
         (at.elapsed() < ttl).then_some(*owner)
     }
 }

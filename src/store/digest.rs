@@ -26,11 +26,7 @@ pub struct Outcome {
 }
 
 /// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
-pub async fn digest(
-    conn: &mut SqliteConnection,
-    rows: &[&EventRow],
-    now: f64,
-) -> Result<Vec<Outcome>, StoreError> {
+pub async fn digest(conn: &mut SqliteConnection, rows: &[&EventRow], now: f64) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
     let existing = events::existing_event_ids(conn, rows).await?;
     let mut seen = HashSet::new();
@@ -74,22 +70,12 @@ pub async fn digest(
             .map(String::as_str)
             .collect();
         if !unowned.is_empty() {
-            issue_writes::link_hashes(
-                conn,
-                row.project_id,
-                issue_id,
-                row.issue.grouping_config,
-                &unowned,
-            )
-            .await?;
+            issue_writes::link_hashes(conn, row.project_id, issue_id, row.issue.grouping_config, &unowned).await?;
             for h in unowned {
                 owners.insert((row.project_id, h.to_string()), issue_id);
             }
         }
-        deltas
-            .entry(issue_id)
-            .or_insert_with(|| IssueDelta::new(i))
-            .add(row, i);
+        deltas.entry(issue_id).or_insert_with(|| IssueDelta::new(i)).add(row, i);
         outcomes[i] = Outcome {
             inserted: true,
             issue_id: Some(issue_id),
@@ -107,15 +93,7 @@ pub async fn digest(
         let Some(state) = states.get(issue_id) else {
             continue;
         };
-        transition(
-            *issue_id,
-            state,
-            delta,
-            rows,
-            now,
-            &mut outcomes,
-            &mut activity,
-        );
+        transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
     }
     issue_writes::refresh_latest(conn, &deltas, rows).await?;
     issue_writes::apply_deltas(conn, &deltas).await?;
@@ -142,12 +120,7 @@ fn transition(
             let first = delta.first_index;
             delta.reopen = true;
             outcomes[first].regression = true;
-            activity.push(Activity::new(
-                issue_id,
-                "set_regression",
-                &rows[first].event_id,
-                now,
-            ));
+            activity.push(Activity::new(issue_id, "set_regression", &rows[first].event_id, now));
         }
         "ignored" => {
             let by_time = state.ignore_until.is_some_and(|until| now >= until);
@@ -157,11 +130,7 @@ fn transition(
                 let needed = usize::try_from(count - already).ok()?.max(1);
                 delta.indices.get(needed - 1).copied()
             });
-            let reopening = if by_time {
-                Some(delta.first_index)
-            } else {
-                by_count
-            };
+            let reopening = if by_time { Some(delta.first_index) } else { by_count };
             if let Some(index) = reopening {
                 delta.reopen = true;
                 outcomes[index].unignored = true;

@@ -42,12 +42,31 @@ pub struct IssueFacts {
 /// An event read back.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
+    /// The row id: orders events that share a timestamp.
+    pub row_id: i64,
     pub project_id: i64,
     pub event_id: String,
     pub issue_id: Option<i64>,
+    pub timestamp: f64,
     pub received: f64,
     pub tags: Vec<(String, String)>,
     pub payload: Vec<u8>,
+}
+
+/// The columns [`stored_event`] reads, in order.
+pub(super) const EVENT_COLUMNS: &str = "id, project_id, event_id, issue_id, timestamp, received, tags, payload";
+
+pub(super) fn stored_event(row: &sqlx::sqlite::SqliteRow) -> StoredEvent {
+    StoredEvent {
+        row_id: row.get(0),
+        project_id: row.get(1),
+        event_id: row.get(2),
+        issue_id: row.get(3),
+        timestamp: row.get(4),
+        received: row.get(5),
+        tags: serde_json::from_str(row.get::<&str, _>(6)).unwrap_or_default(),
+        payload: row.get(7),
+    }
 }
 
 /// Rows per multi-row statement. sqlx caches one prepared statement per distinct row count, so
@@ -62,9 +81,8 @@ pub(super) async fn existing_event_ids(
 ) -> Result<HashSet<(i64, String)>, StoreError> {
     let mut found = HashSet::new();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ",
-        );
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ");
         let mut values = qb.separated(", ");
         for row in chunk {
             values.push("(");
@@ -82,10 +100,7 @@ pub(super) async fn existing_event_ids(
 }
 
 /// Inserts new events (already known not to be stored) with their issue ids.
-pub(super) async fn insert_events(
-    conn: &mut SqliteConnection,
-    rows: &[(&EventRow, i64)],
-) -> Result<(), StoreError> {
+pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRow, i64)]) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
@@ -115,27 +130,16 @@ pub async fn event_by_id(
     project_id: i64,
     event_id: &str,
 ) -> Result<Option<StoredEvent>, StoreError> {
-    let row = sqlx::query(
-        "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE project_id = ? AND event_id = ?",
-    )
-    .bind(project_id)
-    .bind(event_id)
-    .fetch_optional(ex)
-    .await?;
-    Ok(row.map(|row| StoredEvent {
-        project_id: row.get(0),
-        event_id: row.get(1),
-        issue_id: row.get(2),
-        received: row.get(3),
-        tags: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
-        payload: row.get(5),
-    }))
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .bind(event_id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.as_ref().map(stored_event))
 }
 
 /// How many events are stored (all projects).
 pub async fn count_events(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM events")
-        .fetch_one(ex)
-        .await?
-        .get(0))
+    Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(ex).await?.get(0))
 }

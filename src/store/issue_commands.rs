@@ -38,11 +38,7 @@ pub enum CommandOutcome {
     NotFound,
 }
 
-pub async fn apply(
-    conn: &mut SqliteConnection,
-    cmd: &IssueCommand,
-    now: f64,
-) -> Result<CommandOutcome, StoreError> {
+pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) -> Result<CommandOutcome, StoreError> {
     match cmd {
         IssueCommand::SetStatus {
             issue_id,
@@ -119,14 +115,9 @@ pub async fn activity_of(
     ex: impl sqlx::SqliteExecutor<'_>,
     issue_id: i64,
 ) -> Result<Vec<(String, String, Option<String>, f64)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT kind, data, actor, at FROM activity WHERE issue_id = ? ORDER BY at, id",
-    )
-    .bind(issue_id)
-    .fetch_all(ex)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect())
+    let rows = sqlx::query("SELECT kind, data, actor, at FROM activity WHERE issue_id = ? ORDER BY at, id")
+        .bind(issue_id)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
 }

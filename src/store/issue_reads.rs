@@ -3,7 +3,7 @@
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
 
 use super::StoreError;
-use super::events::StoredEvent;
+use super::events::{EVENT_COLUMNS, StoredEvent, stored_event};
 
 /// An issue as the API and UI show it.
 #[derive(Debug, Clone)]
@@ -66,7 +66,8 @@ pub enum IssueSort {
 /// What an issue list asks for.
 #[derive(Debug, Clone)]
 pub struct IssueFilter {
-    pub project_id: i64,
+    /// `None` lists the issues of every project.
+    pub project_id: Option<i64>,
     pub status: Option<String>,
     pub tags: Vec<TagFilter>,
     /// Every word must appear in the title or the culprit.
@@ -110,19 +111,17 @@ fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
 }
 
 /// One page of issues (`limit + 1` rows are read to tell whether another page follows).
-pub async fn list_issues(
-    pool: &SqlitePool,
-    f: &IssueFilter,
-) -> Result<(Vec<IssueRecord>, bool), StoreError> {
+pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.project_id = "
+        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE 1 = 1"
     ));
-    qb.push_bind(f.project_id);
+    if let Some(project_id) = f.project_id {
+        qb.push(" AND i.project_id = ");
+        qb.push_bind(project_id);
+    }
     match f.status.as_deref() {
         Some("unresolved") => {
-            qb.push(
-                " AND (i.status = 'unresolved' OR (i.status = 'ignored' AND i.ignore_until <= ",
-            );
+            qb.push(" AND (i.status = 'unresolved' OR (i.status = 'ignored' AND i.ignore_until <= ");
             qb.push_bind(f.now);
             qb.push("))");
         }
@@ -138,11 +137,7 @@ pub async fn list_issues(
         None => {}
     }
     for tag in &f.tags {
-        qb.push(if tag.negate {
-            " AND NOT EXISTS"
-        } else {
-            " AND EXISTS"
-        });
+        qb.push(if tag.negate { " AND NOT EXISTS" } else { " AND EXISTS" });
         qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND t.key = ");
         qb.push_bind(tag.key.clone());
         qb.push(" AND t.value = ");
@@ -152,9 +147,7 @@ pub async fn list_issues(
     for word in &f.text {
         let pattern = format!(
             "%{}%",
-            word.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
+            word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
         );
         qb.push(" AND (i.title LIKE ");
         qb.push_bind(pattern.clone());
@@ -174,22 +167,11 @@ pub async fn list_issues(
     qb.push_bind(f.offset);
     let rows = qb.build().fetch_all(pool).await?;
     let more = rows.len() as i64 > f.limit;
-    Ok((
-        rows.iter()
-            .take(f.limit as usize)
-            .map(issue_from_row)
-            .collect(),
-        more,
-    ))
+    Ok((rows.iter().take(f.limit as usize).map(issue_from_row).collect(), more))
 }
 
-pub async fn issue_by_id(
-    ex: impl SqliteExecutor<'_>,
-    id: i64,
-) -> Result<Option<IssueRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ?"
-    );
+pub async fn issue_by_id(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<IssueRecord>, StoreError> {
+    let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(ex)
@@ -296,34 +278,94 @@ pub async fn issue_events(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<StoredEvent>, bool), StoreError> {
-    let sql = match order {
-        EventOrder::NewestFirst => {
-            "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE issue_id = ? \
-             ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?"
-        }
-        EventOrder::OldestFirst => {
-            "SELECT project_id, event_id, issue_id, received, tags, payload FROM events WHERE issue_id = ? \
-             ORDER BY timestamp ASC, id ASC LIMIT ? OFFSET ?"
-        }
+    let direction = match order {
+        EventOrder::NewestFirst => "DESC",
+        EventOrder::OldestFirst => "ASC",
     };
-    let rows = sqlx::query(sql)
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? ORDER BY timestamp {direction}, id {direction} \
+         LIMIT ? OFFSET ?"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(issue_id)
         .bind(limit + 1)
         .bind(offset)
         .fetch_all(pool)
         .await?;
     let more = rows.len() as i64 > limit;
-    let events = rows
-        .iter()
-        .take(limit as usize)
-        .map(|row| StoredEvent {
-            project_id: row.get(0),
-            event_id: row.get(1),
-            issue_id: row.get(2),
-            received: row.get(3),
-            tags: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
-            payload: row.get(5),
-        })
-        .collect();
-    Ok((events, more))
+    Ok((rows.iter().take(limit as usize).map(stored_event).collect(), more))
+}
+
+/// The ids of the events just before and just after `event` in its issue (by time).
+pub async fn event_neighbours(
+    pool: &SqlitePool,
+    event: &StoredEvent,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    let Some(issue_id) = event.issue_id else {
+        return Ok((None, None));
+    };
+    let older: Option<String> = sqlx::query_scalar(
+        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp, id) < (?, ?) \
+         ORDER BY timestamp DESC, id DESC LIMIT 1",
+    )
+    .bind(issue_id)
+    .bind(event.timestamp)
+    .bind(event.row_id)
+    .fetch_optional(pool)
+    .await?;
+    let newer: Option<String> = sqlx::query_scalar(
+        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp, id) > (?, ?) \
+         ORDER BY timestamp ASC, id ASC LIMIT 1",
+    )
+    .bind(issue_id)
+    .bind(event.timestamp)
+    .bind(event.row_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok((older, newer))
+}
+
+/// Events per hour for each issue since `since_hour` (epoch hours), for sparklines and charts.
+pub async fn hourly_counts(
+    pool: &SqlitePool,
+    issue_ids: &[i64],
+    since_hour: i64,
+) -> Result<std::collections::HashMap<i64, Vec<(i64, i64)>>, StoreError> {
+    let mut out: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
+    if issue_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT issue_id, hour, count FROM issue_hourly WHERE hour >= ");
+    qb.push_bind(since_hour);
+    qb.push(" AND issue_id IN (");
+    let mut list = qb.separated(", ");
+    for id in issue_ids {
+        list.push_bind(*id);
+    }
+    qb.push(") ORDER BY issue_id, hour");
+    for r in qb.build().fetch_all(pool).await? {
+        out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+    }
+    Ok(out)
+}
+
+/// Distinct values of a tag across a project's issues (for pickers), most frequent first.
+pub async fn project_tag_values(
+    pool: &SqlitePool,
+    project_id: Option<i64>,
+    key: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.value FROM issue_tag_values t JOIN issues i ON i.id = t.issue_id \
+         WHERE t.key = ? AND (? IS NULL OR i.project_id = ?) GROUP BY t.value ORDER BY SUM(t.count) DESC LIMIT ?",
+    )
+    .bind(key)
+    .bind(project_id)
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }

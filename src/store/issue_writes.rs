@@ -85,13 +85,7 @@ impl Activity {
         }
     }
 
-    pub fn with_reason(
-        issue_id: i64,
-        kind: &'static str,
-        event_id: &str,
-        reason: &str,
-        at: f64,
-    ) -> Activity {
+    pub fn with_reason(issue_id: i64, kind: &'static str, event_id: &str, reason: &str, at: f64) -> Activity {
         Activity {
             issue_id,
             kind,
@@ -102,18 +96,10 @@ impl Activity {
 }
 
 /// Which issue owns each of the rows' hashes, where one does.
-pub async fn hash_owners(
-    conn: &mut SqliteConnection,
-    rows: &[&EventRow],
-) -> Result<HashOwners, StoreError> {
+pub async fn hash_owners(conn: &mut SqliteConnection, rows: &[&EventRow]) -> Result<HashOwners, StoreError> {
     let pairs: Vec<(i64, &str)> = rows
         .iter()
-        .flat_map(|r| {
-            r.issue
-                .hashes
-                .iter()
-                .map(move |h| (r.project_id, h.as_str()))
-        })
+        .flat_map(|r| r.issue.hashes.iter().map(move |h| (r.project_id, h.as_str())))
         .collect();
     let mut owners = HashOwners::new();
     for chunk in pairs.chunks(ROWS_PER_STATEMENT * 2) {
@@ -202,8 +188,7 @@ pub async fn add_users(
     pairs.dedup();
     let mut new_users: HashMap<i64, i64> = HashMap::new();
     for chunk in pairs.chunks(ROWS_PER_STATEMENT * 4) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO issue_users (issue_id, user_key) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO issue_users (issue_id, user_key) ");
         qb.push_values(chunk, |mut b, (issue, user)| {
             b.push_bind(*issue).push_bind(*user);
         });
@@ -247,10 +232,7 @@ pub async fn states(
 }
 
 /// One `UPDATE` per touched issue: counters, seen times, the newest event's level and title.
-pub async fn apply_deltas(
-    conn: &mut SqliteConnection,
-    deltas: &BTreeMap<i64, IssueDelta>,
-) -> Result<(), StoreError> {
+pub async fn apply_deltas(conn: &mut SqliteConnection, deltas: &BTreeMap<i64, IssueDelta>) -> Result<(), StoreError> {
     for (issue_id, delta) in deltas {
         sqlx::query(
             "UPDATE issues SET times_seen = times_seen + ?, users_seen = users_seen + ?, \
@@ -305,10 +287,7 @@ pub async fn refresh_latest(
     Ok(())
 }
 
-pub async fn add_hourly(
-    conn: &mut SqliteConnection,
-    assigned: &[(&EventRow, i64)],
-) -> Result<(), StoreError> {
+pub async fn add_hourly(conn: &mut SqliteConnection, assigned: &[(&EventRow, i64)]) -> Result<(), StoreError> {
     let mut buckets: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     for (row, issue) in assigned {
         *buckets
@@ -317,8 +296,7 @@ pub async fn add_hourly(
     }
     let buckets: Vec<((i64, i64), i64)> = buckets.into_iter().collect();
     for chunk in buckets.chunks(ROWS_PER_STATEMENT * 4) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
         qb.push_values(chunk, |mut b, ((issue, hour), count)| {
             b.push_bind(*issue).push_bind(*hour).push_bind(*count);
         });
@@ -328,10 +306,7 @@ pub async fn add_hourly(
     Ok(())
 }
 
-pub async fn add_tag_values(
-    conn: &mut SqliteConnection,
-    assigned: &[(&EventRow, i64)],
-) -> Result<(), StoreError> {
+pub async fn add_tag_values(conn: &mut SqliteConnection, assigned: &[(&EventRow, i64)]) -> Result<(), StoreError> {
     // (issue, key, value) → (count, first, last)
     let mut values: BTreeMap<(i64, &str, &str), (i64, f64, f64)> = BTreeMap::new();
     for (row, issue) in assigned {
@@ -346,20 +321,16 @@ pub async fn add_tag_values(
     }
     let values: Vec<_> = values.into_iter().collect();
     for chunk in values.chunks(ROWS_PER_STATEMENT * 2) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO issue_tag_values (issue_id, key, value, count, first_seen, last_seen) ",
-        );
-        qb.push_values(
-            chunk,
-            |mut b, ((issue, key, value), (count, first, last))| {
-                b.push_bind(*issue)
-                    .push_bind(*key)
-                    .push_bind(*value)
-                    .push_bind(*count)
-                    .push_bind(*first)
-                    .push_bind(*last);
-            },
-        );
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO issue_tag_values (issue_id, key, value, count, first_seen, last_seen) ");
+        qb.push_values(chunk, |mut b, ((issue, key, value), (count, first, last))| {
+            b.push_bind(*issue)
+                .push_bind(*key)
+                .push_bind(*value)
+                .push_bind(*count)
+                .push_bind(*first)
+                .push_bind(*last);
+        });
         qb.push(
             " ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count, \
              first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)",
@@ -369,13 +340,9 @@ pub async fn add_tag_values(
     Ok(())
 }
 
-pub async fn add_activity(
-    conn: &mut SqliteConnection,
-    activity: &[Activity],
-) -> Result<(), StoreError> {
+pub async fn add_activity(conn: &mut SqliteConnection, activity: &[Activity]) -> Result<(), StoreError> {
     for chunk in activity.chunks(ROWS_PER_STATEMENT * 2) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO activity (issue_id, kind, data, at) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO activity (issue_id, kind, data, at) ");
         qb.push_values(chunk, |mut b, a| {
             b.push_bind(a.issue_id)
                 .push_bind(a.kind)

@@ -10,16 +10,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Every migration, in order. Never edit a released one: add the next.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "issues",
-        include_str!("../../migrations/0002_issues.sql"),
-    ),
+    (1, "foundation", include_str!("../../migrations/0001_foundation.sql")),
+    (2, "issues", include_str!("../../migrations/0002_issues.sql")),
     (3, "web", include_str!("../../migrations/0003_web.sql")),
 ];
 

@@ -21,26 +21,23 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqliteConnection};
 
 pub use digest::Outcome;
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
 pub use issue_reads::{
-    EventOrder, IssueFilter, IssueRecord, IssueSort, TagFilter, TagSummary, TagValue, issue_by_id,
-    issue_by_short_id, issue_events, issue_tags, list_issues,
+    EventOrder, IssueFilter, IssueRecord, IssueSort, TagFilter, TagSummary, TagValue, event_neighbours, hourly_counts,
+    issue_by_id, issue_by_short_id, issue_events, issue_tags, list_issues, project_tag_values,
 };
 pub use projects::{
-    KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects,
-    project_by_slug,
+    KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects, project_by_slug,
 };
 pub use tokens::{create_token, token_name};
 pub use users::{
-    SessionRecord, UserRecord, complete_setup, count_users, create_session, create_user,
-    delete_session, replace_setup_token, session, setup_token_is_valid, user_by_email,
+    SessionRecord, UserRecord, complete_setup, count_users, create_session, create_user, delete_session,
+    replace_setup_token, session, setup_token_is_valid, user_by_email,
 };
 
 use crate::config::Synchronous;
@@ -125,7 +122,16 @@ impl Database {
         Ok(self.options().connect().await?)
     }
 
+    /// A small read-write pool for rare writes outside the event path: users, sessions, setup.
+    pub async fn admin_pool(&self) -> Result<SqlitePool, StoreError> {
+        Ok(SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(self.options())
+            .await?)
+    }
+
     /// The read-only pool for handlers.
+
     pub async fn read_pool(&self) -> Result<SqlitePool, StoreError> {
         Ok(SqlitePoolOptions::new()
             .max_connections(READ_POOL_SIZE)

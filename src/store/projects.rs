@@ -29,13 +29,12 @@ pub async fn create_project(
 ) -> Result<ProjectWithKey, StoreError> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let now = unix_now();
-    let inserted =
-        sqlx::query("INSERT INTO projects (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
-            .bind(slug.as_str())
-            .bind(name)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await;
+    let inserted = sqlx::query("INSERT INTO projects (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
+        .bind(slug.as_str())
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
     let id: i64 = match inserted {
         Ok(row) => row.get(0),
         Err(e) if is_unique_violation(&e) => {
@@ -46,14 +45,12 @@ pub async fn create_project(
         }
         Err(e) => return Err(e.into()),
     };
-    let key_insert = sqlx::query(
-        "INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?, ?, ?)",
-    )
-    .bind(key.as_str())
-    .bind(id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
+    let key_insert = sqlx::query("INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?, ?, ?)")
+        .bind(key.as_str())
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
     match key_insert {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
@@ -79,10 +76,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 pub async fn count_projects(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM projects")
-        .fetch_one(ex)
-        .await?
-        .get(0))
+    Ok(sqlx::query("SELECT COUNT(*) FROM projects").fetch_one(ex).await?.get(0))
 }
 
 /// Every project with its oldest active key, by id.
@@ -104,17 +98,12 @@ pub async fn list_projects(ex: impl SqliteExecutor<'_>) -> Result<Vec<ProjectWit
                 slug: row.get(1),
                 name: row.get(2),
             },
-            key: PublicKey::from_untrusted(
-                row.get::<Option<String>, _>(3).as_deref().unwrap_or(""),
-            ),
+            key: PublicKey::from_untrusted(row.get::<Option<String>, _>(3).as_deref().unwrap_or("")),
         })
         .collect())
 }
 
-pub async fn project_by_slug(
-    ex: impl SqliteExecutor<'_>,
-    slug: &str,
-) -> Result<Option<Project>, StoreError> {
+pub async fn project_by_slug(ex: impl SqliteExecutor<'_>, slug: &str) -> Result<Option<Project>, StoreError> {
     let row = sqlx::query("SELECT id, slug, name FROM projects WHERE slug = ?")
         .bind(slug)
         .fetch_optional(ex)
@@ -127,10 +116,7 @@ pub async fn project_by_slug(
 }
 
 /// The project a public key belongs to, if any.
-pub async fn key_owner(
-    ex: impl SqliteExecutor<'_>,
-    key: &str,
-) -> Result<Option<KeyOwner>, StoreError> {
+pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<KeyOwner>, StoreError> {
     let row = sqlx::query("SELECT project_id, is_active FROM project_keys WHERE public_key = ?")
         .bind(key)
         .fetch_optional(ex)

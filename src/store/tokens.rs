@@ -5,11 +5,7 @@ use sqlx::{Row, SqliteExecutor};
 use super::StoreError;
 use crate::event::unix_now;
 
-pub async fn create_token(
-    ex: impl SqliteExecutor<'_>,
-    name: &str,
-    token_hash: &str,
-) -> Result<(), StoreError> {
+pub async fn create_token(ex: impl SqliteExecutor<'_>, name: &str, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)")
         .bind(name)
         .bind(token_hash)
@@ -20,10 +16,7 @@ pub async fn create_token(
 }
 
 /// The name of the token with this hash, if there is one.
-pub async fn token_name(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<Option<String>, StoreError> {
+pub async fn token_name(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT name FROM api_tokens WHERE token_hash = ?")
         .bind(token_hash)
         .fetch_optional(ex)

@@ -24,10 +24,7 @@ pub struct SessionRecord {
 }
 
 pub async fn count_users(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM users")
-        .fetch_one(ex)
-        .await?
-        .get(0))
+    Ok(sqlx::query("SELECT COUNT(*) FROM users").fetch_one(ex).await?.get(0))
 }
 
 /// Creates a user; a taken email is a [`StoreError::Conflict`].
@@ -37,28 +34,24 @@ pub async fn create_user(
     password_hash: &str,
     is_admin: bool,
 ) -> Result<i64, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-    )
-    .bind(email)
-    .bind(password_hash)
-    .bind(is_admin)
-    .bind(unix_now())
-    .fetch_one(ex)
-    .await;
+    let inserted =
+        sqlx::query("INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(email)
+            .bind(password_hash)
+            .bind(is_admin)
+            .bind(unix_now())
+            .fetch_one(ex)
+            .await;
     match inserted {
         Ok(row) => Ok(row.get(0)),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
-            format!("a user with email {email:?} already exists"),
-        )),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(format!(
+            "a user with email {email:?} already exists"
+        ))),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn user_by_email(
-    ex: impl SqliteExecutor<'_>,
-    email: &str,
-) -> Result<Option<UserRecord>, StoreError> {
+pub async fn user_by_email(ex: impl SqliteExecutor<'_>, email: &str) -> Result<Option<UserRecord>, StoreError> {
     let row = sqlx::query("SELECT id, email, password_hash, is_admin FROM users WHERE email = ?")
         .bind(email)
         .fetch_optional(ex)
@@ -93,10 +86,7 @@ pub async fn create_session(
 }
 
 /// The live session with this token hash, if any.
-pub async fn session(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<Option<SessionRecord>, StoreError> {
+pub async fn session(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
     let row = sqlx::query(
         "SELECT s.user_id, u.email, u.is_admin, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = ? AND s.expires_at > ?",
@@ -113,10 +103,7 @@ pub async fn session(
     }))
 }
 
-pub async fn delete_session(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<(), StoreError> {
+pub async fn delete_session(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")
         .bind(token_hash)
         .execute(ex)
@@ -125,13 +112,8 @@ pub async fn delete_session(
 }
 
 /// Replaces any earlier setup token: only the newest link works.
-pub async fn replace_setup_token(
-    ex: &mut sqlx::SqliteConnection,
-    token_hash: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM setup_tokens")
-        .execute(&mut *ex)
-        .await?;
+pub async fn replace_setup_token(ex: &mut sqlx::SqliteConnection, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM setup_tokens").execute(&mut *ex).await?;
     sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
         .bind(token_hash)
         .bind(unix_now())
@@ -140,10 +122,7 @@ pub async fn replace_setup_token(
     Ok(())
 }
 
-pub async fn setup_token_is_valid(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<bool, StoreError> {
+pub async fn setup_token_is_valid(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ?")
         .bind(token_hash)
         .fetch_one(ex)
@@ -160,15 +139,12 @@ pub async fn complete_setup(
     password_hash: &str,
 ) -> Result<Option<i64>, StoreError> {
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
-    let valid =
-        setup_token_is_valid(&mut *tx, token_hash).await? && count_users(&mut *tx).await? == 0;
+    let valid = setup_token_is_valid(&mut *tx, token_hash).await? && count_users(&mut *tx).await? == 0;
     if !valid {
         return Ok(None);
     }
     let id = create_user(&mut *tx, email, password_hash, true).await?;
-    sqlx::query("DELETE FROM setup_tokens")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Some(id))
 }

@@ -84,12 +84,10 @@ impl WriterHandle {
 
     async fn submit(&self, job: Job) -> Result<Done, WriteError> {
         let (ack, done) = oneshot::channel();
-        self.tx
-            .try_send(WriteRequest { job, ack })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => SubmitError::Full,
-                mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
-            })?;
+        self.tx.try_send(WriteRequest { job, ack }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Full,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+        })?;
         done.await
             .map_err(|_| WriteError::Store(StoreError::WriterGone))?
             .map_err(WriteError::Store)
@@ -102,11 +100,7 @@ impl WriterHandle {
 }
 
 /// Starts the writer on `conn`. It runs until every handle is dropped, then drains the queue.
-pub fn spawn(
-    conn: SqliteConnection,
-    capacity: usize,
-    metrics: Metrics,
-) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+pub fn spawn(conn: SqliteConnection, capacity: usize, metrics: Metrics) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(conn, rx, metrics));
     (WriterHandle { tx }, task)
@@ -139,10 +133,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, m
 
 /// One transaction for the whole batch. Runs of consecutive events are digested together;
 /// a command in between is applied at its place, so arrival order holds.
-async fn write_batch(
-    conn: &mut SqliteConnection,
-    batch: &[WriteRequest],
-) -> Result<Vec<Done>, StoreError> {
+async fn write_batch(conn: &mut SqliteConnection, batch: &[WriteRequest]) -> Result<Vec<Done>, StoreError> {
     // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
     // (busy timeout) at BEGIN instead of failing half-way through the batch.
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
@@ -154,9 +145,7 @@ async fn write_batch(
             Job::Event(row) => run.push(row),
             Job::Command(cmd) => {
                 flush(&mut tx, &mut run, &mut done, now).await?;
-                done.push(Done::Command(
-                    issue_commands::apply(&mut tx, cmd, now).await?,
-                ));
+                done.push(Done::Command(issue_commands::apply(&mut tx, cmd, now).await?));
             }
         }
     }

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    TestApp, accepted_id, envelope_of, error_event, gzip, new_event_id, sentry_auth, spawn_app,
-};
+use crate::helpers::{TestApp, accepted_id, envelope_of, error_event, gzip, new_event_id, sentry_auth, spawn_app};
 
 /// The public key the second project is created with, for cross-project tests.
 const OTHER_KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -55,10 +53,7 @@ async fn assert_refused(resp: reqwest::Response, status: u16, detail: &str) {
     let text = json["detail"]
         .as_str()
         .unwrap_or_else(|| panic!("no detail string in {body}"));
-    assert!(
-        text.contains(detail),
-        "detail {text:?} should contain {detail:?}"
-    );
+    assert!(text.contains(detail), "detail {text:?} should contain {detail:?}");
     // The header is the detail, cut short and without control characters.
     let printable: String = text.chars().filter(|c| !c.is_control()).collect();
     assert!(
@@ -139,11 +134,7 @@ const GARBAGE_ENVELOPE_HEADER: Refusal = Refusal {
 };
 
 const ITEM_LONGER_THAN_BODY: Refusal = Refusal {
-    request: |app| {
-        app.envelope_request(
-            &b"{}\n{\"type\":\"event\",\"length\":5000}\n{\"level\":\"error\"}\n"[..],
-        )
-    },
+    request: |app| app.envelope_request(&b"{}\n{\"type\":\"event\",\"length\":5000}\n{\"level\":\"error\"}\n"[..]),
     status: 400,
     detail: "declares 5000 bytes but the envelope ends first",
 };
@@ -224,12 +215,7 @@ const NON_NUMERIC_PROJECT: Refusal = Refusal {
 };
 
 const FUTURE_PROTOCOL_VERSION: Refusal = Refusal {
-    request: |app| {
-        with_auth(
-            app,
-            format!("Sentry sentry_key={}, sentry_version=8", app.key),
-        )
-    },
+    request: |app| with_auth(app, format!("Sentry sentry_key={}, sentry_version=8", app.key)),
     status: 400,
     detail: "unsupported protocol version (8)",
 };
@@ -379,23 +365,13 @@ async fn declare_oversized_envelope(app: &TestApp) {
         "{:?}",
         resp.headers
     );
-    let detail = resp.json()["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        detail.contains("exceeds 20 MiB as sent"),
-        "detail {detail:?}"
-    );
+    let detail = resp.json()["detail"].as_str().unwrap_or_default().to_string();
+    assert!(detail.contains("exceeds 20 MiB as sent"), "detail {detail:?}");
 }
 
 async fn assert_healthy(app: &TestApp) {
     let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(
-        resp.status(),
-        200,
-        "the server should still answer /healthz"
-    );
+    assert_eq!(resp.status(), 200, "the server should still answer /healthz");
 }
 
 #[tokio::test]
@@ -497,11 +473,7 @@ async fn a_gzip_bomb_is_refused_with_413_without_inflating_it() {
     GIGABYTE_GZIP_BOMB_ENVELOPE.check(&app).await;
     // Inflating stops one byte past the 100 MiB cap; 4 GiB inflated whole would show here.
     let peak = app.server_peak_memory_kib();
-    assert!(
-        peak < 1024 * 1024,
-        "the server's memory peaked at {} MiB",
-        peak / 1024
-    );
+    assert!(peak < 1024 * 1024, "the server's memory peaked at {} MiB", peak / 1024);
     assert_healthy(&app).await;
 }
 
@@ -519,9 +491,7 @@ async fn an_unsupported_content_encoding_is_refused_with_415() {
 
 #[tokio::test]
 async fn a_store_body_that_is_neither_json_nor_base64_is_refused_with_400() {
-    STORE_BODY_NEITHER_JSON_NOR_BASE64
-        .check(&spawn_app().await)
-        .await;
+    STORE_BODY_NEITHER_JSON_NOR_BASE64.check(&spawn_app().await).await;
 }
 
 #[tokio::test]

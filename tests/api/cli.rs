@@ -9,8 +9,7 @@ async fn serve_creates_the_default_project_with_id_1_and_prints_a_working_dsn() 
     let app = spawn_app().await;
     assert_eq!(app.project_id, 1);
     assert!(
-        app.dsn
-            .starts_with(&format!("http://{}@{}/1", app.key, app.address)),
+        app.dsn.starts_with(&format!("http://{}@{}/1", app.key, app.address)),
         "{}",
         app.dsn
     );
@@ -26,10 +25,7 @@ async fn a_project_created_by_the_cli_while_serving_accepts_events_within_a_seco
     let early = app
         .client
         .post(app.url("/api/2/envelope/"))
-        .header(
-            "X-Sentry-Auth",
-            sentry_auth("0123456789abcdef0123456789abcdef"),
-        )
+        .header("X-Sentry-Auth", sentry_auth("0123456789abcdef0123456789abcdef"))
         .body(envelope_of(&error_event()))
         .send()
         .await
@@ -53,10 +49,7 @@ async fn a_project_created_by_the_cli_while_serving_accepts_events_within_a_seco
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(
-        status, 200,
-        "a new project must accept events within 1 s of creation"
-    );
+    assert_eq!(status, 200, "a new project must accept events within 1 s of creation");
 }
 
 #[tokio::test]
@@ -92,11 +85,7 @@ async fn a_duplicate_or_malformed_slug_is_a_clear_error() {
     assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
     let bad = app.cli(&["project", "create", "My_App"]);
     assert!(!bad.success);
-    assert!(
-        bad.stderr.contains("invalid project slug"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("invalid project slug"), "{}", bad.stderr);
 }
 
 #[tokio::test]
@@ -136,27 +125,14 @@ fn config_show_reports_flag_over_env_over_file_over_default() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         stdout.contains("bind = \"127.0.0.1:7003\"  # command-line flag"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("org = \"from-env\"  # environment"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("queue_capacity = 77  # config file"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("data_dir = \"./tocsin-data\"  # default"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("org = \"from-env\"  # environment"), "{stdout}");
+    assert!(stdout.contains("queue_capacity = 77  # config file"), "{stdout}");
+    assert!(stdout.contains("data_dir = \"./tocsin-data\"  # default"), "{stdout}");
 }
 
 #[test]

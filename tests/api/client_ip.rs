@@ -17,8 +17,7 @@ async fn auto_ip_event(app: &TestApp) -> serde_json::Value {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    app.event_json("default", event["event_id"].as_str().unwrap())
-        .await
+    app.event_json("default", event["event_id"].as_str().unwrap()).await
 }
 
 #[tokio::test]

@@ -91,10 +91,7 @@ async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_i
         .await
         .unwrap();
     let mut lock = db.write_connection().await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
 
     const REQUESTS: usize = 20;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -140,10 +137,7 @@ async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_i
         );
     }
     for (_, status, retry_after, limits, body) in &results {
-        assert_eq!(
-            *status, 429,
-            "only the refused can answer while the writer is blocked"
-        );
+        assert_eq!(*status, 429, "only the refused can answer while the writer is blocked");
         assert_eq!(retry_after.as_deref(), Some("1"));
         assert_eq!(limits.as_deref(), Some("1::organization"));
         assert!(body["detail"].as_str().unwrap().contains("retry"), "{body}");
@@ -152,15 +146,8 @@ async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_i
     while let Some(result) = rx.recv().await {
         results.push(result);
     }
-    let accepted: Vec<&String> = results
-        .iter()
-        .filter(|r| r.1 == 200)
-        .map(|r| &r.0)
-        .collect();
-    assert!(
-        results.iter().all(|r| r.1 == 200 || r.1 == 429),
-        "only 200 or 429"
-    );
+    let accepted: Vec<&String> = results.iter().filter(|r| r.1 == 200).map(|r| &r.0).collect();
+    assert!(results.iter().all(|r| r.1 == 200 || r.1 == 429), "only 200 or 429");
     assert!(
         !accepted.is_empty(),
         "the queued events are stored once the lock is released"

@@ -21,16 +21,13 @@ fn recorded_request(dir: &str, n: &str, project_id: i64) -> Vec<u8> {
     let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
     let line = std::str::from_utf8(&raw[..line_end]).unwrap();
     assert!(line.starts_with("POST /api/1/envelope/ "), "{line}");
-    let mut out = line
-        .replacen("/api/1/", &format!("/api/{project_id}/"), 1)
-        .into_bytes();
+    let mut out = line.replacen("/api/1/", &format!("/api/{project_id}/"), 1).into_bytes();
     out.extend_from_slice(&raw[line_end..]);
     out
 }
 
 fn summary(dir: &str, n: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(fixture_dir(dir).join(format!("{n}.json"))).unwrap())
-        .unwrap()
+    serde_json::from_slice(&std::fs::read(fixture_dir(dir).join(format!("{n}.json"))).unwrap()).unwrap()
 }
 
 async fn replay_folder(dir: &str) {
@@ -39,12 +36,7 @@ async fn replay_folder(dir: &str) {
     let mut events = 0;
     for n in ["001", "002", "003", "004", "005", "006", "007", "008"] {
         let resp = app.raw_request(&recorded_request(dir, n, project_id)).await;
-        assert_eq!(
-            resp.status,
-            200,
-            "{dir}/{n}: {:?}",
-            String::from_utf8_lossy(&resp.body)
-        );
+        assert_eq!(resp.status, 200, "{dir}/{n}: {:?}", String::from_utf8_lossy(&resp.body));
         assert!(resp.header("x-sentry-rate-limits").is_some(), "{dir}/{n}");
         let summary = summary(dir, n);
         let item = &summary["envelope"]["items"][0];
@@ -60,9 +52,7 @@ async fn replay_folder(dir: &str) {
     assert_eq!(app.stored_event_count().await, events);
 
     // The SDK never retries, but a proxy might: the same bytes again are answered and not stored twice.
-    let again = app
-        .raw_request(&recorded_request(dir, "001", project_id))
-        .await;
+    let again = app.raw_request(&recorded_request(dir, "001", project_id)).await;
     assert_eq!(again.status, 200);
     assert_eq!(app.stored_event_count().await, events);
 }
@@ -80,10 +70,7 @@ async fn check_stored_event(app: &TestApp, id: &str, digest: &Value, what: &str)
         assert_eq!(&event["user"][field], value, "{what}: user.{field}");
     }
     if let Some(message) = digest.get("message") {
-        assert_eq!(
-            &event["logentry"]["formatted"], message,
-            "{what}: message → logentry"
-        );
+        assert_eq!(&event["logentry"]["formatted"], message, "{what}: message → logentry");
     }
     if let Some(tags) = digest["tags"].as_object() {
         let stored: Vec<Value> = event["tags"].as_array().unwrap().clone();
@@ -94,19 +81,14 @@ async fn check_stored_event(app: &TestApp, id: &str, digest: &Value, what: &str)
             );
         }
     }
-    let breadcrumbs = event["breadcrumbs"]["values"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let breadcrumbs = event["breadcrumbs"]["values"].as_array().map_or(0, Vec::len);
     assert_eq!(
         breadcrumbs as u64,
         digest["breadcrumbs"].as_u64().unwrap(),
         "{what}: breadcrumbs"
     );
     let expected = digest["exception"].as_array().cloned().unwrap_or_default();
-    let stored = event["exception"]["values"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let stored = event["exception"]["values"].as_array().cloned().unwrap_or_default();
     assert_eq!(stored.len(), expected.len(), "{what}: exceptions");
     for (s, e) in stored.iter().zip(&expected) {
         assert_eq!(s["type"], e["type"], "{what}");
@@ -135,11 +117,7 @@ async fn the_division_frame_keeps_its_source_context_and_local_variables() {
     let app = spawn_app().await;
     let (project_id, _) = app.create_project("fixtures", Some(RECORDED_KEY));
     let resp = app
-        .raw_request(&recorded_request(
-            "sentry-python-2.75-gzip",
-            "001",
-            project_id,
-        ))
+        .raw_request(&recorded_request("sentry-python-2.75-gzip", "001", project_id))
         .await;
     let id = resp.json()["id"].as_str().unwrap().to_string();
     let event = app.event_json("fixtures", &id).await;
@@ -159,12 +137,7 @@ async fn the_division_frame_keeps_its_source_context_and_local_variables() {
     );
     assert_eq!(last["vars"]["denominator"], "0");
     assert_eq!(last["pre_context"].as_array().unwrap().len(), 5);
-    assert!(
-        event["request"]["url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/division/6/0")
-    );
+    assert!(event["request"]["url"].as_str().unwrap().ends_with("/division/6/0"));
     assert_eq!(event["transaction"], "division");
     // Fields Tocsin has no model for survive untouched.
     assert!(event["modules"]["flask"].is_string());

@@ -74,9 +74,7 @@ fn check_case(case: &Case) -> Vec<String> {
     for (i, a) in case.events.iter().enumerate() {
         for (j, b) in case.events.iter().enumerate().skip(i + 1) {
             if a == b {
-                problems.push(format!(
-                    "events {i} and {j} are identical: the case proves nothing"
-                ));
+                problems.push(format!("events {i} and {j} are identical: the case proves nothing"));
             }
         }
     }
@@ -93,9 +91,7 @@ fn check_case(case: &Case) -> Vec<String> {
     let groupings: Vec<_> = events.iter().map(calculate).collect();
     for (i, g) in groupings.iter().enumerate() {
         if g.hashes == [FALLBACK_HASH] {
-            problems.push(format!(
-                "event {i} has nothing that contributes to grouping"
-            ));
+            problems.push(format!("event {i} has nothing that contributes to grouping"));
         }
     }
 
@@ -122,10 +118,7 @@ fn check_case(case: &Case) -> Vec<String> {
     if let Some(title) = &case.title
         && &first.title != title
     {
-        problems.push(format!(
-            "title of event 0 is {:?}, expected {title:?}",
-            first.title
-        ));
+        problems.push(format!("title of event 0 is {:?}, expected {title:?}", first.title));
     }
     if let Some(culprit) = &case.culprit
         && first.culprit.as_ref() != Some(culprit)
@@ -168,11 +161,7 @@ fn every_case_of_the_grouping_corpus_groups_as_sentry_does() {
     );
     let mut names = HashSet::new();
     for case in &corpus {
-        assert!(
-            names.insert(case.name.as_str()),
-            "two cases are named `{}`",
-            case.name
-        );
+        assert!(names.insert(case.name.as_str()), "two cases are named `{}`", case.name);
     }
 
     let failures: Vec<String> = corpus

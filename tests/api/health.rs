@@ -14,12 +14,7 @@ async fn healthz_and_readyz_answer_ok_on_a_running_server() {
 #[tokio::test]
 async fn metrics_count_stored_events_and_dropped_items() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.post_envelope(envelope_of(&error_event()))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.post_envelope(envelope_of(&error_event())).await.status(), 200);
     let sessions = b"{}\n{\"type\":\"sessions\"}\n{\"aggregates\":[]}\n".to_vec();
     assert_eq!(app.post_envelope(sessions).await.status(), 200);
     let text = app
@@ -48,21 +43,10 @@ async fn the_read_back_api_needs_a_valid_token_and_answers_404_for_unknown_event
     let anonymous = app.client.get(&url).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     let body: serde_json::Value = anonymous.json().await.unwrap();
-    assert!(
-        body["detail"].as_str().unwrap().contains("Bearer"),
-        "{body}"
-    );
-    let wrong = app
-        .client
-        .get(&url)
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("Bearer"), "{body}");
+    let wrong = app.client.get(&url).bearer_auth("not-a-token").send().await.unwrap();
     assert_eq!(wrong.status(), 401);
-    let missing = app
-        .get_event("default", &crate::helpers::new_event_id())
-        .await;
+    let missing = app.get_event("default", &crate::helpers::new_event_id()).await;
     assert_eq!(missing.status(), 404);
     assert!(missing.json::<serde_json::Value>().await.unwrap()["detail"].is_string());
     let found = app.event_json("default", id).await;

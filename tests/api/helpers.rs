@@ -67,10 +67,7 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
         tmp,
     };
     app.start();
-    app.token = app
-        .cli(&["token", "create", "tests"])
-        .last_line()
-        .to_string();
+    app.token = app.cli(&["token", "create", "tests"]).last_line().to_string();
     app
 }
 
@@ -121,14 +118,7 @@ impl TestApp {
         let dsn = dsn.unwrap();
         self.base_url = format!("http://{address}");
         self.address = address;
-        self.key = dsn
-            .split("://")
-            .nth(1)
-            .unwrap()
-            .split('@')
-            .next()
-            .unwrap()
-            .to_string();
+        self.key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
         self.project_id = dsn.rsplit('/').next().unwrap().parse().unwrap();
         self.dsn = dsn;
     }
@@ -170,14 +160,7 @@ impl TestApp {
         let out = self.cli(&args);
         assert!(out.success, "project create failed: {}", out.stderr);
         let dsn = out.last_line();
-        let key = dsn
-            .split("://")
-            .nth(1)
-            .unwrap()
-            .split('@')
-            .next()
-            .unwrap()
-            .to_string();
+        let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
         (dsn.rsplit('/').next().unwrap().parse().unwrap(), key)
     }
 
@@ -200,11 +183,7 @@ impl TestApp {
         self.ingest_request("store", body)
     }
 
-    fn ingest_request(
-        &self,
-        endpoint: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> reqwest::RequestBuilder {
+    fn ingest_request(&self, endpoint: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(&format!("/api/{}/{endpoint}/", self.project_id)))
             .header("X-Sentry-Auth", sentry_auth(&self.key))
@@ -214,9 +193,7 @@ impl TestApp {
     /// Reads an event back through the JSON API.
     pub async fn get_event(&self, project_slug: &str, event_id: &str) -> reqwest::Response {
         self.client
-            .get(self.url(&format!(
-                "/api/0/projects/default/{project_slug}/events/{event_id}/"
-            )))
+            .get(self.url(&format!("/api/0/projects/default/{project_slug}/events/{event_id}/")))
             .bearer_auth(&self.token)
             .send()
             .await
@@ -240,10 +217,7 @@ impl TestApp {
             .await
             .expect("request");
         let status = resp.status().as_u16();
-        let link = resp
-            .headers()
-            .get("link")
-            .map(|v| v.to_str().unwrap().to_string());
+        let link = resp.headers().get("link").map(|v| v.to_str().unwrap().to_string());
         (status, link, resp.json().await.unwrap_or(Value::Null))
     }
 
@@ -280,9 +254,7 @@ impl TestApp {
 
     /// Sends raw bytes as one HTTP request over TCP and returns the raw response.
     pub async fn raw_request(&self, request: &[u8]) -> RawResponse {
-        let mut stream = tokio::net::TcpStream::connect(&self.address)
-            .await
-            .expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(&self.address).await.expect("connect");
         stream.write_all(request).await.expect("write");
         let mut buf = Vec::new();
         // Read until the response is complete (Content-Length) or the server closes.
@@ -300,8 +272,7 @@ impl TestApp {
                 return resp;
             }
         }
-        RawResponse::parse(&buf)
-            .unwrap_or_else(|| panic!("incomplete response: {:?}", String::from_utf8_lossy(&buf)))
+        RawResponse::parse(&buf).unwrap_or_else(|| panic!("incomplete response: {:?}", String::from_utf8_lossy(&buf)))
     }
 }
 
@@ -347,25 +318,13 @@ impl RawResponse {
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")?
-            .1
-            .parse()
-            .ok()?;
+        let len: usize = headers.iter().find(|(k, _)| k == "content-length")?.1.parse().ok()?;
         let body = buf.get(end + 4..end + 4 + len)?.to_vec();
-        Some(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        Some(RawResponse { status, headers, body })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {

@@ -7,8 +7,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, accepted_id, envelope_of, error_event, gzip, new_event_id, sentry_auth, spawn_app,
-    zlib,
+    TestApp, accepted_id, envelope_of, error_event, gzip, new_event_id, sentry_auth, spawn_app, zlib,
 };
 
 fn now() -> f64 {
@@ -80,10 +79,7 @@ async fn an_authorization_sentry_header_authenticates_like_x_sentry_auth() {
         .await
         .unwrap();
     let id = accepted_id(resp).await;
-    assert_eq!(
-        app.event_json("default", &id).await["event_id"],
-        event["event_id"]
-    );
+    assert_eq!(app.event_json("default", &id).await["event_id"], event["event_id"]);
 }
 
 #[tokio::test]
@@ -102,10 +98,7 @@ async fn a_browser_sdk_authenticates_in_the_query_string_without_any_header() {
         .await
         .unwrap();
     let id = accepted_id(resp).await;
-    assert_eq!(
-        app.event_json("default", &id).await["event_id"],
-        event["event_id"]
-    );
+    assert_eq!(app.event_json("default", &id).await["event_id"], event["event_id"]);
 }
 
 #[tokio::test]
@@ -121,10 +114,7 @@ async fn an_envelope_authenticates_with_the_dsn_in_its_header_alone() {
         .await
         .unwrap();
     let id = accepted_id(resp).await;
-    assert_eq!(
-        app.event_json("default", &id).await["event_id"],
-        event["event_id"]
-    );
+    assert_eq!(app.event_json("default", &id).await["event_id"], event["event_id"]);
 }
 
 // ---- Content-Encoding (§3.4) ----
@@ -137,8 +127,7 @@ async fn every_content_encoding_sdks_send_is_decoded() {
         ("gzip", gzip),
         ("deflate", zlib),
         ("deflate", |data| {
-            let mut enc =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(data).unwrap();
             enc.finish().unwrap()
         }),
@@ -165,9 +154,7 @@ async fn every_content_encoding_sdks_send_is_decoded() {
         let status = resp.status();
         let text = resp.text().await.unwrap();
         assert_eq!(status, 200, "case {i} ({encoding:?}): {text}");
-        let stored = app
-            .event_json("default", event["event_id"].as_str().unwrap())
-            .await;
+        let stored = app.event_json("default", event["event_id"].as_str().unwrap()).await;
         assert_eq!(
             stored["exception"]["values"][0]["type"], "ZeroDivisionError",
             "case {i} ({encoding:?})"
@@ -202,8 +189,7 @@ async fn a_chunked_body_without_content_length_is_read_whole() {
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
     assert_eq!(resp.json()["id"], event["event_id"]);
     assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
-    app.event_json("default", event["event_id"].as_str().unwrap())
-        .await;
+    app.event_json("default", event["event_id"].as_str().unwrap()).await;
 }
 
 // ---- Envelope framing (§3.2) ----
@@ -221,10 +207,7 @@ async fn a_js_style_envelope_without_lengths_or_final_newline_skips_unknown_item
     let id = accepted_id(app.post_envelope(body).await).await;
     assert_eq!(id, event["event_id"].as_str().unwrap());
     let stored = app.event_json("default", &id).await;
-    assert_eq!(
-        stored["exception"]["values"][0]["value"],
-        "division by zero"
-    );
+    assert_eq!(stored["exception"]["values"][0]["value"], "division by zero");
     assert_eq!(app.stored_event_count().await, 1);
 }
 
@@ -273,14 +256,8 @@ async fn a_sessions_only_envelope_is_answered_with_an_empty_object() {
 async fn success_responses_switch_off_dropped_categories_but_never_errors() {
     let app = spawn_app().await;
     let from_envelope = app.post_envelope(envelope_of(&error_event())).await;
-    let from_store = app
-        .store_request(error_event().to_string())
-        .send()
-        .await
-        .unwrap();
-    let from_sessions = app
-        .post_envelope("{}\n{\"type\":\"session\"}\n{\"sid\":\"x\"}\n")
-        .await;
+    let from_store = app.store_request(error_event().to_string()).send().await.unwrap();
+    let from_sessions = app.post_envelope("{}\n{\"type\":\"session\"}\n{\"sid\":\"x\"}\n").await;
     for resp in [from_envelope, from_store, from_sessions] {
         assert_eq!(resp.status(), 200, "{}", resp.url());
         let header = resp
@@ -329,18 +306,13 @@ async fn a_preflight_without_credentials_is_answered_with_cors_headers() {
         .request(reqwest::Method::OPTIONS, app.url("/api/1/envelope/"))
         .header("Origin", "https://shop.example.com")
         .header("Access-Control-Request-Method", "POST")
-        .header(
-            "Access-Control-Request-Headers",
-            "content-type, x-sentry-auth",
-        )
+        .header("Access-Control-Request-Headers", "content-type, x-sentry-auth")
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_cors(&resp);
-    let methods = resp.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap();
+    let methods = resp.headers()["access-control-allow-methods"].to_str().unwrap();
     assert!(methods.contains("POST"), "{methods}");
     let allowed = resp.headers()["access-control-allow-headers"]
         .to_str()
@@ -356,9 +328,7 @@ async fn accepted_and_refused_posts_both_carry_cors_headers() {
     let app = spawn_app().await;
     let post = |key: &str| {
         app.client
-            .post(app.url(&format!(
-                "/api/1/envelope/?sentry_key={key}&sentry_version=7"
-            )))
+            .post(app.url(&format!("/api/1/envelope/?sentry_key={key}&sentry_version=7")))
             .header("Origin", "https://shop.example.com")
             .body(envelope_of(&error_event()))
             .send()
@@ -397,8 +367,7 @@ async fn paths_without_trailing_slash_or_with_doubled_slashes_are_accepted() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "{path}: {}", resp.text().await.unwrap());
-        app.event_json("default", event["event_id"].as_str().unwrap())
-            .await;
+        app.event_json("default", event["event_id"].as_str().unwrap()).await;
     }
 }
 
@@ -421,10 +390,7 @@ async fn store_accepts_a_plain_json_body() {
     let event = error_event();
     let stored = store_and_read(&app, &event).await;
     assert_eq!(stored["event_id"], event["event_id"]);
-    assert_eq!(
-        stored["exception"]["values"][0]["type"],
-        "ZeroDivisionError"
-    );
+    assert_eq!(stored["exception"]["values"][0]["type"], "ZeroDivisionError");
 }
 
 #[tokio::test]
@@ -441,10 +407,7 @@ async fn store_accepts_base64_of_zlib_json_without_content_encoding() {
     let id = accepted_id(resp).await;
     assert_eq!(id, event["event_id"].as_str().unwrap());
     let stored = app.event_json("default", &id).await;
-    assert_eq!(
-        stored["exception"]["values"][0]["value"],
-        "division by zero"
-    );
+    assert_eq!(stored["exception"]["values"][0]["value"], "division by zero");
 }
 
 #[tokio::test]
@@ -507,15 +470,9 @@ async fn a_timestamp_40_days_old_is_clamped_to_the_receive_time() {
     event["timestamp"] = json!(now() - 40.0 * 86400.0);
     let stored = envelope_and_read(&app, &event).await;
     let ts = stored["timestamp"].as_f64().expect("numeric timestamp");
-    assert!(
-        (ts - now()).abs() < 60.0,
-        "timestamp {ts} should be near now"
-    );
+    assert!((ts - now()).abs() < 60.0, "timestamp {ts} should be near now");
     let errors = stored["errors"].as_array().expect("errors recorded");
-    assert!(
-        errors.iter().any(|e| e["type"] == "past_timestamp"),
-        "{errors:?}"
-    );
+    assert!(errors.iter().any(|e| e["type"] == "past_timestamp"), "{errors:?}");
 }
 
 #[tokio::test]
@@ -537,10 +494,7 @@ async fn float_and_rfc3339_timestamps_are_both_accepted() {
     let stored = envelope_and_read(&app, &event).await;
     let ts = stored["timestamp"].as_f64().expect("numeric timestamp");
     let expected = two_hours_ago.unix_timestamp_nanos() as f64 / 1e9;
-    assert!(
-        (ts - expected).abs() < 1e-3,
-        "{text} → {ts}, want {expected}"
-    );
+    assert!((ts - expected).abs() < 1e-3, "{text} → {ts}, want {expected}");
     assert!(stored.get("errors").is_none(), "{}", stored["errors"]);
 }
 
@@ -600,9 +554,8 @@ async fn an_event_without_an_id_gets_a_generated_one() {
 async fn nan_tokens_from_old_python_agents_are_tolerated() {
     let app = spawn_app().await;
     let id = new_event_id();
-    let payload = format!(
-        "{{\"event_id\":\"{id}\",\"message\":\"NaN in extra\",\"extra\":{{\"x\":NaN,\"y\":-Infinity}}}}"
-    );
+    let payload =
+        format!("{{\"event_id\":\"{id}\",\"message\":\"NaN in extra\",\"extra\":{{\"x\":NaN,\"y\":-Infinity}}}}");
     let resp = app
         .post_envelope(format!("{{}}\n{{\"type\":\"event\"}}\n{payload}\n"))
         .await;

@@ -12,9 +12,7 @@ fn requirements() -> PathBuf {
 }
 
 pub fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/python")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(name)
 }
 
 /// The venv's interpreter, provisioning the venv if needed. A file lock makes concurrent test
@@ -27,21 +25,11 @@ pub fn python() -> PathBuf {
     lock.lock().expect("lock the venv");
     let marker = venv.join(".installed-requirements");
     let python = venv.join("bin/python");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !python.exists()
-    {
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !python.exists() {
         let interpreter = std::env::var("TOCSIN_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        run(Command::new(&interpreter)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv));
+        run(Command::new(&interpreter).args(["-m", "venv", "--clear"]).arg(&venv));
         run(Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(requirements()));
         std::fs::write(&marker, &wanted).expect("marker");
     }
@@ -49,9 +37,7 @@ pub fn python() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}\n{}",

@@ -11,12 +11,7 @@ async fn the_python_sdk_reports_a_flask_division_by_zero_with_frames_locals_and_
     assert_eq!(ids.len(), 1, "one event for /division/6/0: {out}");
     let event = app.event_json("default", ids[0].as_str().unwrap()).await;
 
-    let exception = &event["exception"]["values"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let exception = &event["exception"]["values"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(exception["type"], "ZeroDivisionError");
     assert_eq!(exception["value"], "division by zero");
     assert_eq!(exception["mechanism"]["handled"], false);
@@ -34,10 +29,7 @@ async fn the_python_sdk_reports_a_flask_division_by_zero_with_frames_locals_and_
     assert_eq!(event["request"]["url"], out["url"]);
     assert_eq!(event["request"]["method"], "GET");
     assert!(
-        event["sdk"]["name"]
-            .as_str()
-            .unwrap()
-            .starts_with("sentry.python"),
+        event["sdk"]["name"].as_str().unwrap().starts_with("sentry.python"),
         "{}",
         event["sdk"]
     );
@@ -51,9 +43,7 @@ async fn raven_6_reports_a_division_by_zero_through_the_deflated_store_endpoint(
     let app = spawn_app().await;
     let out = run_script("raven_division.py", &[&app.dsn]);
     assert_eq!(out["sent"], true, "raven reports a failed send: {out}");
-    let event = app
-        .event_json("default", out["event_id"].as_str().unwrap())
-        .await;
+    let event = app.event_json("default", out["event_id"].as_str().unwrap()).await;
     assert_eq!(event["sdk"]["name"], "raven-python");
     assert_eq!(event["sdk"]["version"], "6.10.0");
     // raven sends the Python logging level 40; Tocsin stores the name.
@@ -71,8 +61,5 @@ async fn raven_6_reports_a_division_by_zero_through_the_deflated_store_endpoint(
     );
     assert_eq!(divide["vars"]["denominator"], "0");
     // raven's top-level message becomes the logentry.
-    assert_eq!(
-        event["logentry"]["formatted"],
-        "ZeroDivisionError: division by zero"
-    );
+    assert_eq!(event["logentry"]["formatted"], "ZeroDivisionError: division by zero");
 }

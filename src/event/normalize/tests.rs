@@ -34,11 +34,7 @@ fn a_raven_6_event_gets_modern_keys_and_a_named_level() {
         Some("User 'bob' failed"),
         "formatted from params"
     );
-    assert_eq!(
-        event.other["project"],
-        json!("42"),
-        "unknown fields are kept"
-    );
+    assert_eq!(event.other["project"], json!("42"), "unknown fields are kept");
     // The top-level message stays beside the logentry it duplicates: nothing is lost.
     assert_eq!(event.other["message"], json!("User %s failed"));
 }
@@ -61,11 +57,7 @@ fn the_envelope_event_id_wins_and_a_missing_one_is_generated() {
         envelope_event_id: Some(header),
         ..input()
     };
-    let event = normalize(
-        json!({"event_id": "fc6d8c0c43fc4630ad850ee518f1b9d0"}),
-        &with_header,
-    )
-    .unwrap();
+    let event = normalize(json!({"event_id": "fc6d8c0c43fc4630ad850ee518f1b9d0"}), &with_header).unwrap();
     assert_eq!(event.event_id, header);
     let a = norm(json!({}));
     let b = norm(json!({}));
@@ -122,31 +114,22 @@ fn exceptions_in_every_accepted_shape_end_up_in_values() {
 
 #[test]
 fn badly_typed_frame_fields_are_dropped_into_errors_not_fatal() {
-    let event = norm(
-        json!({"exception": {"values": [{"type": "E", "stacktrace": {"frames": [
-            {"function": "f", "lineno": "12", "in_app": "yes", "vars": {"a": "1"}},
-            "not a frame"
-        ]}}]}}),
-    );
+    let event = norm(json!({"exception": {"values": [{"type": "E", "stacktrace": {"frames": [
+        {"function": "f", "lineno": "12", "in_app": "yes", "vars": {"a": "1"}},
+        "not a frame"
+    ]}}]}}));
     let exception = event.exception.clone().unwrap();
     let frames = &exception.values[0].stacktrace.as_ref().unwrap().frames;
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].lineno, Some(12));
     assert_eq!(frames[0].in_app, None);
     assert_eq!(frames[0].other["vars"], json!({"a": "1"}));
-    let names: Vec<&str> = event
-        .errors
-        .iter()
-        .filter_map(|e| e["name"].as_str())
-        .collect();
+    let names: Vec<&str> = event.errors.iter().filter_map(|e| e["name"].as_str()).collect();
     assert!(
         names.contains(&"exception.values.0.stacktrace.frames.0.in_app"),
         "{names:?}"
     );
-    assert!(
-        names.contains(&"exception.values.0.stacktrace.frames.1"),
-        "{names:?}"
-    );
+    assert!(names.contains(&"exception.values.0.stacktrace.frames.1"), "{names:?}");
 }
 
 #[test]
@@ -170,10 +153,7 @@ fn a_template_with_params_and_no_formatted_text_is_formatted() {
         "sentry.interfaces.Message": {"message": "User %s failed %d times (100%%)", "params": ["'bob'", 3]},
     }));
     let entry = event.logentry.unwrap();
-    assert_eq!(
-        entry.formatted.as_deref(),
-        Some("User 'bob' failed 3 times (100%)")
-    );
+    assert_eq!(entry.formatted.as_deref(), Some("User 'bob' failed 3 times (100%)"));
     assert_eq!(
         entry.message.as_deref(),
         Some("User %s failed %d times (100%%)"),

@@ -64,13 +64,7 @@ pub fn expand_default(resolved: &[String], variant_values: &[String]) -> Vec<Str
 fn value_of(name: &str, event: &Event) -> Option<String> {
     let exception = main_exception(event);
     let frame = crash_frame(main_frames(event));
-    let or = |v: Option<&str>, placeholder: &str| {
-        Some(
-            v.filter(|s| !s.is_empty())
-                .unwrap_or(placeholder)
-                .to_string(),
-        )
-    };
+    let or = |v: Option<&str>, placeholder: &str| Some(v.filter(|s| !s.is_empty()).unwrap_or(placeholder).to_string());
     match name {
         "transaction" => or(event.transaction.as_deref(), "<no-transaction>"),
         "message" => {
@@ -91,11 +85,7 @@ fn value_of(name: &str, event: &Event) -> Option<String> {
         "logger" => or(event.logger.as_deref(), "<no-logger>"),
         _ => {
             let tag = name.strip_prefix("tags.")?;
-            let value = event
-                .tags
-                .iter()
-                .find(|(k, _)| k == tag)
-                .map(|(_, v)| v.clone());
+            let value = event.tags.iter().find(|(k, _)| k == tag).map(|(_, v)| v.clone());
             Some(value.unwrap_or_else(|| format!("<no-value-for-tag-{tag}>")))
         }
     }

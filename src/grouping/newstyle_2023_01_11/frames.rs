@@ -107,11 +107,7 @@ fn module_value(frame: &Frame, platform: &str) -> Option<String> {
     };
     match platform {
         // Old browser SDKs sent the script path as the module.
-        "javascript"
-            if module.contains('/') && origin(frame).is_some_and(|p| p.ends_with(&module)) =>
-        {
-            None
-        }
+        "javascript" if module.contains('/') && origin(frame).is_some_and(|p| p.ends_with(&module)) => None,
         "java" => java_module(&module),
         _ => Some(module),
     }
@@ -129,9 +125,8 @@ static JS_MODULE_NOISE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the JS module pattern compiles")
 });
 /// A path segment that is a full md5 or sha1 (Sentry's `VERSION_RE`, as `re.match` reads it).
-static JS_MODULE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[a-f0-9]{32}|[a-f0-9]{40}$)").expect("the JS version pattern compiles")
-});
+static JS_MODULE_VERSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(?:[a-f0-9]{32}|[a-f0-9]{40}$)").expect("the JS version pattern compiles"));
 
 /// Sentry's JavaScript plugin names every JS frame loaded from a URL before grouping
 /// (`generate_modules`): `https://cdn.example.com/static/js/cart.min.js?v=3` becomes `cart`,
@@ -144,9 +139,7 @@ fn js_module_from_url(url: &str) -> Option<String> {
     let rest = rest.split(['?', '#']).next().unwrap_or(rest);
     // As `urlsplit`: the path starts after the `//authority`.
     let path = match rest.strip_prefix("//") {
-        Some(authority_and_path) => authority_and_path
-            .find('/')
-            .map_or("", |at| &authority_and_path[at..]),
+        Some(authority_and_path) => authority_and_path.find('/').map_or("", |at| &authority_and_path[at..]),
         None => rest,
     };
     // As `splitext`: drop the last segment's extension, unless the name starts with the dot.
@@ -221,11 +214,7 @@ fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
     } else {
         name
     };
-    let base = name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(name)
-        .to_lowercase();
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).to_lowercase();
     if base.is_empty() || matches!(base.as_str(), "<anonymous>" | "[native code]") {
         return None;
     }
@@ -311,18 +300,12 @@ mod tests {
                 "http://example.com/vendor.92cd589eca8235e7b373bf5ae94ebf898e3b949c.js",
                 "vendor",
             ),
-            (
-                "https://example.com/libs/libs-20150417171659.min.js",
-                "libs/libs",
-            ),
+            ("https://example.com/libs/libs-20150417171659.min.js", "libs/libs"),
             (
                 "webpack:///92cd589eca8235e7b373bf5ae94ebf898e3b949c/vendor.js",
                 "vendor",
             ),
-            (
-                "https://shop.example.com/assets/index-3f9a2c1b.js",
-                "assets/index",
-            ),
+            ("https://shop.example.com/assets/index-3f9a2c1b.js", "assets/index"),
             ("app:///index.android.bundle", "index.android"),
         ];
         for (url, module) in cases {
@@ -364,9 +347,6 @@ mod tests {
         for (module, cleaned) in cases {
             assert_eq!(java_module(module).as_deref(), Some(cleaned), "{module}");
         }
-        assert_eq!(
-            java_module("com.acme.Jobs$$Lambda$312/0x0000000800c4b440"),
-            None
-        );
+        assert_eq!(java_module("com.acme.Jobs$$Lambda$312/0x0000000800c4b440"), None);
     }
 }

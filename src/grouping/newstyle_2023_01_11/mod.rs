@@ -52,9 +52,9 @@ pub fn hashes(event: &Event) -> Vec<String> {
     }
     let variants = strategy_variants(event);
     let mut hashes = match fingerprint::classify(event.fingerprint.as_deref()) {
-        fingerprint::Kind::Default => variant_hashes(&variants, |values| {
-            super::md5_hex(values.iter().map(String::as_str))
-        }),
+        fingerprint::Kind::Default => {
+            variant_hashes(&variants, |values| super::md5_hex(values.iter().map(String::as_str)))
+        }
         fingerprint::Kind::Custom(entries) => {
             let resolved = fingerprint::resolve(&entries, event);
             vec![super::md5_hex(resolved.iter().map(String::as_str))]
@@ -143,11 +143,7 @@ struct StackContributes {
 }
 
 fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContributes) {
-    let frames = exc
-        .stacktrace
-        .as_ref()
-        .map(|st| st.frames.as_slice())
-        .unwrap_or(&[]);
+    let frames = exc.stacktrace.as_ref().map(|st| st.frames.as_slice()).unwrap_or(&[]);
     let synthetic = exc
         .mechanism
         .as_ref()

@@ -65,10 +65,7 @@ const NAMES: &[&str] = &[
 /// trimming made, even a dropped blank line or trailing newline: `"Disk full\n"` becomes
 /// `"Disk full..."`, so it does not group with `"Disk full"`.
 pub fn normalize(message: &str) -> String {
-    let kept: Vec<&str> = split_lines(message)
-        .filter(|l| !l.trim().is_empty())
-        .take(2)
-        .collect();
+    let kept: Vec<&str> = split_lines(message).filter(|l| !l.trim().is_empty()).take(2).collect();
     let mut text = kept.join("\n");
     if text != message {
         text.push_str("...");
@@ -100,15 +97,7 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
         let Some((at, boundary)) = rest.char_indices().find(|(_, c)| {
             matches!(
                 c,
-                '\n' | '\r'
-                    | '\x0b'
-                    | '\x0c'
-                    | '\x1c'
-                    | '\x1d'
-                    | '\x1e'
-                    | '\u{85}'
-                    | '\u{2028}'
-                    | '\u{2029}'
+                '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
             )
         }) else {
             return Some(std::mem::take(&mut rest));
@@ -140,25 +129,16 @@ mod tests {
     fn each_kind_gets_its_placeholder() {
         let cases = [
             ("mail bob@example.org now", "mail <email> now"),
-            (
-                "GET https://api.example.com/v1/users?id=3 failed",
-                "GET <url> failed",
-            ),
+            ("GET https://api.example.com/v1/users?id=3 failed", "GET <url> failed"),
             ("cannot reach db.internal", "cannot reach <hostname>"),
-            (
-                "hash 0123456789abcdef0123456789abcdef0123abcd",
-                "hash <sha1>",
-            ),
+            ("hash 0123456789abcdef0123456789abcdef0123abcd", "hash <sha1>"),
             ("token 0123456789abcdef0123456789abcdef", "token <md5>"),
             ("at 2026-11-24T17:59:23.697938Z", "at <date>"),
             ("took 1500ms or 1.5s", "took <duration> or <duration>"),
             ("address 0xdeadBEEF", "address <hex>"),
             ("ratio 0.75 and -3.5", "ratio <float> and <float>"),
             ("off by -1 of 12", "off by <int> of <int>"),
-            (
-                "where name='bob' and ok=true",
-                "where name=<quoted_str> and ok=<bool>",
-            ),
+            ("where name='bob' and ok=true", "where name=<quoted_str> and ok=<bool>"),
             ("division by zero", "division by zero"),
         ];
         for (input, expected) in cases {
@@ -179,10 +159,7 @@ mod tests {
         assert_eq!(normalize("first\n\nsecond"), "first\nsecond...");
         assert_eq!(normalize("first\r\nsecond"), "first\nsecond...");
         assert_eq!(normalize("first\rsecond"), "first\nsecond...");
-        assert_eq!(
-            normalize("trailing spaces stay  "),
-            "trailing spaces stay  "
-        );
+        assert_eq!(normalize("trailing spaces stay  "), "trailing spaces stay  ");
         assert_eq!(normalize(""), "");
     }
 }

@@ -56,10 +56,7 @@ fn an_exception_without_frames_groups_by_type_and_value() {
     let raw = json!({"platform": "python", "exception": {"values": [
         {"type": "ZeroDivisionError", "value": "division by zero"}
     ]}});
-    assert_eq!(
-        hashes(&event(raw)),
-        vec!["0660221c769c6b22bdecc61188c4ece5"]
-    );
+    assert_eq!(hashes(&event(raw)), vec!["0660221c769c6b22bdecc61188c4ece5"]);
 }
 
 #[test]
@@ -83,30 +80,17 @@ fn a_hybrid_fingerprint_expands_default_in_place() {
 fn a_custom_fingerprint_ignores_the_stack() {
     let mut raw = python_sample(true);
     raw["fingerprint"] = json!(["myrpc", "POST", "/foo.bar"]);
-    assert_eq!(
-        hashes(&event(raw)),
-        vec![md5_hex(["myrpc", "POST", "/foo.bar"])]
-    );
+    assert_eq!(hashes(&event(raw)), vec![md5_hex(["myrpc", "POST", "/foo.bar"])]);
 }
 
 #[test]
 fn fingerprint_variables_resolve_against_the_event() {
     let mut raw = python_sample(true);
-    raw["fingerprint"] = json!([
-        "{{ type }}",
-        "{{function}}",
-        "{{ tags.region }}",
-        "{{ transaction }}"
-    ]);
+    raw["fingerprint"] = json!(["{{ type }}", "{{function}}", "{{ tags.region }}", "{{ transaction }}"]);
     raw["tags"] = json!({"region": "eu"});
     assert_eq!(
         hashes(&event(raw)),
-        vec![md5_hex([
-            "ZeroDivisionError",
-            "division",
-            "eu",
-            "<no-transaction>"
-        ])]
+        vec![md5_hex(["ZeroDivisionError", "division", "eu", "<no-transaction>"])]
     );
 }
 
@@ -114,26 +98,18 @@ fn fingerprint_variables_resolve_against_the_event() {
 fn a_checksum_overrides_everything() {
     let mut raw = python_sample(true);
     raw["checksum"] = json!("ABCDEF0123456789ABCDEF0123456789");
-    assert_eq!(
-        hashes(&event(raw)),
-        vec!["abcdef0123456789abcdef0123456789"]
-    );
+    assert_eq!(hashes(&event(raw)), vec!["abcdef0123456789abcdef0123456789"]);
 }
 
 #[test]
 fn an_event_where_nothing_contributes_gets_the_fallback_hash() {
-    assert_eq!(
-        hashes(&event(json!({}))),
-        vec!["d41d8cd98f00b204e9800998ecf8427e"]
-    );
+    assert_eq!(hashes(&event(json!({}))), vec!["d41d8cd98f00b204e9800998ecf8427e"]);
 }
 
 #[test]
 fn messages_group_by_their_parameterised_template() {
-    let a =
-        event(json!({"logentry": {"message": "User %s failed", "formatted": "User bob failed"}}));
-    let b =
-        event(json!({"logentry": {"message": "User %s failed", "formatted": "User eve failed"}}));
+    let a = event(json!({"logentry": {"message": "User %s failed", "formatted": "User bob failed"}}));
+    let b = event(json!({"logentry": {"message": "User %s failed", "formatted": "User eve failed"}}));
     assert_eq!(hashes(&a), hashes(&b));
     let c = event(json!({"message": "Order 1234 failed"}));
     let d = event(json!({"message": "Order 98 failed"}));
