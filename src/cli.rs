@@ -32,6 +32,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage people who sign in to the web UI.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Inspect the configuration.
@@ -63,6 +66,18 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// May create projects and manage users.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective settings and where each comes from.
     Show,
@@ -79,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project(cmd) => block_on(project(cmd, &settings)),
         Command::Token(TokenCommand::Create { name }) => block_on(token_create(&name, &settings)),
+        Command::User(UserCommand::Create { email, admin }) => block_on(user_create(&email, admin, &settings)),
         Command::Migrate => block_on(async {
             let db = open(&settings).await?;
             println!("database {} is up to date", db.path().display());
@@ -145,6 +161,27 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             }
         }
     }
+    Ok(())
+}
+
+async fn user_create(email: &str, admin: bool, settings: &Settings) -> anyhow::Result<()> {
+    let email = email.trim();
+    if !email.contains('@') {
+        anyhow::bail!("{email:?} is not an email address");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let phc = crate::web::hash_password(password).map_err(anyhow::Error::msg)?;
+    let db = open(settings).await?;
+    let mut conn = db.write_connection().await?;
+    match store::create_user(&mut conn, email, &phc, admin).await {
+        Err(StoreError::Conflict(msg)) => anyhow::bail!(msg),
+        other => other?,
+    };
+    println!("created {} {email}", if admin { "admin" } else { "user" });
     Ok(())
 }
 

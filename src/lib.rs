@@ -35,3 +35,4 @@ pub mod project;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;

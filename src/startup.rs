@@ -17,6 +17,7 @@ use crate::ingest::{self, IngestState, KeyCache};
 use crate::metrics::Metrics;
 use crate::project::{PublicKey, Slug, dsn};
 use crate::store::{self, Database, writer};
+use crate::web::WebState;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -25,6 +26,8 @@ pub struct Application {
     public_url: String,
     /// `(slug, DSN)` of every project at start-up, for the banner.
     dsns: Vec<(String, String)>,
+    /// The one-time link that creates the first admin, while no user exists.
+    setup_link: Option<String>,
     writer_task: tokio::task::JoinHandle<()>,
 }
 
@@ -48,6 +51,10 @@ impl Application {
             .into_iter()
             .map(|p| (p.project.slug, dsn(&public_url, &p.key, p.project.id)))
             .collect();
+        let setup_link = first_admin_setup_token(&db)
+            .await?
+            .map(|token| format!("{public_url}/setup/{token}"));
+
         let pool = db.read_pool().await?;
         let metrics = Metrics::new();
         let (writer, writer_task) = writer::spawn(
@@ -68,6 +75,13 @@ impl Application {
             org: settings.org.value.clone(),
             public_url: public_url.clone(),
         });
+        let pages = web::Data::new(WebState {
+            pool: pool.clone(),
+            admin: db.admin_pool().await?,
+            writer: writer.clone(),
+            public_url: public_url.clone(),
+            secure_cookies: public_url.starts_with("https://"),
+        });
         let health = web::Data::new(HealthState { pool, writer, metrics });
         let prefix = url_path_prefix(&public_url);
         let server = HttpServer::new(move || {
@@ -78,6 +92,11 @@ impl Application {
                 .app_data(ingest.clone())
                 .app_data(api.clone())
                 .app_data(health.clone())
+                .app_data(pages.clone())
+                .app_data(web::FormConfig::default().error_handler(|err, _| {
+                    let detail = format!("the form is incomplete or malformed: {err}");
+                    crate::web::WebError::BadRequest(detail).into()
+                }))
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     let detail = err.to_string();
                     actix_web::error::InternalError::from_response(
@@ -89,6 +108,7 @@ impl Application {
                 .configure(|cfg| ingest::routes(cfg, &prefix))
                 .configure(api::routes)
                 .configure(health::routes)
+                .configure(crate::web::routes)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
@@ -101,6 +121,7 @@ impl Application {
             address,
             public_url,
             dsns,
+            setup_link,
             writer_task,
         })
     }
@@ -117,6 +138,9 @@ impl Application {
     /// This is the command's output, not a log line: it goes to stdout.
     pub fn print_banner(&self) {
         println!("Tocsin is listening on http://{}", self.address);
+        if let Some(link) = &self.setup_link {
+            println!("Create the first admin account (this link works once): {link}");
+        }
         for (slug, dsn) in &self.dsns {
             println!("DSN for project {slug}: {dsn}");
         }
@@ -136,8 +160,28 @@ impl Application {
     }
 }
 
+/// JSON for API and ingest paths, the styled 404 page for everything else.
 async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    HttpResponse::NotFound().json(json!({ "detail": format!("no route for {} {}", req.method(), req.path()) }))
+    let detail = format!("no route for {} {}", req.method(), req.path());
+    if req.path().starts_with("/api/") {
+        HttpResponse::NotFound().json(json!({ "detail": detail }))
+    } else {
+        actix_web::ResponseError::error_response(&crate::web::WebError::NotFound(
+            "There is no page at this address.".into(),
+        ))
+    }
+}
+
+/// While no user exists, a fresh one-time token for the setup link (only its hash is stored;
+/// each start replaces the previous link).
+async fn first_admin_setup_token(db: &Database) -> anyhow::Result<Option<String>> {
+    let mut conn = db.write_connection().await?;
+    if store::count_users(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    let token = crate::project::random_hex(24);
+    store::replace_setup_token(&mut conn, &crate::web::session_hash(&token)).await?;
+    Ok(Some(token))
 }
 
 /// On first start (no projects at all) create `default`, project id 1, so the DSN printed at

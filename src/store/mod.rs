@@ -33,6 +33,7 @@ pub use issue_reads::{
 };
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects, project_by_slug,
+    unresolved_counts,
 };
 pub use tokens::{create_token, token_name};
 pub use users::{
@@ -131,7 +132,6 @@ impl Database {
     }
 
     /// The read-only pool for handlers.
-
     pub async fn read_pool(&self) -> Result<SqlitePool, StoreError> {
         Ok(SqlitePoolOptions::new()
             .max_connections(READ_POOL_SIZE)

@@ -126,3 +126,11 @@ pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<
         is_active: row.get::<i64, _>(1) != 0,
     }))
 }
+
+/// Unresolved issues per project id.
+pub async fn unresolved_counts(ex: impl SqliteExecutor<'_>) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    let rows = sqlx::query("SELECT project_id, COUNT(*) FROM issues WHERE status = 'unresolved' GROUP BY project_id")
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

@@ -72,7 +72,11 @@ pub async fn login_form(query: web::Query<NextQuery>, state: web::Data<WebState>
 }
 
 /// `POST /login`
-pub async fn login(req: HttpRequest, form: web::Form<LoginForm>, state: web::Data<WebState>) -> Result<HttpResponse, WebError> {
+pub async fn login(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
     check_form_cookie(&req, &form.form_token)?;
     let form = form.into_inner();
     let user = store::user_by_email(&state.pool, form.email.trim()).await?;
@@ -173,7 +177,11 @@ pub async fn setup(
             return Ok(resp);
         }
     };
-    let mut conn = state.admin.acquire().await.map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut conn = state
+        .admin
+        .acquire()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     let user_id = store::complete_setup(&mut conn, &session::hash(&path), &email, &phc)
         .await?
         .ok_or_else(|| WebError::NotFound("This setup link is no longer valid.".into()))?;
@@ -196,7 +204,14 @@ async fn require_setup_token(token: &str, state: &WebState) -> Result<(), WebErr
 async fn start_session(user_id: i64, next: &str, state: &WebState) -> Result<HttpResponse, WebError> {
     let token = random_hex(32);
     let days = session::SESSION_DAYS as f64;
-    store::create_session(&state.admin, &session::hash(&token), user_id, &random_hex(16), days * 86400.0).await?;
+    store::create_session(
+        &state.admin,
+        &session::hash(&token),
+        user_id,
+        &random_hex(16),
+        days * 86400.0,
+    )
+    .await?;
     let mut resp = see_other(next);
     let _ = resp.add_cookie(&session::session_cookie(token, state.secure_cookies));
     let _ = resp.add_cookie(&session::expired(FORM_COOKIE, state.secure_cookies));

@@ -53,7 +53,12 @@ impl ResponseError for WebError {
 
     fn error_response(&self) -> HttpResponse {
         if let WebError::LoginRequired { next } = self {
-            let location = format!("/login?next={}", serde_urlencoded::to_string([("", next)]).unwrap_or_default().trim_start_matches('='));
+            let location = format!(
+                "/login?next={}",
+                serde_urlencoded::to_string([("", next)])
+                    .unwrap_or_default()
+                    .trim_start_matches('=')
+            );
             return HttpResponse::SeeOther().insert_header(("Location", location)).finish();
         }
         let status = self.status_code();
@@ -76,7 +81,9 @@ impl ResponseError for WebError {
             detail: &detail,
         };
         let body = page.render().unwrap_or_else(|_| detail.clone());
-        HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body)
     }
 }
 
@@ -89,5 +96,7 @@ pub fn page(template: &impl Template) -> Result<HttpResponse, WebError> {
 
 /// A 303 redirect, the answer to every successful form POST.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", location.to_string())).finish()
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location.to_string()))
+        .finish()
 }

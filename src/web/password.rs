@@ -1,9 +1,8 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes). Hashing is slow on
 //! purpose, so callers run it on the blocking pool.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
@@ -13,7 +12,10 @@ pub fn hash(password: &str) -> Result<String, String> {
     if password.chars().count() < MIN_LENGTH {
         return Err(format!("the password must have at least {MIN_LENGTH} characters"));
     }
-    let salt = SaltString::generate(&mut OsRng);
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for the salt: {e}"))?;
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| format!("cannot encode the salt: {e}"))?;
+
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

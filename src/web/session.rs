@@ -64,7 +64,9 @@ impl FromRequest for Viewer {
                 .app_data::<web::Data<WebState>>()
                 .ok_or_else(|| WebError::Internal("web state missing".into()))?;
             let cookie = req.cookie(SESSION_COOKIE).ok_or_else(login)?;
-            let session = store::session(&state.pool, &hash(cookie.value())).await?.ok_or_else(login)?;
+            let session = store::session(&state.pool, &hash(cookie.value()))
+                .await?
+                .ok_or_else(login)?;
             Ok(Viewer {
                 user_id: session.user_id,
                 email: session.email,
@@ -88,7 +90,12 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
 
 /// A cookie that removes `name`.
 pub fn expired(name: &'static str, secure: bool) -> Cookie<'static> {
-    let mut c = Cookie::build(name, "").path("/").http_only(true).same_site(SameSite::Lax).secure(secure).finish();
+    let mut c = Cookie::build(name, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .finish();
     c.make_removal();
     c
 }

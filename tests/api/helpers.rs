@@ -23,6 +23,8 @@ pub struct TestApp {
     pub key: String,
     pub dsn: String,
     pub token: String,
+    /// The one-time first-admin link the server printed (while no user existed).
+    pub setup_link: Option<String>,
     pub client: reqwest::Client,
     extra_args: Vec<String>,
     child: Option<Child>,
@@ -58,6 +60,7 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
         key: String::new(),
         dsn: String::new(),
         token: String::new(),
+        setup_link: None,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -110,6 +113,8 @@ impl TestApp {
                 .unwrap_or_else(|_| panic!("tocsin did not start; log:\n{}", self.server_log()));
             if let Some(rest) = line.strip_prefix("Tocsin is listening on http://") {
                 address = Some(rest.trim().to_string());
+            } else if let Some(rest) = line.strip_prefix("Create the first admin account (this link works once): ") {
+                self.setup_link = Some(rest.trim().to_string());
             } else if let Some(rest) = line.strip_prefix("DSN for project default: ") {
                 dsn = Some(rest.trim().to_string());
             }

@@ -13,3 +13,4 @@ mod issues;
 mod protocol;
 mod python;
 mod sdks;
+mod web;

@@ -49,9 +49,12 @@ fn run(cmd: &mut Command) {
 /// Runs a script from tests/python with the venv's interpreter; returns its last stdout line
 /// parsed as JSON.
 pub fn run_script(name: &str, args: &[&str]) -> Value {
+    // Run from the scripts' folder: sentry-python marks frames under the working directory as
+    // in-app, as it would for an app started from its own checkout.
     let out = Command::new(python())
         .arg(script(name))
         .args(args)
+        .current_dir(script(""))
         .output()
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -1,0 +1,318 @@
+//! The issue page: header, counters, status actions, charts, tag distribution, the event view
+//! (latest by default), the events list, and the activity log.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{page, see_other};
+use super::event_view::{EventView, FrameMode};
+use super::{Chrome, Viewer, WebError, WebState, charts, time};
+use crate::event::unix_now;
+use crate::store::{self, EventOrder, IssueCommand, IssueRecord, StatusChange, StoredEvent, TagSummary};
+
+pub struct TagBar {
+    pub value: String,
+    pub percent: u32,
+}
+
+pub struct TagPanel {
+    pub key: String,
+    pub bars: Vec<TagBar>,
+}
+
+pub struct ActivityRow {
+    pub what: String,
+    pub who: String,
+    pub when: String,
+    pub when_exact: String,
+}
+
+#[derive(Template)]
+#[template(path = "issue.html")]
+struct IssuePage {
+    chrome: Chrome,
+    issue: IssueRecord,
+    short_id: String,
+    status: String,
+    first_seen: String,
+    first_seen_exact: String,
+    last_seen: String,
+    last_seen_exact: String,
+    chart_24h: String,
+    chart_30d: String,
+    tags: Vec<TagPanel>,
+    activity: Vec<ActivityRow>,
+    event: Option<EventView>,
+    frames: String,
+    older: Option<String>,
+    newer: Option<String>,
+    oldest: Option<String>,
+    latest: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "issue_events.html")]
+struct EventsPage {
+    chrome: Chrome,
+    issue: IssueRecord,
+    short_id: String,
+    rows: Vec<(String, String, String)>,
+    page: i64,
+    more: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ViewQuery {
+    frames: Option<String>,
+    page: Option<i64>,
+}
+
+async fn issue(state: &WebState, raw: &str) -> Result<IssueRecord, WebError> {
+    let not_found = || WebError::NotFound(format!("There is no issue {raw:?}."));
+    let id: i64 = raw.parse().map_err(|_| not_found())?;
+    store::issue_by_id(&state.pool, id).await?.ok_or_else(not_found)
+}
+
+/// `GET /issues/{id}/`: the latest event.
+pub async fn show(
+    viewer: Viewer,
+    path: web::Path<String>,
+    query: web::Query<ViewQuery>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let issue = issue(&state, &path).await?;
+    let (latest, _) = store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, 0, 1).await?;
+    render(viewer, &state, issue, latest.into_iter().next(), &query).await
+}
+
+/// `GET /issues/{id}/events/{event_id}/`: one event inside its issue.
+pub async fn show_event(
+    viewer: Viewer,
+    path: web::Path<(String, String)>,
+    query: web::Query<ViewQuery>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let (raw_id, event_id) = path.into_inner();
+    let issue = issue(&state, &raw_id).await?;
+    let event = event_of(&state, &issue, &event_id).await?;
+    render(viewer, &state, issue, Some(event), &query).await
+}
+
+async fn event_of(state: &WebState, issue: &IssueRecord, event_id: &str) -> Result<StoredEvent, WebError> {
+    store::event_by_id(&state.pool, issue.project_id, event_id)
+        .await?
+        .filter(|e| e.issue_id == Some(issue.id))
+        .ok_or_else(|| WebError::NotFound(format!("Issue {} has no event {event_id:?}.", issue.id)))
+}
+
+fn payload(event: &StoredEvent) -> Result<(Map<String, Value>, usize), WebError> {
+    let json = zstd::bulk::decompress(&event.payload, 64 * 1024 * 1024)
+        .map_err(|e| WebError::Internal(format!("event {} is unreadable: {e}", event.event_id)))?;
+    let size = json.len();
+    let map = serde_json::from_slice(&json)
+        .map_err(|e| WebError::Internal(format!("event {} is not JSON: {e}", event.event_id)))?;
+    Ok((map, size))
+}
+
+async fn render(
+    viewer: Viewer,
+    state: &WebState,
+    issue: IssueRecord,
+    event: Option<StoredEvent>,
+    query: &ViewQuery,
+) -> Result<HttpResponse, WebError> {
+    let now = unix_now();
+    let now_hour = (now / 3600.0).floor() as i64;
+    let hourly = store::hourly_counts(&state.pool, &[issue.id], now_hour - 30 * 24).await?;
+    let points = hourly.get(&issue.id).cloned().unwrap_or_default();
+    let tags = store::issue_tags(&state.pool, issue.id, None, 3).await?;
+    let mode = FrameMode::parse(query.frames.as_deref());
+    let (event_view, older, newer) = match &event {
+        Some(e) => {
+            let (map, size) = payload(e)?;
+            let (older, newer) = store::event_neighbours(&state.pool, e).await?;
+            (Some(EventView::build(&map, &e.tags, size, mode)), older, newer)
+        }
+        None => (None, None, None),
+    };
+    let (oldest, _) = store::issue_events(&state.pool, issue.id, EventOrder::OldestFirst, 0, 1).await?;
+    let (latest, _) = store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, 0, 1).await?;
+    let activity = store::activity_of(&state.pool, issue.id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|(kind, data, actor, at)| ActivityRow {
+            what: describe(&kind, &data),
+            who: actor.unwrap_or_else(|| "Tocsin".into()),
+            when: time::relative(at, now),
+            when_exact: time::exact(at),
+        })
+        .collect();
+    let short_id = crate::api::short_id(&issue);
+    let issue_page = IssuePage {
+        chrome: Chrome::for_viewer(&format!("{short_id} {}", issue.title), &viewer),
+        short_id,
+        status: issue.effective_status(now).to_string(),
+        first_seen: time::relative(issue.first_seen, now),
+        first_seen_exact: time::exact(issue.first_seen),
+        last_seen: time::relative(issue.last_seen, now),
+        last_seen_exact: time::exact(issue.last_seen),
+        chart_24h: charts::bars(
+            &charts::hourly(&points, now_hour, 24),
+            480,
+            60,
+            "events per hour, last 24 hours",
+        ),
+        chart_30d: charts::bars(
+            &charts::daily(&points, now_hour, 30),
+            480,
+            60,
+            "events per day, last 30 days",
+        ),
+        tags: tags.iter().map(panel).collect(),
+        activity,
+        event: event_view,
+        frames: match mode {
+            FrameMode::App => "app",
+            FrameMode::Full => "full",
+            FrameMode::Raw => "raw",
+        }
+        .to_string(),
+        older,
+        newer,
+        oldest: oldest.first().map(|e| e.event_id.clone()),
+        latest: latest.first().map(|e| e.event_id.clone()),
+        issue,
+    };
+    page(&issue_page)
+}
+
+fn panel(tag: &TagSummary) -> TagPanel {
+    let total = tag.total.max(1) as f64;
+    TagPanel {
+        key: tag.key.clone(),
+        bars: tag
+            .top
+            .iter()
+            .map(|v| TagBar {
+                value: v.value.clone(),
+                percent: (v.count as f64 * 100.0 / total).round() as u32,
+            })
+            .collect(),
+    }
+}
+
+fn describe(kind: &str, data: &str) -> String {
+    let data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+    let event = data.get("event_id").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "first_seen" => format!("First seen (event {event})"),
+        "set_regression" => format!("Regression: the resolved issue happened again (event {event})"),
+        "set_resolved" => "Marked resolved".into(),
+        "set_unresolved" => match data.get("reason").and_then(Value::as_str) {
+            Some("ignore_count_reached") => format!("Unignored: the event count was reached (event {event})"),
+            Some("ignore_until_expired") => "Unignored: the ignore period ended".into(),
+            _ => "Marked unresolved".into(),
+        },
+        "set_ignored" => "Ignored".into(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+    /// Minutes, for "ignore for …".
+    ignore_minutes: Option<String>,
+    /// Events, for "ignore until N more …".
+    ignore_count: Option<String>,
+}
+
+/// `POST /issues/{id}/status`: resolve, unresolve, or ignore (optionally with a condition).
+pub async fn set_status(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<StatusForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let number = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse::<i64>().ok())
+    };
+    let change = match form.status.as_str() {
+        "resolved" => StatusChange::Resolved,
+        "unresolved" => StatusChange::Unresolved,
+        "ignored" => StatusChange::Ignored {
+            until: number(&form.ignore_minutes)
+                .filter(|m| *m > 0)
+                .map(|m| unix_now() + m as f64 * 60.0),
+            count: number(&form.ignore_count).filter(|c| *c > 0),
+        },
+        other => return Err(WebError::BadRequest(format!("unknown status {other:?}"))),
+    };
+    let cmd = IssueCommand::SetStatus {
+        issue_id: issue.id,
+        change,
+        actor: viewer.email.clone(),
+    };
+    state
+        .writer
+        .command(cmd)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+/// `GET /issues/{id}/events/`: every event, newest first.
+pub async fn events(
+    viewer: Viewer,
+    path: web::Path<String>,
+    query: web::Query<ViewQuery>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let issue = issue(&state, &path).await?;
+    let page_no = query.page.unwrap_or(1).max(1);
+    let (events, more) =
+        store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, (page_no - 1) * 50, 50).await?;
+    let now = unix_now();
+    let rows = events
+        .iter()
+        .map(|e| {
+            (
+                e.event_id.clone(),
+                time::relative(e.timestamp, now),
+                time::exact(e.timestamp),
+            )
+        })
+        .collect();
+    let short_id = crate::api::short_id(&issue);
+    page(&EventsPage {
+        chrome: Chrome::for_viewer(&format!("Events of {short_id}"), &viewer),
+        short_id,
+        issue,
+        rows,
+        page: page_no,
+        more,
+    })
+}
+
+/// `GET /issues/{id}/events/{event_id}/json`: the stored event as JSON.
+pub async fn event_json(
+    _viewer: Viewer,
+    path: web::Path<(String, String)>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let (raw_id, event_id) = path.into_inner();
+    let issue = issue(&state, &raw_id).await?;
+    let event = event_of(&state, &issue, &event_id).await?;
+    let (map, _) = payload(&event)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(serde_json::to_string_pretty(&map).unwrap_or_default()))
+}

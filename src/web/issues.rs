@@ -1,0 +1,271 @@
+//! Issue lists: per project and across projects, with status tabs, the search language, pickers,
+//! sort, pagination, sparklines, and bulk resolve/ignore.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::{page, see_other};
+use super::{Chrome, Viewer, WebError, WebState, charts, time};
+use crate::api::parse_search;
+use crate::event::unix_now;
+use crate::store::{self, CommandOutcome, IssueCommand, IssueFilter, IssueSort, StatusChange};
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    status: Option<String>,
+    query: Option<String>,
+    sort: Option<String>,
+    environment: Option<String>,
+    release: Option<String>,
+    page: Option<i64>,
+}
+
+pub struct Row {
+    pub id: i64,
+    pub short_id: String,
+    pub title: String,
+    pub culprit: String,
+    pub level: String,
+    pub status: String,
+    pub events: i64,
+    pub users: i64,
+    pub first_seen: String,
+    pub first_seen_exact: String,
+    pub last_seen: String,
+    pub last_seen_exact: String,
+    pub sparkline: String,
+}
+
+#[derive(Template)]
+#[template(path = "issues.html")]
+struct IssuesPage {
+    chrome: Chrome,
+    heading: String,
+    base: String,
+    status: String,
+    query: String,
+    sort: String,
+    environment: String,
+    release: String,
+    environments: Vec<String>,
+    releases: Vec<String>,
+    rows: Vec<Row>,
+    error: Option<String>,
+    page: i64,
+    more: bool,
+}
+
+impl IssuesPage {
+    /// The list's URL with one parameter changed, for tabs, sort links and pages.
+    fn link(&self, key: &str, value: &str) -> String {
+        let mut params = vec![
+            ("status", self.status.clone()),
+            ("query", self.query.clone()),
+            ("sort", self.sort.clone()),
+            ("environment", self.environment.clone()),
+            ("release", self.release.clone()),
+        ];
+        params.retain(|(k, v)| *k != key && !v.is_empty());
+        if !value.is_empty() {
+            params.push((key_static(key), value.to_string()));
+        }
+        let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
+        format!("{}?{qs}", self.base)
+    }
+}
+
+fn key_static(key: &str) -> &'static str {
+    match key {
+        "status" => "status",
+        "query" => "query",
+        "sort" => "sort",
+        "environment" => "environment",
+        "release" => "release",
+        _ => "page",
+    }
+}
+
+/// `/`: the issue list across projects.
+pub async fn home(viewer: Viewer, state: web::Data<WebState>) -> Result<HttpResponse, WebError> {
+    render(viewer, state, None, ListQuery::default()).await
+}
+
+pub async fn all_list(
+    viewer: Viewer,
+    query: web::Query<ListQuery>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    render(viewer, state, None, query.into_inner()).await
+}
+
+pub async fn project_list(
+    viewer: Viewer,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let project = store::project_by_slug(&state.pool, &path)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("no project {:?}", path.as_str())))?;
+    render(viewer, state, Some((project.id, project.slug)), query.into_inner()).await
+}
+
+async fn render(
+    viewer: Viewer,
+    state: web::Data<WebState>,
+    project: Option<(i64, String)>,
+    q: ListQuery,
+) -> Result<HttpResponse, WebError> {
+    let status = q.status.clone().unwrap_or_else(|| "unresolved".into());
+    let query = q.query.clone().unwrap_or_default();
+    let sort_name = q.sort.clone().unwrap_or_else(|| "date".into());
+    let sort = match sort_name.as_str() {
+        "new" => IssueSort::New,
+        "freq" => IssueSort::Freq,
+        "user" => IssueSort::User,
+        _ => IssueSort::Date,
+    };
+    let page_no = q.page.unwrap_or(1).max(1);
+    let now = unix_now();
+    let mut error = None;
+    let mut search = parse_search(&query).unwrap_or_else(|e| {
+        error = Some(e);
+        Default::default()
+    });
+    if search.status.is_none() && status != "all" {
+        search.status = Some(status.clone());
+    }
+    for (key, value) in [("environment", &q.environment), ("release", &q.release)] {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            search.tags.push(store::TagFilter {
+                key: key.into(),
+                value: v.clone(),
+                negate: false,
+            });
+        }
+    }
+    let project_id = project.as_ref().map(|(id, _)| *id);
+    let filter = IssueFilter {
+        project_id,
+        status: search.status,
+        tags: search.tags,
+        text: search.text,
+        sort,
+        offset: (page_no - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+        now,
+    };
+    let (issues, more) = if error.is_none() {
+        store::list_issues(&state.pool, &filter).await?
+    } else {
+        (Vec::new(), false)
+    };
+    let now_hour = (now / 3600.0).floor() as i64;
+    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+    let hourly = store::hourly_counts(&state.pool, &ids, now_hour - 23).await?;
+    let empty = Vec::new();
+    let rows = issues
+        .iter()
+        .map(|i| Row {
+            id: i.id,
+            short_id: crate::api::short_id(i),
+            title: i.title.clone(),
+            culprit: i.culprit.clone().unwrap_or_default(),
+            level: i.level.clone(),
+            status: i.effective_status(now).to_string(),
+            events: i.times_seen,
+            users: i.users_seen,
+            first_seen: time::relative(i.first_seen, now),
+            first_seen_exact: time::exact(i.first_seen),
+            last_seen: time::relative(i.last_seen, now),
+            last_seen_exact: time::exact(i.last_seen),
+            sparkline: charts::bars(
+                &charts::hourly(hourly.get(&i.id).unwrap_or(&empty), now_hour, 24),
+                96,
+                24,
+                "events in the last 24 hours",
+            ),
+        })
+        .collect();
+    let (heading, base) = match &project {
+        Some((_, slug)) => (format!("Issues of {slug}"), format!("/projects/{slug}/issues/")),
+        None => ("All issues".to_string(), "/issues/".to_string()),
+    };
+    let listing = IssuesPage {
+        chrome: Chrome::for_viewer(&heading, &viewer),
+        heading,
+        base,
+        status,
+        query,
+        sort: sort_name,
+        environment: q.environment.unwrap_or_default(),
+        release: q.release.unwrap_or_default(),
+        environments: store::project_tag_values(&state.pool, project_id, "environment", 50).await?,
+        releases: store::project_tag_values(&state.pool, project_id, "release", 50).await?,
+        rows,
+        error,
+        page: page_no,
+        more,
+    };
+    let mut resp = page(&listing)?;
+    if listing.error.is_some() {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
+}
+
+/// `POST /issues/bulk`: resolve, ignore or unresolve the checked rows.
+pub async fn bulk(
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| WebError::BadRequest(format!("invalid form: {e}")))?;
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    viewer.check_csrf(get("csrf").unwrap_or_default())?;
+    let change = match get("action") {
+        Some("resolve") => StatusChange::Resolved,
+        Some("ignore") => StatusChange::Ignored {
+            until: None,
+            count: None,
+        },
+        Some("unresolve") => StatusChange::Unresolved,
+        other => return Err(WebError::BadRequest(format!("unknown bulk action {other:?}"))),
+    };
+    let ids: HashMap<i64, ()> = fields
+        .iter()
+        .filter(|(k, _)| k == "issue")
+        .filter_map(|(_, v)| v.parse().ok().map(|id| (id, ())))
+        .collect();
+    for id in ids.keys() {
+        let cmd = IssueCommand::SetStatus {
+            issue_id: *id,
+            change: change.clone(),
+            actor: viewer.email.clone(),
+        };
+        let outcome = state
+            .writer
+            .command(cmd)
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        if outcome == CommandOutcome::NotFound {
+            tracing::debug!(issue_id = id, "bulk action on a missing issue");
+        }
+    }
+    let back = req
+        .headers()
+        .get("referer")
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.strip_prefix(state.public_url.as_str()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/issues/")
+        .to_string();
+    Ok(see_other(&back))
+}

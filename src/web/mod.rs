@@ -1,0 +1,86 @@
+//! The web UI: server-rendered pages (askama templates in `templates/`, CSS and a small script
+//! in `static/`, both embedded in the binary). Every page works without JavaScript; every page
+//! but sign-in and setup requires a session; every state-changing form carries a CSRF token and
+//! answers with a 303 redirect.
+
+mod assets;
+mod auth;
+mod charts;
+mod error;
+mod event_view;
+mod issue_page;
+mod issues;
+mod password;
+mod projects;
+mod session;
+mod time;
+
+use actix_web::web;
+use sqlx::SqlitePool;
+
+pub use error::WebError;
+pub use password::hash as hash_password;
+pub use session::{Viewer, hash as session_hash};
+
+use crate::store::writer::WriterHandle;
+
+/// What page handlers share.
+pub struct WebState {
+    /// Read-only pool.
+    pub pool: SqlitePool,
+    /// Read-write pool for sessions and users.
+    pub admin: SqlitePool,
+    pub writer: WriterHandle,
+    pub public_url: String,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+/// What the layout needs from every page.
+pub struct Chrome {
+    pub title: String,
+    pub user: Option<String>,
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn anonymous(title: &str) -> Chrome {
+        Chrome {
+            title: title.to_string(),
+            user: None,
+            csrf: String::new(),
+        }
+    }
+
+    pub fn for_viewer(title: &str, viewer: &Viewer) -> Chrome {
+        Chrome {
+            title: title.to_string(),
+            user: Some(viewer.email.clone()),
+            csrf: viewer.csrf.clone(),
+        }
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(issues::home))
+        .route("/static/{name}", web::get().to(assets::serve))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/setup/{token}", web::get().to(auth::setup_form))
+        .route("/setup/{token}", web::post().to(auth::setup))
+        .route("/projects", web::get().to(projects::list))
+        .route("/projects", web::post().to(projects::create))
+        .route("/projects/{slug}", web::get().to(projects::detail))
+        .route("/projects/{slug}/issues", web::get().to(issues::project_list))
+        .route("/issues", web::get().to(issues::all_list))
+        .route("/issues/bulk", web::post().to(issues::bulk))
+        .route("/issues/{id}", web::get().to(issue_page::show))
+        .route("/issues/{id}/status", web::post().to(issue_page::set_status))
+        .route("/issues/{id}/events", web::get().to(issue_page::events))
+        .route("/issues/{id}/events/{event_id}", web::get().to(issue_page::show_event))
+        .route(
+            "/issues/{id}/events/{event_id}/json",
+            web::get().to(issue_page::event_json),
+        );
+}

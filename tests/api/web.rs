@@ -1,0 +1,378 @@
+//! The web UI over HTTP: setup, sign-in, sessions, CSRF, and every page's key content. (The
+//! real-browser test drives the same pages in Chromium.)
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, error_event, spawn_app};
+use crate::python::run_script;
+
+/// A cookie-keeping client that does not follow redirects, like a careful browser.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base_url.clone(),
+        }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        Page {
+            status: resp.status().as_u16(),
+            location: resp.headers().get("location").map(|v| v.to_str().unwrap().to_string()),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        Self::page(self.client.get(url).send().await.unwrap()).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        Self::page(self.client.post(url).form(form).send().await.unwrap()).await
+    }
+
+    /// Completes the setup link as the first admin.
+    async fn set_up(app: &TestApp) -> Browser {
+        let browser = Browser::new(app);
+        let link = app.setup_link.clone().expect("a setup link while no user exists");
+        let form = browser.get(&link).await;
+        assert_eq!(form.status, 200);
+        let token = hidden(&form.body, "form_token");
+        let done = browser
+            .post(
+                &link,
+                &[
+                    ("email", "admin@example.org"),
+                    ("password", "correct horse"),
+                    ("password_again", "correct horse"),
+                    ("form_token", &token),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        browser
+    }
+}
+
+/// The value of a hidden input in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once_and_then_stops_working() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("admin@example.org"));
+    let again = Browser::new(&app).get(app.setup_link.as_deref().unwrap()).await;
+    assert_eq!(again.status, 404);
+    assert!(again.body.contains("no longer valid"));
+}
+
+#[tokio::test]
+async fn pages_require_sign_in_and_a_wrong_password_is_refused() {
+    let app = spawn_app().await;
+    let _admin = Browser::set_up(&app).await;
+    let stranger = Browser::new(&app);
+    for path in ["/", "/issues/", "/projects/", "/issues/1/"] {
+        let page = stranger.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert!(page.location.unwrap().starts_with("/login?next="), "{path}");
+    }
+    // Static files, health and ingest need no session.
+    assert_eq!(stranger.get("/static/tocsin.css").await.status, 200);
+    assert_eq!(stranger.get("/healthz").await.status, 200);
+
+    let login = stranger.get("/login?next=/projects/").await;
+    let token = hidden(&login.body, "form_token");
+    let wrong = stranger
+        .post(
+            "/login",
+            &[
+                ("email", "admin@example.org"),
+                ("password", "nope nope"),
+                ("form_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Wrong email or password"));
+    let token = hidden(&wrong.body, "form_token");
+    let resp = stranger
+        .client
+        .post(format!("{}/login", stranger.base))
+        .form(&[
+            ("email", "admin@example.org"),
+            ("password", "correct horse"),
+            ("form_token", token.as_str()),
+            ("next", "/projects/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/projects/");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_eq!(stranger.get("/projects/").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_login_form_without_its_token_is_refused() {
+    let app = spawn_app().await;
+    let _admin = Browser::set_up(&app).await;
+    let page = Browser::new(&app)
+        .post(
+            "/login",
+            &[
+                ("email", "admin@example.org"),
+                ("password", "correct horse"),
+                ("form_token", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+}
+
+#[tokio::test]
+async fn a_user_created_on_the_command_line_can_sign_in_and_out() {
+    let app = spawn_app().await;
+    let mut child = std::process::Command::new(crate::helpers::BIN)
+        .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
+        .arg(&app.data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"long enough secret\n").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await;
+    let token = hidden(&login.body, "form_token");
+    let signed_in = browser
+        .post(
+            "/login",
+            &[
+                ("email", "dev@example.org"),
+                ("password", "long enough secret"),
+                ("form_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303);
+    let home = browser.get("/").await;
+    let csrf = hidden(&home.body, "csrf");
+    assert_eq!(browser.post("/logout", &[("csrf", "wrong")]).await.status, 403);
+    assert_eq!(browser.post("/logout", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(browser.get("/").await.status, 303, "signed out");
+}
+
+#[tokio::test]
+async fn the_issue_page_shows_the_flask_bug_with_its_frame_source_vars_charts_and_tags() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    run_script("flask_issue_demo.py", &[&app.dsn]);
+    let list = browser.get("/issues/").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("ZeroDivisionError: division by zero"));
+    assert!(list.body.contains("DEFAULT-1"));
+    assert!(list.body.contains("<svg class=\"chart\""), "a sparkline per row");
+
+    let issue = browser.get("/issues/1/").await;
+    assert_eq!(issue.status, 200);
+    let body = &issue.body;
+    assert!(body.contains("Last 24 hours") && body.contains("Last 30 days"));
+    assert!(body.contains("<span class=\"function\">division</span>"));
+    assert!(
+        body.contains("<li class=\"current\"><span class=\"lineno\">")
+            && body.contains("return str(numerator / denominator)"),
+        "the crashing line is highlighted"
+    );
+    assert!(body.contains("<tr><th>denominator</th><td><code>0</code></td></tr>"));
+    assert!(body.contains("library frames hidden"), "App only hides flask's frames");
+    assert!(
+        body.contains("75%") && body.contains("Chrome 120.0.0.0"),
+        "tag distribution"
+    );
+    assert!(body.contains("First seen") && body.contains("release tocsin-e2e@2.0.0"));
+
+    let full = browser.get("/issues/1/?frames=full").await;
+    assert!(full.body.contains("full_dispatch_request"));
+    let raw = browser.get("/issues/1/?frames=raw").await;
+    assert!(raw.body.contains("Traceback (most recent call last):"));
+    let events = browser.get("/issues/1/events/").await;
+    assert_eq!(events.body.matches("/issues/1/events/").count() >= 4, true);
+}
+
+#[tokio::test]
+async fn resolving_from_the_page_needs_the_csrf_token_and_a_new_event_reopens_the_issue() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let mut event = error_event();
+    event["exception"]["values"][0]["stacktrace"] =
+        json!({"frames": [{"function": "pay", "module": "shop", "in_app": true}]});
+    app.send(&event).await;
+    let page = browser.get("/issues/1/").await;
+    let csrf = hidden(&page.body, "csrf");
+    let forged = browser
+        .post("/issues/1/status", &[("csrf", "forged"), ("status", "resolved")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let done = browser
+        .post("/issues/1/status", &[("csrf", &csrf), ("status", "resolved")])
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(done.location.as_deref(), Some("/issues/1/"));
+    assert!(
+        browser
+            .get("/issues/1/")
+            .await
+            .body
+            .contains("id=\"issue-status\">resolved<")
+    );
+    event["event_id"] = crate::helpers::new_event_id().into();
+    app.send(&event).await;
+    let reopened = browser.get("/issues/1/").await.body;
+    assert!(reopened.contains("id=\"issue-status\">unresolved<"));
+    assert!(reopened.contains("Regression: the resolved issue happened again"));
+    assert!(reopened.contains("Marked resolved</strong> <span class=\"meta\">by admin@example.org"));
+}
+
+#[tokio::test]
+async fn event_data_is_shown_as_text_never_as_markup() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let evil = "<script>alert(1)</script>";
+    let event = json!({
+        "event_id": crate::helpers::new_event_id(),
+        "message": evil,
+        "tags": {"evil": evil},
+        "breadcrumbs": [{"message": evil, "category": evil}],
+        "exception": {"values": [{"type": evil, "value": evil, "stacktrace": {"frames": [
+            {"function": evil, "module": "m", "in_app": true, "context_line": evil, "vars": {"x": evil}}
+        ]}}]},
+        "request": {"url": "http://x/<script>", "headers": {"X-Evil": evil}},
+    });
+    app.send(&event).await;
+    let list = browser.get("/issues/").await.body;
+    let page = browser.get("/issues/1/").await.body;
+    for body in [&list, &page] {
+        assert!(
+            !body.contains("<script>alert"),
+            "raw markup from an event reached the page"
+        );
+        assert!(
+            body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "shown, escaped"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_and_ids_get_the_styled_404_page() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    for path in ["/issues/999/", "/issues/abc/", "/projects/nope/", "/no/such/page"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.body.contains("<h1 class=\"status-code\">404</h1>"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_issue_list_filters_by_status_tab_search_and_environment() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    for (function, env) in [("login", "prod"), ("logout", "staging")] {
+        let mut event = error_event();
+        event["environment"] = json!(env);
+        event["exception"]["values"][0]["value"] = json!(format!("{function} broke"));
+        event["exception"]["values"][0]["stacktrace"] =
+            json!({"frames": [{"function": function, "module": "auth", "in_app": true}]});
+        app.send(&event).await;
+    }
+    let staging = browser.get("/issues/?environment=staging").await.body;
+    assert!(staging.contains("logout broke") && !staging.contains("login broke"));
+    let search = browser.get("/issues/?query=login").await.body;
+    assert!(search.contains("login broke") && !search.contains("logout broke"));
+    let resolved = browser.get("/issues/?status=resolved").await.body;
+    assert!(resolved.contains("No issues match."));
+    let bad = browser.get("/issues/?query=is:bogus").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("is:bogus"));
+
+    // Bulk resolve both, then the resolved tab lists them.
+    let csrf = hidden(&browser.get("/issues/").await.body, "csrf");
+    let bulk = browser
+        .post(
+            "/issues/bulk",
+            &[("csrf", &csrf), ("action", "resolve"), ("issue", "1"), ("issue", "2")],
+        )
+        .await;
+    assert_eq!(bulk.status, 303);
+    let resolved = browser.get("/issues/?status=resolved").await.body;
+    assert!(resolved.contains("login broke") && resolved.contains("logout broke"));
+}
+
+#[tokio::test]
+async fn projects_list_their_dsn_and_admins_create_projects() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let list = browser.get("/projects/").await;
+    assert!(list.body.contains(&app.dsn));
+    let csrf = hidden(&list.body, "csrf");
+    let created = browser
+        .post(
+            "/projects",
+            &[("csrf", &csrf), ("slug", "web-shop"), ("name", "Web shop")],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+    assert_eq!(created.location.as_deref(), Some("/projects/web-shop/"));
+    let project = browser.get("/projects/web-shop/").await.body;
+    assert!(
+        project.contains("sentry_sdk.init(dsn=\"http://"),
+        "a Python snippet with the new DSN"
+    );
+    assert!(project.contains("@sentry/browser") && project.contains("sentry::init"));
+
+    let bad = browser
+        .post("/projects", &[("csrf", &csrf), ("slug", "Bad Slug")])
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("invalid project slug"));
+}
