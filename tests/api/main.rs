@@ -3,6 +3,8 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
+mod chromium;
 mod cli;
 mod client_ip;
 mod durability;

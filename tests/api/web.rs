@@ -235,8 +235,11 @@ async fn the_issue_page_shows_the_flask_bug_with_its_frame_source_vars_charts_an
     let raw = browser.get("/issues/1/?frames=raw").await;
     assert!(raw.body.contains("Traceback (most recent call last):"));
     let events = browser.get("/issues/1/events/").await;
-    assert_eq!(events.body.matches("<tr><td><a href=\"/issues/1/events/").count(), 4, "four events listed");
-
+    assert_eq!(
+        events.body.matches("<tr><td><a href=\"/issues/1/events/").count(),
+        4,
+        "four events listed"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,140 @@
+//! The web UI in a real headless Chromium: set up, sign in, find the Flask bug from the real
+//! sentry-sdk, read its frame, resolve it, see it regress; and event data that tries to run
+//! script shows as text.
+
+use fantoccini::Locator;
+
+use crate::chromium::Browser;
+use crate::helpers::{TestApp, spawn_app};
+use crate::python::run_script;
+
+async fn set_up_admin(app: &TestApp, browser: &Browser) {
+    let c = &browser.client;
+    c.goto(app.setup_link.as_deref().expect("setup link")).await.unwrap();
+    let form = c.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("email", "admin@example.org").await.unwrap();
+    form.set_by_name("password", "correct horse").await.unwrap();
+    form.set_by_name("password_again", "correct horse").await.unwrap();
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    form.submit().await.unwrap();
+    let started = std::time::Instant::now();
+    while old.tag_name().await.is_ok() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "setup did not submit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    c.wait_for_find(Locator::Css(".who")).await.unwrap();
+}
+
+/// Clicks something that loads a new page and waits until the old page is gone, so the next
+/// look-up cannot find an element of the page being left.
+async fn click_to_navigate(browser: &Browser, locator: Locator<'_>) {
+    let c = &browser.client;
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(locator).await.unwrap().click().await.unwrap();
+    let started = std::time::Instant::now();
+    while old.tag_name().await.is_ok() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the page did not change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+async fn text(browser: &Browser, css: &str) -> String {
+    browser
+        .client
+        .wait_for_find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_bug_regress() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    set_up_admin(&app, &browser).await;
+
+    run_script("flask_issue_demo.py", &[&app.dsn]);
+    c.goto(&app.url("/issues/")).await.unwrap();
+    c.wait_for_find(Locator::LinkText("ZeroDivisionError: division by zero"))
+        .await
+        .unwrap();
+    click_to_navigate(&browser, Locator::LinkText("ZeroDivisionError: division by zero")).await;
+
+    // A picture of the issue page for people to look at: target/screenshots/issue-page.png.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    c.wait_for_find(Locator::Css(".issue-head")).await.unwrap();
+    std::fs::write(shots.join("issue-page.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The division frame: its line highlighted, its locals listed.
+    let current = text(&browser, "details.frame.in-app li.current code").await;
+    assert_eq!(current.trim(), "return str(numerator / denominator)");
+    let vars = text(&browser, "details.frame.in-app table.vars").await;
+    assert!(
+        vars.contains("denominator 0") || vars.contains("denominator\t0"),
+        "{vars:?}"
+    );
+    click_to_navigate(&browser, Locator::Id("mode-full")).await;
+    assert!(text(&browser, ".exception").await.contains("full_dispatch_request"));
+    click_to_navigate(&browser, Locator::Id("mode-app")).await;
+    assert!(
+        !text(&browser, ".exception").await.contains("full_dispatch_request"),
+        "App only hides flask"
+    );
+
+    click_to_navigate(&browser, Locator::Id("resolve")).await;
+    assert_eq!(text(&browser, "#issue-status").await, "resolved");
+
+    run_script("flask_division.py", &[&app.dsn]);
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.refresh().await.unwrap();
+    assert!(old.tag_name().await.is_err(), "the page reloaded");
+
+    assert_eq!(text(&browser, "#issue-status").await, "unresolved");
+    let activity = text(&browser, "#activity").await;
+    assert!(activity.contains("Regression"), "{activity}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_script_in_event_data_never_runs() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    set_up_admin(&app, &browser).await;
+    let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    app.send(&serde_json::json!({
+        "event_id": crate::helpers::new_event_id(),
+        "message": evil,
+        "tags": {"evil": evil},
+        "breadcrumbs": [{"message": evil}],
+        "exception": {"values": [{"type": "Evil", "value": evil, "stacktrace": {"frames": [
+            {"function": "f", "module": "m", "in_app": true, "context_line": evil, "vars": {"x": evil}}
+        ]}}]},
+    }))
+    .await;
+    c.goto(&app.url("/issues/1/")).await.unwrap();
+    let title = text(&browser, ".issue-head h1").await;
+    assert_eq!(title, format!("Evil: {evil}"), "shown as text");
+    assert!(c.get_alert_text().await.is_err(), "no alert dialog opened");
+    let scripts = c.find_all(Locator::Css("script")).await.unwrap();
+    for s in &scripts {
+        assert_eq!(
+            s.attr("src").await.unwrap().as_deref(),
+            Some("/static/tocsin.js"),
+            "only Tocsin's own script"
+        );
+    }
+    assert!(
+        c.find_all(Locator::Css("img")).await.unwrap().is_empty(),
+        "no injected element"
+    );
+}
