@@ -25,7 +25,7 @@ async fn set_up_admin(app: &TestApp, browser: &Browser) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    c.wait_for_find(Locator::Css(".who")).await.unwrap();
+    c.wait().for_element(Locator::Css(".who")).await.unwrap();
 }
 
 /// Clicks something that loads a new page and waits until the old page is gone, so the next
@@ -47,7 +47,8 @@ async fn click_to_navigate(browser: &Browser, locator: Locator<'_>) {
 async fn text(browser: &Browser, css: &str) -> String {
     browser
         .client
-        .wait_for_find(Locator::Css(css))
+        .wait()
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
         .text()
@@ -64,7 +65,8 @@ async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_b
 
     run_script("flask_issue_demo.py", &[&app.dsn]);
     c.goto(&app.url("/issues/")).await.unwrap();
-    c.wait_for_find(Locator::LinkText("ZeroDivisionError: division by zero"))
+    c.wait()
+        .for_element(Locator::LinkText("ZeroDivisionError: division by zero"))
         .await
         .unwrap();
     click_to_navigate(&browser, Locator::LinkText("ZeroDivisionError: division by zero")).await;
@@ -72,7 +74,7 @@ async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_b
     // A picture of the issue page for people to look at: target/screenshots/issue-page.png.
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    c.wait_for_find(Locator::Css(".issue-head")).await.unwrap();
+    c.wait().for_element(Locator::Css(".issue-head")).await.unwrap();
     std::fs::write(shots.join("issue-page.png"), c.screenshot().await.unwrap()).unwrap();
 
     // The division frame: its line highlighted, its locals listed.
