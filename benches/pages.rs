@@ -26,7 +26,14 @@ async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut user = Command::new(bin)
-        .args(["user", "create", "--email", "bench@example.org", "--admin", "--data-dir"])
+        .args([
+            "user",
+            "create",
+            "--email",
+            "bench@example.org",
+            "--admin",
+            "--data-dir",
+        ])
         .arg(&data)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -60,7 +67,11 @@ async fn run() {
         .unwrap();
 
     let started = Instant::now();
-    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sentry-python-2.75-gzip/001.body")).unwrap();
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sentry-python-2.75-gzip/001.body"
+    ))
+    .unwrap();
     let envelope = tocsin::ingest::envelope::parse(&fixture).unwrap();
     let template: serde_json::Value = serde_json::from_slice(envelope.items[0].payload).unwrap();
     let auth = format!("Sentry sentry_key={key}, sentry_version=7");
@@ -73,11 +84,19 @@ async fn run() {
                 let mut event = template.clone();
                 event["event_id"] = json!(uuid::Uuid::new_v4().simple().to_string());
                 // A distinct function per issue makes 500 groups of 20 events each.
-                let frames = event["exception"]["values"][0]["stacktrace"]["frames"].as_array_mut().unwrap();
+                let frames = event["exception"]["values"][0]["stacktrace"]["frames"]
+                    .as_array_mut()
+                    .unwrap();
                 frames.last_mut().unwrap()["function"] = json!(format!("division_{}", n % ISSUES));
                 event["user"] = json!({"id": format!("user-{}", n % 37)});
                 let body = format!("{{}}\n{{\"type\":\"event\"}}\n{event}\n");
-                let resp = client.post(&url).header("X-Sentry-Auth", &auth).body(body).send().await.unwrap();
+                let resp = client
+                    .post(&url)
+                    .header("X-Sentry-Auth", &auth)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(resp.status(), 200);
             }
         }));
@@ -85,19 +104,42 @@ async fn run() {
     for t in tasks {
         t.await.unwrap();
     }
-    println!("ingested {EVENTS} events into {ISSUES} issues in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "ingested {EVENTS} events into {ISSUES} issues in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
-    let login = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-    let token = login.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let login = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = login
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let resp = client
         .post(format!("{base}/login"))
-        .form(&[("email", "bench@example.org"), ("password", "benchmark password"), ("form_token", token)])
+        .form(&[
+            ("email", "bench@example.org"),
+            ("password", "benchmark password"),
+            ("form_token", token),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
 
-    for (name, path) in [("issue list (50 rows)", "/issues/".to_string()), ("issue page", "/issues/250/".to_string())] {
+    for (name, path) in [
+        ("issue list (50 rows)", "/issues/".to_string()),
+        ("issue page", "/issues/250/".to_string()),
+    ] {
         let mut ms = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             let t = Instant::now();

@@ -21,3 +21,30 @@ CREATE TABLE setup_tokens (
     token_hash  TEXT PRIMARY KEY,                     -- sha256 of the token in the setup link
     created_at  REAL NOT NULL
 ) WITHOUT ROWID;
+
+-- Who is on an issue, and where it is tracked elsewhere.
+ALTER TABLE issues ADD COLUMN assignee_id INTEGER REFERENCES users (id) ON DELETE SET NULL;
+CREATE INDEX issues_by_assignee ON issues (assignee_id);
+
+CREATE TABLE issue_links (
+    id          INTEGER PRIMARY KEY,
+    issue_id    INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+    url         TEXT    NOT NULL,
+    label       TEXT    NOT NULL,
+    created_by  TEXT,
+    created_at  REAL    NOT NULL
+);
+CREATE INDEX issue_links_by_issue ON issue_links (issue_id);
+
+-- What users wrote about a crash (`user_report` and `feedback` envelope items), linked to the
+-- event they name; the event's issue shows them.
+CREATE TABLE user_feedback (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    event_id    TEXT,
+    name        TEXT,
+    email       TEXT,
+    comments    TEXT    NOT NULL,
+    received    REAL    NOT NULL
+);
+CREATE INDEX user_feedback_by_event ON user_feedback (project_id, event_id);

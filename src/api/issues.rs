@@ -40,9 +40,14 @@ pub async fn list(
     };
     let page = Page::from_query(&params)?;
     let now = unix_now();
+    let assignee = query::assignee_filter(&state.pool, search.assigned.as_ref(), None)
+        .await
+        .map_err(ApiError::BadRequest)?;
     let filter = IssueFilter {
         project_id: Some(project.id),
+        assignee,
         status: search.status,
+
         tags: search.tags,
         text: search.text,
         sort,
@@ -71,14 +76,26 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
     let issue = resolve(&req, &state).await?;
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
-    let change = status_change(&body, unix_now())?;
-    let cmd = IssueCommand::SetStatus {
-        issue_id: issue.id,
-        change,
-        actor: format!("token:{actor}"),
-    };
-    if state.writer.command(cmd).await? == CommandOutcome::NotFound {
-        return Err(not_found(&issue.id.to_string()));
+    let actor = format!("token:{actor}");
+    let mut commands = Vec::new();
+    if let Some(raw) = body.get("assignedTo") {
+        commands.push(IssueCommand::Assign {
+            issue_id: issue.id,
+            user_id: assignee(&state, raw).await?,
+            actor: actor.clone(),
+        });
+    }
+    if body.get("status").is_some() || commands.is_empty() {
+        commands.push(IssueCommand::SetStatus {
+            issue_id: issue.id,
+            change: status_change(&body, unix_now())?,
+            actor,
+        });
+    }
+    for cmd in commands {
+        if state.writer.command(cmd).await? == CommandOutcome::NotFound {
+            return Err(not_found(&issue.id.to_string()));
+        }
     }
     let updated = store::issue_by_id(&state.pool, issue.id)
         .await?
@@ -98,6 +115,28 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
         CommandOutcome::Done => Ok(HttpResponse::Accepted().finish()),
         CommandOutcome::NotFound => Err(not_found(&issue.id.to_string())),
     }
+}
+
+/// Sentry's `assignedTo`: `"user:<id>"`, an email, or `""`/`null` to unassign.
+async fn assignee(state: &ApiState, raw: &Value) -> Result<Option<i64>, ApiError> {
+    let text = match raw {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.is_empty() => return Ok(None),
+        Value::String(s) => s.as_str(),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "assignedTo must be a string, got {other}"
+            )));
+        }
+    };
+    let users = store::all_users(&state.pool).await?;
+    let found = match text.strip_prefix("user:") {
+        Some(id) => users.iter().find(|(uid, _)| id.parse::<i64>().ok() == Some(*uid)),
+        None => users.iter().find(|(_, email)| email.eq_ignore_ascii_case(text)),
+    };
+    found
+        .map(|(id, _)| Some(*id))
+        .ok_or_else(|| ApiError::BadRequest(format!("assignedTo {text:?}: no such user")))
 }
 
 fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {

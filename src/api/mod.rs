@@ -14,7 +14,8 @@ use actix_web::web;
 use sqlx::SqlitePool;
 
 pub use error::ApiError;
-pub use query::{Search, parse as parse_search};
+pub use query::{Assigned, Search, assignee_filter, parse as parse_search};
+
 pub use shapes::short_id;
 
 use crate::store::writer::WriterHandle;

@@ -3,10 +3,20 @@
 
 use crate::store::TagFilter;
 
+/// `assigned:me`, `assigned:<email>`, `is:assigned`, `is:unassigned`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    Me,
+    Email(String),
+    Anybody,
+    Nobody,
+}
+
 /// A parsed search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
     pub status: Option<String>,
+    pub assigned: Option<Assigned>,
     pub tags: Vec<TagFilter>,
     pub text: Vec<String>,
 }
@@ -32,10 +42,26 @@ pub fn parse(query: &str) -> Result<Search, String> {
         if value.is_empty() {
             return Err(format!("{:?}: the filter has no value", token.raw));
         }
+        let assigned = match (key, value.as_str()) {
+            ("is", "assigned") => Some(Assigned::Anybody),
+            ("is", "unassigned") => Some(Assigned::Nobody),
+            ("assigned", "me") => Some(Assigned::Me),
+            ("assigned", email) => Some(Assigned::Email(email.to_string())),
+            _ => None,
+        };
+        if let Some(assigned) = assigned {
+            if negate {
+                return Err(format!("{:?}: assignment filters cannot be negated", token.raw));
+            }
+            if search.assigned.replace(assigned).is_some() {
+                return Err(format!("{:?}: only one assignment filter is allowed", token.raw));
+            }
+            continue;
+        }
         if key == "is" {
             if negate || !STATUSES.contains(&value.as_str()) {
                 return Err(format!(
-                    "{:?}: unknown status; use is:unresolved, is:resolved or is:ignored",
+                    "{:?}: unknown status; use is:unresolved, is:resolved, is:ignored, is:assigned or is:unassigned",
                     token.raw
                 ));
             }
@@ -137,6 +163,17 @@ mod tests {
     }
 
     #[test]
+    fn assignment_filters_parse() {
+        assert_eq!(parse("assigned:me").unwrap().assigned, Some(Assigned::Me));
+        assert_eq!(
+            parse("assigned:dev@example.org is:unresolved").unwrap().assigned,
+            Some(Assigned::Email("dev@example.org".into()))
+        );
+        assert_eq!(parse("is:unassigned").unwrap().assigned, Some(Assigned::Nobody));
+        assert!(parse("is:unassigned assigned:me").unwrap_err().contains("only one"));
+    }
+
+    #[test]
     fn values_may_contain_colons() {
         let s = parse(r#"url:"http://127.0.0.1:8000/division/6/0""#).unwrap();
         assert_eq!(s.tags, vec![tag("url", "http://127.0.0.1:8000/division/6/0", false)]);
@@ -155,4 +192,31 @@ mod tests {
     fn an_empty_search_matches_everything() {
         assert_eq!(parse("  ").unwrap(), Search::default());
     }
+}
+
+/// Turns an assignment filter into the store's terms; `me` is the signed-in person (the API's
+/// tokens are not people, so `assigned:me` needs the web UI).
+pub async fn assignee_filter(
+    pool: &sqlx::SqlitePool,
+    assigned: Option<&Assigned>,
+    me: Option<i64>,
+) -> Result<Option<crate::store::AssigneeFilter>, String> {
+    use crate::store::AssigneeFilter;
+    Ok(match assigned {
+        None => None,
+        Some(Assigned::Nobody) => Some(AssigneeFilter::Nobody),
+        Some(Assigned::Anybody) => Some(AssigneeFilter::Anybody),
+        Some(Assigned::Me) => Some(AssigneeFilter::User(me.ok_or(
+            "assigned:me needs a signed-in person; API tokens are not people, so use assigned:<email>",
+        )?)),
+        Some(Assigned::Email(email)) => {
+            let user = crate::store::user_by_email(pool, email)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(AssigneeFilter::User(
+                user.ok_or_else(|| format!("\"assigned:{email}\": no user has this email"))?
+                    .id,
+            ))
+        }
+    })
 }

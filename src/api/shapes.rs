@@ -45,7 +45,11 @@ pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
         "isBookmarked": false,
         "isPublic": false,
         "hasSeen": false,
-        "assignedTo": null,
+        "assignedTo": match (issue.assignee_id, &issue.assignee_email) {
+            (Some(id), Some(email)) => json!({ "type": "user", "id": id.to_string(), "email": email, "name": email }),
+            _ => Value::Null,
+        },
+
         "annotations": [],
     })
 }

@@ -109,17 +109,29 @@ async fn envelope_inner(
     };
 
     let mut event_payload = None;
+    let mut feedback = Vec::new();
     for item in &envelope.items {
-        if item.ty == "event" {
-            if event_payload.is_some() {
-                return Err(IngestError::BadEnvelope("more than one event item".into()));
+        match item.ty.as_str() {
+            "event" => {
+                if event_payload.is_some() {
+                    return Err(IngestError::BadEnvelope("more than one event item".into()));
+                }
+                event_payload = Some(item.payload);
             }
-            event_payload = Some(item.payload);
-        } else {
-            state.metrics.item_dropped(&item.ty);
+            "user_report" | "feedback" => {
+                feedback.push(super::feedback::parse(
+                    &item.ty,
+                    item.payload,
+                    project_id,
+                    envelope_event_id,
+                )?);
+            }
+            other => state.metrics.item_dropped(other),
         }
     }
+    // Feedback is checked before anything is stored, and stored after the event it names.
     let Some(event_payload) = event_payload else {
+        store_feedback(state, feedback).await?;
         return Ok(success(None));
     };
     if event_payload.len() > MAX_EVENT {
@@ -129,7 +141,18 @@ async fn envelope_inner(
         )));
     }
     let id = accept_event(req, state, project_id, event_payload.to_vec(), envelope_event_id).await?;
+    store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
+}
+
+async fn store_feedback(state: &IngestState, rows: Vec<crate::store::FeedbackRow>) -> Result<(), IngestError> {
+    for row in rows {
+        state.writer.feedback(row).await.map_err(|e| match e {
+            WriteError::Submit(SubmitError::Full) => IngestError::QueueFull,
+            other => IngestError::Unavailable(other.to_string()),
+        })?;
+    }
+    Ok(())
 }
 
 async fn store_inner(

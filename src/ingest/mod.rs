@@ -10,6 +10,8 @@ mod decode;
 mod endpoint;
 pub mod envelope;
 mod error;
+mod feedback;
+
 mod keys;
 
 use actix_web::http::Method;
@@ -40,7 +42,7 @@ pub const MAX_EVENT: usize = 1024 * 1024;
 /// or `default`: those are the events Tocsin exists for. The window is renewed by every
 /// response, so an upgraded Tocsin that stores more is heard within the hour.
 pub const DROPPED_CATEGORIES: &str = "3600:transaction;span;profile;profile_chunk;replay;monitor;attachment;session;\
-     log_item;trace_metric;metric_bucket;feedback:organization:not_supported";
+     log_item;trace_metric;metric_bucket:organization:not_supported";
 
 /// Mounts the ingest routes under `/api` and, when the public URL has a path, under that
 /// prefix too (the SDK keeps the DSN's path prefix in front of `/api`). Trailing and repeated

@@ -29,6 +29,23 @@ pub enum IssueCommand {
     Delete {
         issue_id: i64,
     },
+    /// `None` unassigns.
+    Assign {
+        issue_id: i64,
+        user_id: Option<i64>,
+        actor: String,
+    },
+    AddLink {
+        issue_id: i64,
+        url: String,
+        label: String,
+        actor: String,
+    },
+    Comment {
+        issue_id: i64,
+        text: String,
+        actor: String,
+    },
 }
 
 /// What a command found.
@@ -45,6 +62,59 @@ pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) ->
             change,
             actor,
         } => set_status(conn, *issue_id, change, actor, now).await,
+        IssueCommand::Assign {
+            issue_id,
+            user_id,
+            actor,
+        } => {
+            let updated = sqlx::query("UPDATE issues SET assignee_id = ? WHERE id = ? RETURNING id")
+                .bind(user_id)
+                .bind(issue_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if updated.is_none() {
+                return Ok(CommandOutcome::NotFound);
+            }
+            let data = serde_json::json!({ "assignee_id": user_id }).to_string();
+            log(
+                conn,
+                *issue_id,
+                if user_id.is_some() { "assigned" } else { "unassigned" },
+                &data,
+                actor,
+                now,
+            )
+            .await
+        }
+        IssueCommand::AddLink {
+            issue_id,
+            url,
+            label,
+            actor,
+        } => {
+            if !exists(conn, *issue_id).await? {
+                return Ok(CommandOutcome::NotFound);
+            }
+            sqlx::query(
+                "INSERT INTO issue_links (issue_id, url, label, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(issue_id)
+            .bind(url)
+            .bind(label)
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let data = serde_json::json!({ "url": url, "label": label }).to_string();
+            log(conn, *issue_id, "linked", &data, actor, now).await
+        }
+        IssueCommand::Comment { issue_id, text, actor } => {
+            if !exists(conn, *issue_id).await? {
+                return Ok(CommandOutcome::NotFound);
+            }
+            let data = serde_json::json!({ "text": text }).to_string();
+            log(conn, *issue_id, "note", &data, actor, now).await
+        }
         IssueCommand::Delete { issue_id } => {
             let done = sqlx::query("DELETE FROM issues WHERE id = ?")
                 .bind(issue_id)
@@ -120,4 +190,31 @@ pub async fn activity_of(
         .fetch_all(ex)
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+}
+
+async fn exists(conn: &mut SqliteConnection, issue_id: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM issues WHERE id = ?")
+        .bind(issue_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+async fn log(
+    conn: &mut SqliteConnection,
+    issue_id: i64,
+    kind: &str,
+    data: &str,
+    actor: &str,
+    now: f64,
+) -> Result<CommandOutcome, StoreError> {
+    sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES (?, ?, ?, ?, ?)")
+        .bind(issue_id)
+        .bind(kind)
+        .bind(data)
+        .bind(actor)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(CommandOutcome::Done)
 }

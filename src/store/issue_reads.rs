@@ -31,6 +31,8 @@ pub struct IssueRecord {
     pub ignore_until: Option<f64>,
     pub ignore_count: Option<i64>,
     pub ignore_baseline: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub assignee_email: Option<String>,
 }
 
 impl IssueRecord {
@@ -63,6 +65,14 @@ pub enum IssueSort {
     User,
 }
 
+/// Whose issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Nobody,
+    Anybody,
+    User(i64),
+}
+
 /// What an issue list asks for.
 #[derive(Debug, Clone)]
 pub struct IssueFilter {
@@ -72,6 +82,7 @@ pub struct IssueFilter {
     pub tags: Vec<TagFilter>,
     /// Every word must appear in the title or the culprit.
     pub text: Vec<String>,
+    pub assignee: Option<AssigneeFilter>,
     pub sort: IssueSort,
     pub offset: i64,
     pub limit: i64,
@@ -81,7 +92,11 @@ pub struct IssueFilter {
 
 const ISSUE_COLUMNS: &str = "i.id, i.project_id, p.slug, p.name, i.short_number, i.title, i.culprit, i.type, i.value, \
      i.level, i.platform, i.status, i.first_seen, i.last_seen, i.times_seen, i.users_seen, i.first_release, \
-     i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline";
+     i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline, i.assignee_id, u.email";
+
+/// Issues with their project and assignee.
+const ISSUE_FROM: &str =
+    "FROM issues i JOIN projects p ON p.id = i.project_id LEFT JOIN users u ON u.id = i.assignee_id";
 
 fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
     IssueRecord {
@@ -107,14 +122,14 @@ fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
         ignore_until: r.get(19),
         ignore_count: r.get(20),
         ignore_baseline: r.get(21),
+        assignee_id: r.get(22),
+        assignee_email: r.get(23),
     }
 }
 
 /// One page of issues (`limit + 1` rows are read to tell whether another page follows).
 pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE 1 = 1"
-    ));
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE 1 = 1"));
     if let Some(project_id) = f.project_id {
         qb.push(" AND i.project_id = ");
         qb.push_bind(project_id);
@@ -144,6 +159,19 @@ pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<Issu
         qb.push_bind(tag.value.clone());
         qb.push(")");
     }
+    match f.assignee {
+        Some(AssigneeFilter::Nobody) => {
+            qb.push(" AND i.assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::Anybody) => {
+            qb.push(" AND i.assignee_id IS NOT NULL");
+        }
+        Some(AssigneeFilter::User(id)) => {
+            qb.push(" AND i.assignee_id = ");
+            qb.push_bind(id);
+        }
+        None => {}
+    }
     for word in &f.text {
         let pattern = format!(
             "%{}%",
@@ -171,7 +199,7 @@ pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<Issu
 }
 
 pub async fn issue_by_id(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<IssueRecord>, StoreError> {
-    let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = ?");
+    let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE i.id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(ex)
@@ -185,10 +213,7 @@ pub async fn issue_by_short_id(
     slug: &str,
     number: i64,
 ) -> Result<Option<IssueRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {ISSUE_COLUMNS} FROM issues i JOIN projects p ON p.id = i.project_id \
-         WHERE p.slug = ? AND i.short_number = ?"
-    );
+    let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE p.slug = ? AND i.short_number = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(slug.to_ascii_lowercase())
         .bind(number)
@@ -368,4 +393,67 @@ pub async fn project_tag_values(
     .fetch_all(pool)
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// An external tracker link on an issue.
+#[derive(Debug, Clone)]
+pub struct IssueLink {
+    pub url: String,
+    pub label: String,
+    pub created_by: Option<String>,
+}
+
+pub async fn issue_links(pool: &SqlitePool, issue_id: i64) -> Result<Vec<IssueLink>, StoreError> {
+    let rows = sqlx::query("SELECT url, label, created_by FROM issue_links WHERE issue_id = ? ORDER BY id")
+        .bind(issue_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| IssueLink {
+            url: r.get(0),
+            label: r.get(1),
+            created_by: r.get(2),
+        })
+        .collect())
+}
+
+/// What a user wrote about one of the issue's events.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub event_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub comments: String,
+    pub received: f64,
+}
+
+/// Feedback linked (by event id) to the issue's events, newest first.
+pub async fn issue_feedback(pool: &SqlitePool, issue_id: i64) -> Result<Vec<Feedback>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT f.event_id, f.name, f.email, f.comments, f.received FROM user_feedback f \
+         JOIN events e ON e.project_id = f.project_id AND e.event_id = f.event_id \
+         WHERE e.issue_id = ? ORDER BY f.received DESC, f.id DESC",
+    )
+    .bind(issue_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Feedback {
+            event_id: r.get(0),
+            name: r.get(1),
+            email: r.get(2),
+            comments: r.get(3),
+            received: r.get(4),
+        })
+        .collect())
+}
+
+/// Everyone who can be assigned: `(id, email)`.
+pub async fn all_users(pool: &SqlitePool) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows = sqlx::query("SELECT id, email FROM users ORDER BY email")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

@@ -7,6 +7,7 @@
 
 mod digest;
 mod events;
+mod feedback;
 mod issue_commands;
 mod issue_reads;
 mod issue_writes;
@@ -25,11 +26,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{ConnectOptions, SqliteConnection};
 
 pub use digest::Outcome;
+pub use feedback::FeedbackRow;
+
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
 pub use issue_reads::{
-    EventOrder, IssueFilter, IssueRecord, IssueSort, TagFilter, TagSummary, TagValue, event_neighbours, hourly_counts,
-    issue_by_id, issue_by_short_id, issue_events, issue_tags, list_issues, project_tag_values,
+    AssigneeFilter, EventOrder, Feedback, IssueFilter, IssueLink, IssueRecord, IssueSort, TagFilter, TagSummary,
+    TagValue, all_users, event_neighbours, hourly_counts, issue_by_id, issue_by_short_id, issue_events, issue_feedback,
+    issue_links, issue_tags, list_issues, project_tag_values,
 };
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects, project_by_slug,

@@ -19,6 +19,7 @@ use tracing::Instrument;
 use super::StoreError;
 use super::digest::{Outcome, digest};
 use super::events::EventRow;
+use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use crate::metrics::Metrics;
 
@@ -29,11 +30,13 @@ enum Job {
     // Boxed: events are most jobs and the large variant; the queue moves pointers.
     Event(Box<EventRow>),
     Command(IssueCommand),
+    Feedback(FeedbackRow),
 }
 
 enum Done {
     Event(Outcome),
     Command(CommandOutcome),
+    Feedback,
 }
 
 struct WriteRequest {
@@ -70,7 +73,7 @@ impl WriterHandle {
     pub async fn write(&self, row: EventRow) -> Result<Outcome, WriteError> {
         match self.submit(Job::Event(Box::new(row))).await? {
             Done::Event(outcome) => Ok(outcome),
-            Done::Command(_) => Err(WriteError::Store(StoreError::WriterGone)),
+            _ => Err(WriteError::Store(StoreError::WriterGone)),
         }
     }
 
@@ -78,7 +81,15 @@ impl WriterHandle {
     pub async fn command(&self, cmd: IssueCommand) -> Result<CommandOutcome, WriteError> {
         match self.submit(Job::Command(cmd)).await? {
             Done::Command(outcome) => Ok(outcome),
-            Done::Event(_) => Err(WriteError::Store(StoreError::WriterGone)),
+            _ => Err(WriteError::Store(StoreError::WriterGone)),
+        }
+    }
+
+    /// Queues user feedback and waits until it is stored.
+    pub async fn feedback(&self, row: FeedbackRow) -> Result<(), WriteError> {
+        match self.submit(Job::Feedback(row)).await? {
+            Done::Feedback => Ok(()),
+            _ => Err(WriteError::Store(StoreError::WriterGone)),
         }
     }
 
@@ -146,6 +157,11 @@ async fn write_batch(conn: &mut SqliteConnection, batch: &[WriteRequest]) -> Res
             Job::Command(cmd) => {
                 flush(&mut tx, &mut run, &mut done, now).await?;
                 done.push(Done::Command(issue_commands::apply(&mut tx, cmd, now).await?));
+            }
+            Job::Feedback(row) => {
+                flush(&mut tx, &mut run, &mut done, now).await?;
+                feedback::insert(&mut tx, row).await?;
+                done.push(Done::Feedback);
             }
         }
     }

@@ -50,6 +50,16 @@ struct IssuePage {
     newer: Option<String>,
     oldest: Option<String>,
     latest: Option<String>,
+    users: Vec<(i64, String)>,
+    links: Vec<store::IssueLink>,
+    feedback: Vec<FeedbackRow>,
+}
+
+pub struct FeedbackRow {
+    pub who: String,
+    pub comments: String,
+    pub when: String,
+    pub event_id: String,
 }
 
 #[derive(Template)]
@@ -150,8 +160,26 @@ async fn render(
             when_exact: time::exact(at),
         })
         .collect();
+    let feedback = store::issue_feedback(&state.pool, issue.id)
+        .await?
+        .into_iter()
+        .map(|f| FeedbackRow {
+            who: match (f.name, f.email) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (Some(n), None) => n,
+                (None, Some(e)) => e,
+                (None, None) => "anonymous".into(),
+            },
+            comments: f.comments,
+            when: time::relative(f.received, now),
+            event_id: f.event_id.unwrap_or_default(),
+        })
+        .collect();
     let short_id = crate::api::short_id(&issue);
     let issue_page = IssuePage {
+        users: store::all_users(&state.pool).await?,
+        links: store::issue_links(&state.pool, issue.id).await?,
+        feedback,
         chrome: Chrome::for_viewer(&format!("{short_id} {}", issue.title), &viewer),
         short_id,
         status: issue.effective_status(now).to_string(),
@@ -217,6 +245,13 @@ fn describe(kind: &str, data: &str) -> String {
             _ => "Marked unresolved".into(),
         },
         "set_ignored" => "Ignored".into(),
+        "assigned" => "Assigned".into(),
+        "unassigned" => "Unassigned".into(),
+        "linked" => format!(
+            "Linked {}",
+            data.get("label").and_then(Value::as_str).unwrap_or("an external issue")
+        ),
+        "note" => format!("Commented: {}", data.get("text").and_then(Value::as_str).unwrap_or("")),
         other => other.to_string(),
     }
 }
@@ -315,4 +350,123 @@ pub async fn event_json(
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(serde_json::to_string_pretty(&map).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    /// A user id, or empty to unassign.
+    user: String,
+}
+
+/// `POST /issues/{id}/assign`
+pub async fn assign(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<AssignForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let user_id = match form.user.trim() {
+        "" => None,
+        raw => {
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| WebError::BadRequest(format!("no user {raw:?}")))?;
+            let users = store::all_users(&state.pool).await?;
+            users
+                .iter()
+                .find(|(uid, _)| *uid == id)
+                .ok_or_else(|| WebError::BadRequest(format!("no user {raw:?}")))?;
+            Some(id)
+        }
+    };
+    command(
+        &state,
+        IssueCommand::Assign {
+            issue_id: issue.id,
+            user_id,
+            actor: viewer.email.clone(),
+        },
+    )
+    .await?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    csrf: String,
+    url: String,
+    label: Option<String>,
+}
+
+/// `POST /issues/{id}/links`: an external tracker link.
+pub async fn add_link(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<LinkForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let url = form.url.trim();
+    // Only web links: a javascript: or data: URL would run in the next viewer's browser.
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+        return Err(WebError::BadRequest("the link must be an http(s) URL".into()));
+    }
+    let label = form
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(url);
+    let cmd = IssueCommand::AddLink {
+        issue_id: issue.id,
+        url: url.to_string(),
+        label: label.chars().take(200).collect(),
+        actor: viewer.email.clone(),
+    };
+    command(&state, cmd).await?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    csrf: String,
+    text: String,
+}
+
+/// `POST /issues/{id}/comments`
+pub async fn comment(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<CommentForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let text = form.text.trim();
+    if text.is_empty() || text.len() > 10_000 {
+        return Err(WebError::BadRequest("a comment needs 1 to 10,000 characters".into()));
+    }
+    let cmd = IssueCommand::Comment {
+        issue_id: issue.id,
+        text: text.to_string(),
+        actor: viewer.email.clone(),
+    };
+    command(&state, cmd).await?;
+    Ok(see_other(&format!("/issues/{}/#activity", issue.id)))
+}
+
+async fn command(state: &WebState, cmd: IssueCommand) -> Result<(), WebError> {
+    match state
+        .writer
+        .command(cmd)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+    {
+        store::CommandOutcome::Done => Ok(()),
+        store::CommandOutcome::NotFound => Err(WebError::NotFound("The issue is gone.".into())),
+    }
 }

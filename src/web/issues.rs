@@ -39,6 +39,7 @@ pub struct Row {
     pub last_seen: String,
     pub last_seen_exact: String,
     pub sparkline: String,
+    pub assignee: String,
 }
 
 #[derive(Template)]
@@ -150,8 +151,18 @@ async fn render(
         }
     }
     let project_id = project.as_ref().map(|(id, _)| *id);
+    let assignee = match crate::api::assignee_filter(&state.pool, search.assigned.as_ref(), Some(viewer.user_id)).await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            error.get_or_insert(e);
+            None
+        }
+    };
     let filter = IssueFilter {
         project_id,
+        assignee,
+
         status: search.status,
         tags: search.tags,
         text: search.text,
@@ -180,6 +191,7 @@ async fn render(
             status: i.effective_status(now).to_string(),
             events: i.times_seen,
             users: i.users_seen,
+            assignee: i.assignee_email.clone().unwrap_or_default(),
             first_seen: time::relative(i.first_seen, now),
             first_seen_exact: time::exact(i.first_seen),
             last_seen: time::relative(i.last_seen, now),

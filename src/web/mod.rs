@@ -77,6 +77,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/bulk", web::post().to(issues::bulk))
         .route("/issues/{id}", web::get().to(issue_page::show))
         .route("/issues/{id}/status", web::post().to(issue_page::set_status))
+        .route("/issues/{id}/assign", web::post().to(issue_page::assign))
+        .route("/issues/{id}/links", web::post().to(issue_page::add_link))
+        .route("/issues/{id}/comments", web::post().to(issue_page::comment))
         .route("/issues/{id}/events", web::get().to(issue_page::events))
         .route("/issues/{id}/events/{event_id}", web::get().to(issue_page::show_event))
         .route(

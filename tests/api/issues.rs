@@ -382,3 +382,41 @@ async fn deleting_an_issue_removes_its_events_and_the_next_event_opens_a_new_iss
     assert_ne!(fresh["id"], id.as_str());
     assert_eq!(fresh["count"], "1");
 }
+
+#[tokio::test]
+async fn the_api_assigns_by_email_and_searches_by_assignee() {
+    let app = spawn_app().await;
+    let mut child = std::process::Command::new(crate::helpers::BIN)
+        .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
+        .arg(&app.data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a long password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    app.send(&bug("one")).await;
+    app.send(&bug("two")).await;
+    let (status, assigned) = app
+        .api_put("/api/0/issues/DEFAULT-1/", &json!({"assignedTo": "dev@example.org"}))
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(assigned["assignedTo"]["email"], "dev@example.org");
+    assert_eq!(assigned["status"], "unresolved", "assigning leaves the status alone");
+    let mine = only_issue(&app, "query=assigned:dev@example.org").await;
+    assert_eq!(mine["shortId"], "DEFAULT-1");
+    let free = only_issue(&app, "query=is:unassigned").await;
+    assert_eq!(free["shortId"], "DEFAULT-2");
+    let (status, _, me) = app.api_get(&issues_path("query=assigned:me")).await;
+    assert_eq!(status, 400);
+    assert!(me["detail"].as_str().unwrap().contains("assigned:me"));
+    let (status, unassigned) = app
+        .api_put("/api/0/issues/DEFAULT-1/", &json!({"assignedTo": ""}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(unassigned["assignedTo"].is_null());
+    let (status, _) = app
+        .api_put("/api/0/issues/DEFAULT-1/", &json!({"assignedTo": "nobody@example.org"}))
+        .await;
+    assert_eq!(status, 400);
+}

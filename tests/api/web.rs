@@ -380,3 +380,66 @@ async fn projects_list_their_dsn_and_admins_create_projects() {
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("invalid project slug"));
 }
+
+#[tokio::test]
+async fn issues_are_assigned_linked_and_commented_from_the_issue_page() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    app.send(&error_event()).await;
+    let csrf = hidden(&browser.get("/issues/1/").await.body, "csrf");
+    assert_eq!(
+        browser
+            .post("/issues/1/assign", &[("csrf", &csrf), ("user", "1")])
+            .await
+            .status,
+        303
+    );
+    let mine = browser.get("/issues/?query=assigned:me").await.body;
+    assert!(mine.contains("href=\"/issues/1/\""), "assigned:me lists the issue");
+    assert!(mine.contains("class=\"badge assignee\">admin@example.org"));
+    let nobody = browser.get("/issues/?query=is:unassigned").await.body;
+    assert!(nobody.contains("No issues match."));
+
+    let link = [
+        ("csrf", csrf.as_str()),
+        ("url", "https://tracker.example/BUG-7"),
+        ("label", "BUG-7"),
+    ];
+    assert_eq!(browser.post("/issues/1/links", &link).await.status, 303);
+    let evil = [("csrf", csrf.as_str()), ("url", "javascript:alert(1)"), ("label", "x")];
+    assert_eq!(browser.post("/issues/1/links", &evil).await.status, 400);
+    let comment = [("csrf", csrf.as_str()), ("text", "Looking into it <b>now</b>")];
+    assert_eq!(browser.post("/issues/1/comments", &comment).await.status, 303);
+
+    let page = browser.get("/issues/1/").await.body;
+    assert!(page.contains("<p id=\"assignee\">admin@example.org</p>"));
+    assert!(page.contains("<a href=\"https://tracker.example/BUG-7\" rel=\"noopener noreferrer\">BUG-7</a>"));
+    assert!(page.contains("Commented: Looking into it &#60;b&#62;now&#60;/b&#62;"));
+    assert!(page.contains("Assigned</strong> <span class=\"meta\">by admin@example.org"));
+}
+
+#[tokio::test]
+async fn user_feedback_from_user_report_and_feedback_items_shows_on_the_issue() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let event = error_event();
+    let id = event["event_id"].as_str().unwrap().to_string();
+    let payload = serde_json::to_string(&event).unwrap();
+    let report = json!({"event_id": id, "name": "Ada", "email": "ada@example.org", "comments": "It broke when I paid"});
+    let body = format!(
+        "{{\"event_id\":\"{id}\"}}\n{{\"type\":\"event\"}}\n{payload}\n{{\"type\":\"user_report\"}}\n{report}\n"
+    );
+    assert_eq!(app.post_envelope(body).await.status(), 200);
+    let widget = json!({"contexts": {"feedback": {"message": "Still broken", "contact_email": "bob@example.org", "associated_event_id": id}}});
+    let body = format!("{{}}\n{{\"type\":\"feedback\"}}\n{widget}\n");
+    assert_eq!(app.post_envelope(body).await.status(), 200);
+    let bad = app
+        .post_envelope("{}\n{\"type\":\"user_report\"}\n{\"name\":\"no comments\"}\n")
+        .await;
+    assert_eq!(bad.status(), 400);
+
+    let page = browser.get("/issues/1/").await.body;
+    assert!(page.contains("User Feedback (2)"));
+    assert!(page.contains("Ada &#60;ada@example.org&#62;") && page.contains("It broke when I paid"));
+    assert!(page.contains("bob@example.org") && page.contains("Still broken"));
+}
