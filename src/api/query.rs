@@ -134,6 +134,33 @@ fn unquote(value: &str) -> Result<String, String> {
     }
 }
 
+/// Turns an assignment filter into the store's terms; `me` is the signed-in person (the API's
+/// tokens are not people, so `assigned:me` needs the web UI).
+pub async fn assignee_filter(
+    pool: &sqlx::SqlitePool,
+    assigned: Option<&Assigned>,
+    me: Option<i64>,
+) -> Result<Option<crate::store::AssigneeFilter>, String> {
+    use crate::store::AssigneeFilter;
+    Ok(match assigned {
+        None => None,
+        Some(Assigned::Nobody) => Some(AssigneeFilter::Nobody),
+        Some(Assigned::Anybody) => Some(AssigneeFilter::Anybody),
+        Some(Assigned::Me) => Some(AssigneeFilter::User(me.ok_or(
+            "assigned:me needs a signed-in person; API tokens are not people, so use assigned:<email>",
+        )?)),
+        Some(Assigned::Email(email)) => {
+            let user = crate::store::user_by_email(pool, email)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(AssigneeFilter::User(
+                user.ok_or_else(|| format!("\"assigned:{email}\": no user has this email"))?
+                    .id,
+            ))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,31 +219,4 @@ mod tests {
     fn an_empty_search_matches_everything() {
         assert_eq!(parse("  ").unwrap(), Search::default());
     }
-}
-
-/// Turns an assignment filter into the store's terms; `me` is the signed-in person (the API's
-/// tokens are not people, so `assigned:me` needs the web UI).
-pub async fn assignee_filter(
-    pool: &sqlx::SqlitePool,
-    assigned: Option<&Assigned>,
-    me: Option<i64>,
-) -> Result<Option<crate::store::AssigneeFilter>, String> {
-    use crate::store::AssigneeFilter;
-    Ok(match assigned {
-        None => None,
-        Some(Assigned::Nobody) => Some(AssigneeFilter::Nobody),
-        Some(Assigned::Anybody) => Some(AssigneeFilter::Anybody),
-        Some(Assigned::Me) => Some(AssigneeFilter::User(me.ok_or(
-            "assigned:me needs a signed-in person; API tokens are not people, so use assigned:<email>",
-        )?)),
-        Some(Assigned::Email(email)) => {
-            let user = crate::store::user_by_email(pool, email)
-                .await
-                .map_err(|e| e.to_string())?;
-            Some(AssigneeFilter::User(
-                user.ok_or_else(|| format!("\"assigned:{email}\": no user has this email"))?
-                    .id,
-            ))
-        }
-    })
 }
