@@ -158,4 +158,6 @@ async fn run() {
         );
     }
     let _ = server.kill();
+    let _ = server.wait();
+
 }
