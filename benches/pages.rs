@@ -159,5 +159,4 @@ async fn run() {
     }
     let _ = server.kill();
     let _ = server.wait();
-
 }

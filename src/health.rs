@@ -34,7 +34,29 @@ async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ready"}))
 }
 
-async fn metrics(state: web::Data<HealthState>) -> HttpResponse {
+/// Prometheus scrapes with an API token (`authorization: credentials: <token>` in its config);
+/// a signed-in person may look too. Counts of a team's errors are not public.
+async fn metrics(req: actix_web::HttpRequest, state: web::Data<HealthState>) -> HttpResponse {
+    let by_token = crate::api::auth::token_name(&req, &state.pool)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+    let by_session = match req.cookie(crate::web::SESSION_COOKIE) {
+        Some(c) => store::session(&state.pool, &crate::web::session_hash(c.value()))
+            .await
+            .ok()
+            .flatten()
+            .is_some(),
+        None => false,
+    };
+    if !(by_token || by_session) {
+        return HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .json(
+                json!({"detail": "metrics need an API token (Authorization: Bearer <token>) or a signed-in session"}),
+            );
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

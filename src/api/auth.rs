@@ -14,15 +14,20 @@ pub fn token_hash(token: &str) -> String {
 /// The name of the token a request carries in `Authorization: Bearer <token>`; it is the actor
 /// recorded in the activity log.
 pub async fn require_token(req: &HttpRequest, state: &ApiState) -> Result<String, ApiError> {
+    token_name(req, &state.pool).await?.ok_or(ApiError::Unauthorized)
+}
+
+/// The name of a valid bearer token on the request, if it carries one.
+pub async fn token_name(req: &HttpRequest, pool: &sqlx::SqlitePool) -> Result<Option<String>, store::StoreError> {
     let token = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthorized)?;
-    store::token_name(&state.pool, &token_hash(token))
-        .await?
-        .ok_or(ApiError::Unauthorized)
+        .filter(|t| !t.is_empty());
+    match token {
+        Some(token) => store::token_name(pool, &token_hash(token)).await,
+        None => Ok(None),
+    }
 }

@@ -1,7 +1,8 @@
 //! The JSON API under `/api/0/`: a subset of Sentry's web API, authenticated with
 //! `Authorization: Bearer <token>` (tokens come from `tocsin token create`).
 
-mod auth;
+pub mod auth;
+
 mod error;
 mod events;
 mod issue_events;

@@ -73,6 +73,35 @@ struct EventsPage {
     more: bool,
 }
 
+#[derive(Template)]
+#[template(path = "issue_tags.html")]
+struct TagsPage {
+    chrome: Chrome,
+    issue: IssueRecord,
+    short_id: String,
+    tags: Vec<TagPanel>,
+}
+
+/// Every value of every tag key can be this many; more is a cardinality problem, not a page.
+const ALL_VALUES: i64 = 1_000;
+
+/// `GET /issues/{id}/tags/`: all values per key.
+pub async fn tags(
+    viewer: Viewer,
+    path: web::Path<String>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let issue = issue(&state, &path).await?;
+    let tags = store::issue_tags(&state.pool, issue.id, None, ALL_VALUES).await?;
+    let short_id = crate::api::short_id(&issue);
+    page(&TagsPage {
+        chrome: Chrome::for_viewer(&format!("Tags of {short_id}"), &viewer),
+        short_id,
+        tags: tags.iter().map(panel).collect(),
+        issue,
+    })
+}
+
 #[derive(Deserialize)]
 pub struct ViewQuery {
     frames: Option<String>,

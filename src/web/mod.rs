@@ -20,7 +20,7 @@ use sqlx::SqlitePool;
 
 pub use error::WebError;
 pub use password::hash as hash_password;
-pub use session::{Viewer, hash as session_hash};
+pub use session::{SESSION_COOKIE, Viewer, hash as session_hash};
 
 use crate::store::writer::WriterHandle;
 
@@ -81,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/{id}/links", web::post().to(issue_page::add_link))
         .route("/issues/{id}/comments", web::post().to(issue_page::comment))
         .route("/issues/{id}/events", web::get().to(issue_page::events))
+        .route("/issues/{id}/tags", web::get().to(issue_page::tags))
         .route("/issues/{id}/events/{event_id}", web::get().to(issue_page::show_event))
         .route(
             "/issues/{id}/events/{event_id}/json",

@@ -12,14 +12,17 @@ async fn healthz_and_readyz_answer_ok_on_a_running_server() {
 }
 
 #[tokio::test]
-async fn metrics_count_stored_events_and_dropped_items() {
+async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
     let app = spawn_app().await;
     assert_eq!(app.post_envelope(envelope_of(&error_event())).await.status(), 200);
     let sessions = b"{}\n{\"type\":\"sessions\"}\n{\"aggregates\":[]}\n".to_vec();
     assert_eq!(app.post_envelope(sessions).await.status(), 200);
+    let anonymous = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
     let text = app
         .client
         .get(app.url("/metrics"))
+        .bearer_auth(&app.token)
         .send()
         .await
         .unwrap()

@@ -443,3 +443,35 @@ async fn user_feedback_from_user_report_and_feedback_items_shows_on_the_issue() 
     assert!(page.contains("Ada &#60;ada@example.org&#62;") && page.contains("It broke when I paid"));
     assert!(page.contains("bob@example.org") && page.contains("Still broken"));
 }
+
+#[tokio::test]
+async fn the_tags_page_and_the_raw_json_view_show_the_issues_data() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let mut event = error_event();
+    event["tags"] = json!({"region": "eu-west"});
+    app.send(&event).await;
+    let tags = browser.get("/issues/1/tags/").await;
+    assert_eq!(tags.status, 200);
+    assert!(tags.body.contains("region") && tags.body.contains("eu-west") && tags.body.contains("100%"));
+    let id = event["event_id"].as_str().unwrap();
+    let raw = browser.get(&format!("/issues/1/events/{id}/json")).await;
+    assert_eq!(raw.status, 200);
+    let stored: serde_json::Value = serde_json::from_str(&raw.body).unwrap();
+    assert_eq!(stored["event_id"], id);
+    assert_eq!(
+        browser
+            .get("/issues/1/events/0123456789abcdef0123456789abcdef/")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        Browser::new(&app)
+            .get(&format!("/issues/1/events/{id}/json"))
+            .await
+            .status,
+        303,
+        "needs sign-in"
+    );
+}
