@@ -63,7 +63,25 @@ async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_b
     let c = &browser.client;
     set_up_admin(&app, &browser).await;
 
+    // Sign out, and back in through the login form.
+    click_to_navigate(&browser, Locator::Css("form.logout button")).await;
+    let form = c.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("email", "admin@example.org").await.unwrap();
+    form.set_by_name("password", "correct horse").await.unwrap();
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    form.submit().await.unwrap();
+    let started = std::time::Instant::now();
+    while old.tag_name().await.is_ok() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "sign-in did not submit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(text(&browser, ".who").await, "admin@example.org");
+
     run_script("flask_issue_demo.py", &[&app.dsn]);
+
     c.goto(&app.url("/issues/")).await.unwrap();
     c.wait()
         .for_element(Locator::LinkText("ZeroDivisionError: division by zero"))
