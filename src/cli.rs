@@ -32,6 +32,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Where a project's notifications go.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Manage people who sign in to the web UI.
     #[command(subcommand)]
     User(UserCommand),
@@ -66,6 +69,34 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Add a channel to a project: email recipients, a Slack(-compatible) webhook, or a generic
+    /// webhook signed with HMAC-SHA256.
+    Add {
+        /// The project's slug.
+        #[arg(long)]
+        project: String,
+        /// Comma-separated recipients.
+        #[arg(long, group = "channel")]
+        email: Option<String>,
+        /// A Slack incoming-webhook URL (Mattermost and other compatible services work too).
+        #[arg(long, group = "channel")]
+        slack: Option<String>,
+        /// A URL that receives the issue as signed JSON.
+        #[arg(long, group = "channel")]
+        webhook: Option<String>,
+        /// The HMAC key of `--webhook` [default: a random one, printed once].
+        #[arg(long, requires = "webhook")]
+        secret: Option<String>,
+    },
+    /// List channels, optionally of one project.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password is read from standard input (one line).
     Create {
@@ -95,6 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project(cmd) => block_on(project(cmd, &settings)),
         Command::Token(TokenCommand::Create { name }) => block_on(token_create(&name, &settings)),
         Command::User(UserCommand::Create { email, admin }) => block_on(user_create(&email, admin, &settings)),
+        Command::Alerts(cmd) => block_on(alerts(cmd, &settings)),
         Command::Migrate => block_on(async {
             let db = open(&settings).await?;
             println!("database {} is up to date", db.path().display());
@@ -183,6 +215,78 @@ async fn user_create(email: &str, admin: bool, settings: &Settings) -> anyhow::R
     };
     println!("created {} {email}", if admin { "admin" } else { "user" });
     Ok(())
+}
+
+async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
+    let db = open(settings).await?;
+    let mut conn = db.write_connection().await?;
+    let project_id = |slug: String| async move {
+        anyhow::Ok(
+            store::project_by_slug(&db.read_pool().await?, &slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no project {slug:?} (see tocsin project list)"))?
+                .id,
+        )
+    };
+    match cmd {
+        AlertsCommand::Add {
+            project,
+            email,
+            slack,
+            webhook,
+            secret,
+        } => {
+            let id = project_id(project).await?;
+            let (kind, target, secret) = match (email, slack, webhook) {
+                (Some(to), None, None) => {
+                    let list: Vec<&str> = to.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                    if list.is_empty() || list.iter().any(|a| !a.contains('@')) {
+                        anyhow::bail!("--email needs comma-separated email addresses");
+                    }
+                    ("email", list.join(","), None)
+                }
+                (None, Some(url), None) => ("slack", check_url(&url)?, None),
+                (None, None, Some(url)) => (
+                    "webhook",
+                    check_url(&url)?,
+                    Some(secret.unwrap_or_else(|| random_hex(32))),
+                ),
+                _ => anyhow::bail!("give exactly one of --email, --slack or --webhook"),
+            };
+            let channel = store::add_channel(
+                &mut conn,
+                id,
+                kind,
+                &target,
+                secret.as_deref(),
+                crate::event::unix_now(),
+            )
+            .await?;
+            if let Some(secret) = secret {
+                println!("webhook signing secret (shown once): {secret}");
+            }
+            println!("added {kind} channel {channel}");
+        }
+        AlertsCommand::List { project } => {
+            let id = match project {
+                Some(slug) => Some(project_id(slug).await?),
+                None => None,
+            };
+            println!("{:<4} {:<8} {:<8} TARGET", "ID", "PROJECT", "KIND");
+            for c in store::list_channels(&mut conn, id).await? {
+                println!("{:<4} {:<8} {:<8} {}", c.id, c.project_id, c.kind, c.target);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_url(url: &str) -> anyhow::Result<String> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.to_string())
+    } else {
+        anyhow::bail!("{url:?} is not an http(s) URL")
+    }
 }
 
 async fn token_create(name: &str, settings: &Settings) -> anyhow::Result<()> {

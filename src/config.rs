@@ -28,6 +28,9 @@ pub struct SettingsArgs {
     /// SQLite `synchronous` mode: `normal` survives a crash of the process, `full` also power loss.
     #[arg(long, env = "TOCSIN_SQLITE_SYNCHRONOUS", global = true)]
     pub sqlite_synchronous: Option<Synchronous>,
+    /// Notifications per alert channel and hour; beyond it one summary is sent when the hour ends.
+    #[arg(long, env = "TOCSIN_ALERT_FLOOD_LIMIT", global = true)]
+    pub alert_flood_limit: Option<i64>,
     /// Take the client address from `X-Forwarded-For` (set this only behind a reverse proxy
     /// that overwrites the header; otherwise clients could claim any address).
     #[arg(long, env = "TOCSIN_TRUST_FORWARDED_FOR", global = true)]
@@ -48,6 +51,7 @@ struct FileSettings {
     queue_capacity: Option<usize>,
     sqlite_synchronous: Option<Synchronous>,
     trust_forwarded_for: Option<bool>,
+    alert_flood_limit: Option<i64>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -98,6 +102,7 @@ pub struct Settings {
     pub queue_capacity: Setting<usize>,
     pub sqlite_synchronous: Setting<Synchronous>,
     pub trust_forwarded_for: Setting<bool>,
+    pub alert_flood_limit: Setting<i64>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -105,6 +110,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 pub const DEFAULT_DATA_DIR: &str = "./tocsin-data";
 pub const DEFAULT_ORG: &str = "default";
 pub const DEFAULT_QUEUE_CAPACITY: usize = 5_000;
+pub const DEFAULT_ALERT_FLOOD_LIMIT: i64 = 30;
 
 /// Every environment variable Tocsin reads; others with the `TOCSIN_` prefix are probably typos.
 const KNOWN_ENV: &[&str] = &[
@@ -115,6 +121,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_QUEUE_CAPACITY",
     "TOCSIN_SQLITE_SYNCHRONOUS",
     "TOCSIN_TRUST_FORWARDED_FOR",
+    "TOCSIN_ALERT_FLOOD_LIMIT",
     "TOCSIN_CONFIG",
 ];
 
@@ -160,6 +167,12 @@ impl Settings {
                 file.trust_forwarded_for,
                 false,
             ),
+            alert_flood_limit: layer(
+                args.alert_flood_limit,
+                "TOCSIN_ALERT_FLOOD_LIMIT",
+                file.alert_flood_limit,
+                DEFAULT_ALERT_FLOOD_LIMIT,
+            ),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -167,6 +180,9 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.alert_flood_limit.value < 1 {
+            anyhow::bail!("alert_flood_limit must be at least 1 (set --alert-flood-limit or TOCSIN_ALERT_FLOOD_LIMIT)");
+        }
         if self.queue_capacity.value == 0 {
             anyhow::bail!("queue_capacity must be at least 1 (set --queue-capacity or TOCSIN_QUEUE_CAPACITY)");
         }
@@ -225,6 +241,16 @@ impl Settings {
             Synchronous::Full => "full",
         };
         line("sqlite_synchronous", quote(sync), self.sqlite_synchronous.source);
+        line(
+            "trust_forwarded_for",
+            self.trust_forwarded_for.value.to_string(),
+            self.trust_forwarded_for.source,
+        );
+        line(
+            "alert_flood_limit",
+            self.alert_flood_limit.value.to_string(),
+            self.alert_flood_limit.source,
+        );
         out
     }
 }

@@ -60,6 +60,7 @@ impl Application {
         let (writer, writer_task) = writer::spawn(
             db.write_connection().await?,
             settings.queue_capacity.value,
+            settings.alert_flood_limit.value,
             metrics.clone(),
         );
 

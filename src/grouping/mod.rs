@@ -9,7 +9,7 @@
 mod newstyle_2023_01_11;
 mod title;
 
-pub use title::{Metadata, culprit, metadata, title};
+pub use title::{Metadata, culprit, metadata, title, top_frames};
 
 use crate::event::Event;
 

@@ -109,3 +109,24 @@ fn truncate(s: String, max: usize) -> String {
     out.push_str("...");
     out
 }
+
+/// The newest in-app frames of the main exception (all frames when none is in-app), as
+/// `module in function at line N`, newest first: what a notification shows.
+pub fn top_frames(event: &Event, limit: usize) -> Vec<String> {
+    let frames = main_frames(event);
+    let any_in_app = frames.iter().any(|f| f.in_app == Some(true));
+    frames
+        .iter()
+        .rev()
+        .filter(|f| !any_in_app || f.in_app == Some(true))
+        .take(limit)
+        .map(|f| {
+            let place = f.module.as_deref().or(f.filename.as_deref()).unwrap_or("?");
+            let function = f.function.as_deref().unwrap_or("?");
+            match f.lineno {
+                Some(line) => format!("{place} in {function} at line {line}"),
+                None => format!("{place} in {function}"),
+            }
+        })
+        .collect()
+}

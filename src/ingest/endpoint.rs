@@ -287,6 +287,8 @@ fn prepare(
     };
     let event = event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))?;
     let grouping = grouping::calculate(&event);
+    let top_frames = grouping::top_frames(&event, 5);
+
     let tags = event::tags::extract(&event);
     let json = serde_json::to_vec(&event).map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
     let payload =
@@ -309,6 +311,7 @@ fn prepare(
             culprit: grouping.culprit,
             ty: grouping.metadata.ty,
             value: grouping.metadata.value,
+            top_frames,
         },
         payload,
     };

@@ -10,6 +10,7 @@ use sqlx::SqliteConnection;
 use super::StoreError;
 use super::events::{self, EventRow};
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
+use super::outbox::{self, Trigger};
 
 /// What became of one event of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,7 +27,12 @@ pub struct Outcome {
 }
 
 /// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
-pub async fn digest(conn: &mut SqliteConnection, rows: &[&EventRow], now: f64) -> Result<Vec<Outcome>, StoreError> {
+pub async fn digest(
+    conn: &mut SqliteConnection,
+    rows: &[&EventRow],
+    now: f64,
+    flood_limit: i64,
+) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
     let existing = events::existing_event_ids(conn, rows).await?;
     let mut seen = HashSet::new();
@@ -100,6 +106,38 @@ pub async fn digest(conn: &mut SqliteConnection, rows: &[&EventRow], now: f64) -
     issue_writes::add_hourly(conn, &assigned).await?;
     issue_writes::add_tag_values(conn, &assigned).await?;
     issue_writes::add_activity(conn, &activity).await?;
+    // Notifications join the same transaction: committed together, or not at all.
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let trigger = if outcome.new_issue {
+            Trigger::New
+        } else if outcome.regression {
+            Trigger::Regression
+        } else if outcome.unignored {
+            Trigger::Unignored
+        } else {
+            continue;
+        };
+        let (row, issue_id) = (rows[i], outcome.issue_id.unwrap_or_default());
+        let payload = serde_json::json!({
+            "event_id": row.event_id,
+            "level": row.level,
+            "environment": row.environment,
+            "release": row.release,
+            "title": row.issue.title,
+            "culprit": row.issue.culprit,
+            "frames": row.issue.top_frames,
+        });
+        outbox::enqueue(
+            conn,
+            row.project_id,
+            issue_id,
+            trigger,
+            &payload.to_string(),
+            now,
+            flood_limit,
+        )
+        .await?;
+    }
     Ok(outcomes)
 }
 

@@ -37,6 +37,8 @@ pub struct IssueFacts {
     pub culprit: Option<String>,
     pub ty: Option<String>,
     pub value: Option<String>,
+    /// The newest in-app frames (`module in function at line N`), for notifications.
+    pub top_frames: Vec<String>,
 }
 
 /// An event read back.

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../../migrations/0001_foundation.sql")),
     (2, "issues", include_str!("../../migrations/0002_issues.sql")),
     (3, "web", include_str!("../../migrations/0003_web.sql")),
+    (4, "notify", include_str!("../../migrations/0004_notify.sql")),
 ];
 
 pub fn migrator() -> Migrator {

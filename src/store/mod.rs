@@ -12,6 +12,7 @@ mod issue_commands;
 mod issue_reads;
 mod issue_writes;
 mod migrate;
+mod outbox;
 mod projects;
 mod tokens;
 mod users;
@@ -27,6 +28,7 @@ use sqlx::{ConnectOptions, SqliteConnection};
 
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
+pub use outbox::{Channel, OutboxRecord, Trigger, add_channel, list_channels, outbox};
 
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};

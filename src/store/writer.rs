@@ -111,18 +111,24 @@ impl WriterHandle {
 }
 
 /// Starts the writer on `conn`. It runs until every handle is dropped, then drains the queue.
-pub fn spawn(conn: SqliteConnection, capacity: usize, metrics: Metrics) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+/// `flood_limit`: notifications per channel and hour before the rest are summarised.
+pub fn spawn(
+    conn: SqliteConnection,
+    capacity: usize,
+    flood_limit: i64,
+    metrics: Metrics,
+) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(run(conn, rx, metrics));
+    let task = tokio::spawn(run(conn, rx, flood_limit, metrics));
     (WriterHandle { tx }, task)
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, metrics: Metrics) {
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, flood_limit: i64, metrics: Metrics) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let span = tracing::debug_span!("write_batch", jobs = batch.len());
         let started = std::time::Instant::now();
-        let result = write_batch(&mut conn, &batch).instrument(span).await;
+        let result = write_batch(&mut conn, &batch, flood_limit).instrument(span).await;
         metrics.observe_batch(batch.len(), started.elapsed());
         match result {
             Ok(done) => {
@@ -144,7 +150,11 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, m
 
 /// One transaction for the whole batch. Runs of consecutive events are digested together;
 /// a command in between is applied at its place, so arrival order holds.
-async fn write_batch(conn: &mut SqliteConnection, batch: &[WriteRequest]) -> Result<Vec<Done>, StoreError> {
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+    flood_limit: i64,
+) -> Result<Vec<Done>, StoreError> {
     // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
     // (busy timeout) at BEGIN instead of failing half-way through the batch.
     let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
@@ -155,17 +165,17 @@ async fn write_batch(conn: &mut SqliteConnection, batch: &[WriteRequest]) -> Res
         match &req.job {
             Job::Event(row) => run.push(row),
             Job::Command(cmd) => {
-                flush(&mut tx, &mut run, &mut done, now).await?;
+                flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
                 done.push(Done::Command(issue_commands::apply(&mut tx, cmd, now).await?));
             }
             Job::Feedback(row) => {
-                flush(&mut tx, &mut run, &mut done, now).await?;
+                flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
                 feedback::insert(&mut tx, row).await?;
                 done.push(Done::Feedback);
             }
         }
     }
-    flush(&mut tx, &mut run, &mut done, now).await?;
+    flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -175,9 +185,10 @@ async fn flush(
     run: &mut Vec<&EventRow>,
     done: &mut Vec<Done>,
     now: f64,
+    flood_limit: i64,
 ) -> Result<(), StoreError> {
     if !run.is_empty() {
-        done.extend(digest(conn, run, now).await?.into_iter().map(Done::Event));
+        done.extend(digest(conn, run, now, flood_limit).await?.into_iter().map(Done::Event));
         run.clear();
     }
     Ok(())

@@ -133,6 +133,8 @@ fn config_show_reports_flag_over_env_over_file_over_default() {
     assert!(stdout.contains("org = \"from-env\"  # environment"), "{stdout}");
     assert!(stdout.contains("queue_capacity = 77  # config file"), "{stdout}");
     assert!(stdout.contains("data_dir = \"./tocsin-data\"  # default"), "{stdout}");
+    assert!(stdout.contains("trust_forwarded_for = false  # default"), "{stdout}");
+    assert!(stdout.contains("alert_flood_limit = 30  # default"), "{stdout}");
 }
 
 #[test]

@@ -257,6 +257,17 @@ impl TestApp {
         n
     }
 
+    /// The notification outbox, read straight from the SQLite file.
+    pub async fn outbox(&self) -> Vec<tocsin::store::OutboxRecord> {
+        let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)
+            .await
+            .expect("open db");
+        let pool = db.read_pool().await.expect("pool");
+        let rows = tocsin::store::outbox(&pool, None).await.expect("outbox");
+        pool.close().await;
+        rows
+    }
+
     /// Sends raw bytes as one HTTP request over TCP and returns the raw response.
     pub async fn raw_request(&self, request: &[u8]) -> RawResponse {
         let mut stream = tokio::net::TcpStream::connect(&self.address).await.expect("connect");

@@ -12,6 +12,7 @@ mod fixtures;
 mod grouping_corpus;
 mod health;
 mod issues;
+mod notify;
 mod protocol;
 mod python;
 mod sdks;

@@ -1,0 +1,208 @@
+//! Alert channels and the notification outbox. Rows are written inside the writer's batch
+//! transaction (so a crash cannot lose or duplicate them); a dispatcher delivers them.
+
+use sqlx::{Row, SqliteConnection, SqliteExecutor, SqlitePool};
+
+use super::StoreError;
+
+/// Where a project's alerts go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: i64,
+    pub project_id: i64,
+    /// `email`, `slack` or `webhook`.
+    pub kind: String,
+    /// Recipients (comma-separated) or the URL.
+    pub target: String,
+    pub on_new: bool,
+    pub on_regression: bool,
+    pub on_unignored: bool,
+}
+
+/// What fires a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    New,
+    Regression,
+    Unignored,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::New => "new",
+            Trigger::Regression => "regression",
+            Trigger::Unignored => "unignored",
+        }
+    }
+}
+
+pub async fn add_channel(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    kind: &str,
+    target: &str,
+    secret: Option<&str>,
+    now: f64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO alert_channels (project_id, kind, target, secret, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(project_id)
+    .bind(kind)
+    .bind(target)
+    .bind(secret)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0))
+}
+
+pub async fn list_channels(ex: impl SqliteExecutor<'_>, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, project_id, kind, target, on_new, on_regression, on_unignored FROM alert_channels \
+         WHERE ? IS NULL OR project_id = ? ORDER BY id",
+    )
+    .bind(project_id)
+    .bind(project_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Channel {
+            id: r.get(0),
+            project_id: r.get(1),
+            kind: r.get(2),
+            target: r.get(3),
+            on_new: r.get::<i64, _>(4) != 0,
+            on_regression: r.get::<i64, _>(5) != 0,
+            on_unignored: r.get::<i64, _>(6) != 0,
+        })
+        .collect())
+}
+
+/// Queues one notification per enabled channel of the issue's project. Per channel and clock
+/// hour at most `flood_limit` go out; the rest are kept as `suppressed` and counted in one
+/// `summary` notification due when the hour ends.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    issue_id: i64,
+    trigger: Trigger,
+    payload: &str,
+    now: f64,
+    flood_limit: i64,
+) -> Result<(), StoreError> {
+    let channels = list_channels(&mut *conn, Some(project_id)).await?;
+    let hour = (now / 3600.0).floor() as i64;
+    for ch in channels {
+        let enabled = match trigger {
+            Trigger::New => ch.on_new,
+            Trigger::Regression => ch.on_regression,
+            Trigger::Unignored => ch.on_unignored,
+        };
+        if !enabled {
+            continue;
+        }
+        let sent_this_hour: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE channel_id = ? AND hour = ? AND trigger NOT IN ('summary', 'test') \
+             AND state != 'suppressed'",
+        )
+        .bind(ch.id)
+        .bind(hour)
+        .fetch_one(&mut *conn)
+        .await?
+        .get(0);
+        let state = if sent_this_hour >= flood_limit {
+            "suppressed"
+        } else {
+            "pending"
+        };
+        sqlx::query(
+            "INSERT INTO outbox (channel_id, issue_id, trigger, payload, state, hour, next_attempt_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ch.id)
+        .bind(issue_id)
+        .bind(trigger.as_str())
+        .bind(payload)
+        .bind(state)
+        .bind(hour)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if state == "suppressed" {
+            summarise(conn, ch.id, hour, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts one more suppressed notification into the channel's summary for `hour`.
+async fn summarise(conn: &mut SqliteConnection, channel_id: i64, hour: i64, now: f64) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE outbox SET payload = json_set(payload, '$.suppressed', json_extract(payload, '$.suppressed') + 1) \
+         WHERE channel_id = ? AND hour = ? AND trigger = 'summary' AND state = 'pending'",
+    )
+    .bind(channel_id)
+    .bind(hour)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        sqlx::query(
+            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
+             VALUES (?, 'summary', '{\"suppressed\": 1}', ?, ?, ?)",
+        )
+        .bind(channel_id)
+        .bind(hour)
+        .bind(((hour + 1) * 3600) as f64)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// An outbox row as history and tests see it.
+#[derive(Debug, Clone)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub channel_id: i64,
+    pub issue_id: Option<i64>,
+    pub trigger: String,
+    pub state: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub created_at: f64,
+    pub delivered_at: Option<f64>,
+    pub last_error: Option<String>,
+}
+
+/// Every outbox row (optionally of one issue), oldest first.
+pub async fn outbox(pool: &SqlitePool, issue_id: Option<i64>) -> Result<Vec<OutboxRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, channel_id, issue_id, trigger, state, payload, attempts, created_at, delivered_at, last_error \
+         FROM outbox WHERE ? IS NULL OR issue_id = ? ORDER BY id",
+    )
+    .bind(issue_id)
+    .bind(issue_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutboxRecord {
+            id: r.get(0),
+            channel_id: r.get(1),
+            issue_id: r.get(2),
+            trigger: r.get(3),
+            state: r.get(4),
+            payload: r.get(5),
+            attempts: r.get(6),
+            created_at: r.get(7),
+            delivered_at: r.get(8),
+            last_error: r.get(9),
+        })
+        .collect())
+}
