@@ -22,6 +22,7 @@ fn main() {
 }
 
 async fn run() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let bin = env!("CARGO_BIN_EXE_tocsin");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -35,6 +35,33 @@ pub struct SettingsArgs {
     /// that overwrites the header; otherwise clients could claim any address).
     #[arg(long, env = "TOCSIN_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: Option<bool>,
+    /// Seconds of the flood guard's window (default one hour).
+    #[arg(long, env = "TOCSIN_ALERT_FLOOD_WINDOW", global = true)]
+    pub alert_flood_window: Option<f64>,
+    /// Seconds before the first retry of a failed notification; each retry waits twice as long.
+    #[arg(long, env = "TOCSIN_ALERT_RETRY_SECONDS", global = true)]
+    pub alert_retry_seconds: Option<f64>,
+    /// Allow webhooks to loopback, private and link-local addresses (off: such URLs are refused).
+    #[arg(long, env = "TOCSIN_ALLOW_PRIVATE_WEBHOOKS", global = true)]
+    pub allow_private_webhooks: Option<bool>,
+    /// SMTP server for email alerts; unset disables email.
+    #[arg(long, env = "TOCSIN_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    #[arg(long, env = "TOCSIN_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// SMTP transport security: none, starttls or tls.
+    #[arg(long, env = "TOCSIN_SMTP_TLS", global = true)]
+    pub smtp_tls: Option<SmtpTls>,
+    /// SMTP user, if the server wants one.
+    #[arg(long, env = "TOCSIN_SMTP_USER", global = true)]
+    pub smtp_user: Option<String>,
+    /// SMTP password (never printed).
+    #[arg(long, env = "TOCSIN_SMTP_PASSWORD", global = true)]
+    pub smtp_password: Option<String>,
+    /// Sender of alert emails.
+    #[arg(long, env = "TOCSIN_SMTP_FROM", global = true)]
+    pub smtp_from: Option<String>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -52,6 +79,15 @@ struct FileSettings {
     sqlite_synchronous: Option<Synchronous>,
     trust_forwarded_for: Option<bool>,
     alert_flood_limit: Option<i64>,
+    alert_flood_window: Option<f64>,
+    alert_retry_seconds: Option<f64>,
+    allow_private_webhooks: Option<bool>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<SmtpTls>,
+    smtp_user: Option<String>,
+    smtp_password: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -62,6 +98,28 @@ pub enum Synchronous {
     Normal,
     /// A commit also survives the machine losing power, at the cost of an fsync per commit.
     Full,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same machine or network).
+    None,
+    /// Upgrade with STARTTLS (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::None => "none",
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::Tls => "tls",
+        }
+    }
 }
 
 /// Where an effective value came from; printed by `config show`.
@@ -103,6 +161,15 @@ pub struct Settings {
     pub sqlite_synchronous: Setting<Synchronous>,
     pub trust_forwarded_for: Setting<bool>,
     pub alert_flood_limit: Setting<i64>,
+    pub alert_flood_window: Setting<f64>,
+    pub alert_retry_seconds: Setting<f64>,
+    pub allow_private_webhooks: Setting<bool>,
+    pub smtp_host: Setting<Option<String>>,
+    pub smtp_port: Setting<u16>,
+    pub smtp_tls: Setting<SmtpTls>,
+    pub smtp_user: Setting<Option<String>>,
+    pub smtp_password: Setting<Option<String>>,
+    pub smtp_from: Setting<String>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -122,6 +189,15 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_SQLITE_SYNCHRONOUS",
     "TOCSIN_TRUST_FORWARDED_FOR",
     "TOCSIN_ALERT_FLOOD_LIMIT",
+    "TOCSIN_ALERT_FLOOD_WINDOW",
+    "TOCSIN_ALERT_RETRY_SECONDS",
+    "TOCSIN_ALLOW_PRIVATE_WEBHOOKS",
+    "TOCSIN_SMTP_HOST",
+    "TOCSIN_SMTP_PORT",
+    "TOCSIN_SMTP_TLS",
+    "TOCSIN_SMTP_USER",
+    "TOCSIN_SMTP_PASSWORD",
+    "TOCSIN_SMTP_FROM",
     "TOCSIN_CONFIG",
 ];
 
@@ -173,6 +249,50 @@ impl Settings {
                 file.alert_flood_limit,
                 DEFAULT_ALERT_FLOOD_LIMIT,
             ),
+            alert_flood_window: layer(
+                args.alert_flood_window,
+                "TOCSIN_ALERT_FLOOD_WINDOW",
+                file.alert_flood_window,
+                3600.0,
+            ),
+            alert_retry_seconds: layer(
+                args.alert_retry_seconds,
+                "TOCSIN_ALERT_RETRY_SECONDS",
+                file.alert_retry_seconds,
+                10.0,
+            ),
+            allow_private_webhooks: layer(
+                args.allow_private_webhooks,
+                "TOCSIN_ALLOW_PRIVATE_WEBHOOKS",
+                file.allow_private_webhooks,
+                false,
+            ),
+            smtp_host: layer(
+                args.smtp_host.clone().map(Some),
+                "TOCSIN_SMTP_HOST",
+                file.smtp_host.map(Some),
+                None,
+            ),
+            smtp_port: layer(args.smtp_port, "TOCSIN_SMTP_PORT", file.smtp_port, 25),
+            smtp_tls: layer(args.smtp_tls, "TOCSIN_SMTP_TLS", file.smtp_tls, SmtpTls::None),
+            smtp_user: layer(
+                args.smtp_user.clone().map(Some),
+                "TOCSIN_SMTP_USER",
+                file.smtp_user.map(Some),
+                None,
+            ),
+            smtp_password: layer(
+                args.smtp_password.clone().map(Some),
+                "TOCSIN_SMTP_PASSWORD",
+                file.smtp_password.map(Some),
+                None,
+            ),
+            smtp_from: layer(
+                args.smtp_from.clone(),
+                "TOCSIN_SMTP_FROM",
+                file.smtp_from,
+                "Tocsin <tocsin@localhost>".to_string(),
+            ),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -180,6 +300,11 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.alert_flood_window.value < 1.0 || self.alert_retry_seconds.value <= 0.0 {
+            anyhow::bail!(
+                "alert_flood_window must be at least 1 second and alert_retry_seconds positive (see --alert-flood-window, --alert-retry-seconds)"
+            );
+        }
         if self.alert_flood_limit.value < 1 {
             anyhow::bail!("alert_flood_limit must be at least 1 (set --alert-flood-limit or TOCSIN_ALERT_FLOOD_LIMIT)");
         }
@@ -251,6 +376,43 @@ impl Settings {
             self.alert_flood_limit.value.to_string(),
             self.alert_flood_limit.source,
         );
+        line(
+            "alert_flood_window",
+            self.alert_flood_window.value.to_string(),
+            self.alert_flood_window.source,
+        );
+        line(
+            "alert_retry_seconds",
+            self.alert_retry_seconds.value.to_string(),
+            self.alert_retry_seconds.source,
+        );
+        line(
+            "allow_private_webhooks",
+            self.allow_private_webhooks.value.to_string(),
+            self.allow_private_webhooks.source,
+        );
+        line(
+            "smtp_host",
+            quote(self.smtp_host.value.as_deref().unwrap_or("")),
+            self.smtp_host.source,
+        );
+        line("smtp_port", self.smtp_port.value.to_string(), self.smtp_port.source);
+        line("smtp_tls", quote(self.smtp_tls.value.as_str()), self.smtp_tls.source);
+        line(
+            "smtp_user",
+            quote(self.smtp_user.value.as_deref().unwrap_or("")),
+            self.smtp_user.source,
+        );
+        line(
+            "smtp_password",
+            quote(if self.smtp_password.value.is_some() {
+                "<redacted>"
+            } else {
+                ""
+            }),
+            self.smtp_password.source,
+        );
+        line("smtp_from", quote(&self.smtp_from.value), self.smtp_from.source);
         out
     }
 }

@@ -31,6 +31,7 @@ pub mod grouping;
 pub mod health;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod project;
 pub mod startup;
 pub mod store;

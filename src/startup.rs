@@ -60,7 +60,10 @@ impl Application {
         let (writer, writer_task) = writer::spawn(
             db.write_connection().await?,
             settings.queue_capacity.value,
-            settings.alert_flood_limit.value,
+            store::FloodGuard {
+                limit: settings.alert_flood_limit.value,
+                window_secs: settings.alert_flood_window.value,
+            },
             metrics.clone(),
         );
 
@@ -83,6 +86,24 @@ impl Application {
             public_url: public_url.clone(),
             secure_cookies: public_url.starts_with("https://"),
         });
+        let notify_settings = crate::notify::NotifySettings {
+            public_url: public_url.clone(),
+            retry_base_secs: settings.alert_retry_seconds.value,
+            allow_private_webhooks: settings.allow_private_webhooks.value,
+            smtp: settings
+                .smtp_host
+                .value
+                .clone()
+                .map(|host| crate::notify::SmtpSettings {
+                    host,
+                    port: settings.smtp_port.value,
+                    tls: settings.smtp_tls.value,
+                    user: settings.smtp_user.value.clone(),
+                    password: settings.smtp_password.value.clone(),
+                    from: settings.smtp_from.value.clone(),
+                }),
+        };
+        crate::notify::spawn(pool.clone(), db.admin_pool().await?, notify_settings);
         let health = web::Data::new(HealthState { pool, writer, metrics });
         let prefix = url_path_prefix(&public_url);
         let server = HttpServer::new(move || {

@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 use super::StoreError;
 use super::events::{self, EventRow};
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
-use super::outbox::{self, Trigger};
+use super::outbox::{self, FloodGuard, Trigger};
 
 /// What became of one event of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,7 +31,7 @@ pub async fn digest(
     conn: &mut SqliteConnection,
     rows: &[&EventRow],
     now: f64,
-    flood_limit: i64,
+    guard: FloodGuard,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
     let existing = events::existing_event_ids(conn, rows).await?;
@@ -134,7 +134,7 @@ pub async fn digest(
             trigger,
             &payload.to_string(),
             now,
-            flood_limit,
+            guard,
         )
         .await?;
     }

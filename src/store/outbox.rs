@@ -81,9 +81,22 @@ pub async fn list_channels(ex: impl SqliteExecutor<'_>, project_id: Option<i64>)
         .collect())
 }
 
-/// Queues one notification per enabled channel of the issue's project. Per channel and clock
-/// hour at most `flood_limit` go out; the rest are kept as `suppressed` and counted in one
-/// `summary` notification due when the hour ends.
+/// The flood guard: per channel, at most `limit` notifications per window (an hour by default).
+#[derive(Debug, Clone, Copy)]
+pub struct FloodGuard {
+    pub limit: i64,
+    pub window_secs: f64,
+}
+
+impl FloodGuard {
+    fn window(&self, now: f64) -> i64 {
+        (now / self.window_secs).floor() as i64
+    }
+}
+
+/// Queues one notification per enabled channel of the issue's project. Per channel and window
+/// at most `guard.limit` go out; the rest are kept as `suppressed` and counted in one `summary`
+/// notification due when the window ends.
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     project_id: i64,
@@ -91,10 +104,10 @@ pub async fn enqueue(
     trigger: Trigger,
     payload: &str,
     now: f64,
-    flood_limit: i64,
+    guard: FloodGuard,
 ) -> Result<(), StoreError> {
     let channels = list_channels(&mut *conn, Some(project_id)).await?;
-    let hour = (now / 3600.0).floor() as i64;
+    let hour = guard.window(now);
     for ch in channels {
         let enabled = match trigger {
             Trigger::New => ch.on_new,
@@ -113,7 +126,7 @@ pub async fn enqueue(
         .fetch_one(&mut *conn)
         .await?
         .get(0);
-        let state = if sent_this_hour >= flood_limit {
+        let state = if sent_this_hour >= guard.limit {
             "suppressed"
         } else {
             "pending"
@@ -133,14 +146,20 @@ pub async fn enqueue(
         .execute(&mut *conn)
         .await?;
         if state == "suppressed" {
-            summarise(conn, ch.id, hour, now).await?;
+            summarise(conn, ch.id, hour, ((hour + 1) as f64) * guard.window_secs, now).await?;
         }
     }
     Ok(())
 }
 
 /// Counts one more suppressed notification into the channel's summary for `hour`.
-async fn summarise(conn: &mut SqliteConnection, channel_id: i64, hour: i64, now: f64) -> Result<(), StoreError> {
+async fn summarise(
+    conn: &mut SqliteConnection,
+    channel_id: i64,
+    hour: i64,
+    due: f64,
+    now: f64,
+) -> Result<(), StoreError> {
     let updated = sqlx::query(
         "UPDATE outbox SET payload = json_set(payload, '$.suppressed', json_extract(payload, '$.suppressed') + 1) \
          WHERE channel_id = ? AND hour = ? AND trigger = 'summary' AND state = 'pending'",
@@ -157,7 +176,7 @@ async fn summarise(conn: &mut SqliteConnection, channel_id: i64, hour: i64, now:
         )
         .bind(channel_id)
         .bind(hour)
-        .bind(((hour + 1) * 3600) as f64)
+        .bind(due)
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -205,4 +224,117 @@ pub async fn outbox(pool: &SqlitePool, issue_id: Option<i64>) -> Result<Vec<Outb
             last_error: r.get(9),
         })
         .collect())
+}
+
+/// A notification ready to send, with its channel and what it is about.
+#[derive(Debug, Clone)]
+pub struct DueItem {
+    pub id: i64,
+    pub trigger: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub created_at: f64,
+    pub kind: String,
+    pub target: String,
+    pub secret: Option<String>,
+    pub project_slug: String,
+    pub issue_id: Option<i64>,
+    pub short_number: Option<i64>,
+    pub times_seen: Option<i64>,
+}
+
+/// Pending notifications whose time has come, oldest first.
+pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
+                o.issue_id, i.short_number, i.times_seen \
+           FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
+           LEFT JOIN issues i ON i.id = o.issue_id \
+          WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DueItem {
+            id: r.get(0),
+            trigger: r.get(1),
+            payload: r.get(2),
+            attempts: r.get(3),
+            created_at: r.get(4),
+            kind: r.get(5),
+            target: r.get(6),
+            secret: r.get(7),
+            project_slug: r.get(8),
+            issue_id: r.get(9),
+            short_number: r.get(10),
+            times_seen: r.get(11),
+        })
+        .collect())
+}
+
+/// When the next pending notification is due, if any.
+pub async fn next_due(pool: &SqlitePool) -> Result<Option<f64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub async fn mark_delivered(ex: impl SqliteExecutor<'_>, id: i64, now: f64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or `None` to give up.
+pub async fn mark_attempt_failed(
+    ex: impl SqliteExecutor<'_>,
+    id: i64,
+    error: &str,
+    retry_at: Option<f64>,
+) -> Result<(), StoreError> {
+    match retry_at {
+        Some(at) => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+                .bind(error)
+                .bind(at)
+                .bind(id)
+                .execute(ex)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed' WHERE id = ?")
+                .bind(error)
+                .bind(id)
+                .execute(ex)
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// Queues a `test` notification on every channel of a project; returns how many.
+pub async fn enqueue_test(conn: &mut SqliteConnection, project_id: i64, now: f64) -> Result<usize, StoreError> {
+    let channels = list_channels(&mut *conn, Some(project_id)).await?;
+    let hour = (now / 3600.0).floor() as i64;
+    for ch in &channels {
+        sqlx::query(
+            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
+             VALUES (?, 'test', '{}', ?, ?, ?)",
+        )
+        .bind(ch.id)
+        .bind(hour)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(channels.len())
 }

@@ -21,6 +21,7 @@ use super::digest::{Outcome, digest};
 use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
+use super::outbox::FloodGuard;
 use crate::metrics::Metrics;
 
 /// Most jobs written in one transaction; bounds commit latency for the first in the batch.
@@ -111,24 +112,24 @@ impl WriterHandle {
 }
 
 /// Starts the writer on `conn`. It runs until every handle is dropped, then drains the queue.
-/// `flood_limit`: notifications per channel and hour before the rest are summarised.
+/// `guard`: how many notifications per channel and window before the rest are summarised.
 pub fn spawn(
     conn: SqliteConnection,
     capacity: usize,
-    flood_limit: i64,
+    guard: FloodGuard,
     metrics: Metrics,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(run(conn, rx, flood_limit, metrics));
+    let task = tokio::spawn(run(conn, rx, guard, metrics));
     (WriterHandle { tx }, task)
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, flood_limit: i64, metrics: Metrics) {
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, guard: FloodGuard, metrics: Metrics) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let span = tracing::debug_span!("write_batch", jobs = batch.len());
         let started = std::time::Instant::now();
-        let result = write_batch(&mut conn, &batch, flood_limit).instrument(span).await;
+        let result = write_batch(&mut conn, &batch, guard).instrument(span).await;
         metrics.observe_batch(batch.len(), started.elapsed());
         match result {
             Ok(done) => {
@@ -153,7 +154,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, f
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: &[WriteRequest],
-    flood_limit: i64,
+    guard: FloodGuard,
 ) -> Result<Vec<Done>, StoreError> {
     // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
     // (busy timeout) at BEGIN instead of failing half-way through the batch.
@@ -165,17 +166,17 @@ async fn write_batch(
         match &req.job {
             Job::Event(row) => run.push(row),
             Job::Command(cmd) => {
-                flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
                 done.push(Done::Command(issue_commands::apply(&mut tx, cmd, now).await?));
             }
             Job::Feedback(row) => {
-                flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
                 feedback::insert(&mut tx, row).await?;
                 done.push(Done::Feedback);
             }
         }
     }
-    flush(&mut tx, &mut run, &mut done, now, flood_limit).await?;
+    flush(&mut tx, &mut run, &mut done, now, guard).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -185,10 +186,10 @@ async fn flush(
     run: &mut Vec<&EventRow>,
     done: &mut Vec<Done>,
     now: f64,
-    flood_limit: i64,
+    guard: FloodGuard,
 ) -> Result<(), StoreError> {
     if !run.is_empty() {
-        done.extend(digest(conn, run, now, flood_limit).await?.into_iter().map(Done::Event));
+        done.extend(digest(conn, run, now, guard).await?.into_iter().map(Done::Event));
         run.clear();
     }
     Ok(())

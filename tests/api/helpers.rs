@@ -50,6 +50,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with extra `serve` arguments (e.g. `--queue-capacity 2`).
 pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
+    // reqwest is built without a default TLS provider (Tocsin picks ring); so do the tests.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let tmp = tempfile::tempdir().expect("temp dir");
     let data_dir = tmp.path().join("data");
     let mut app = TestApp {

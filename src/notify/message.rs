@@ -1,0 +1,75 @@
+//! What a notification says, whatever carries it.
+
+use serde_json::Value;
+
+use crate::store::DueItem;
+
+/// The content of one notification.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub subject: String,
+    /// `New issue`, `Regression`, …
+    pub headline: String,
+    pub title: String,
+    pub link: String,
+    pub short_id: String,
+    pub project: String,
+    pub culprit: String,
+    pub environment: String,
+    pub release: String,
+    pub level: String,
+    pub events: String,
+    pub frames: Vec<String>,
+    pub trigger: String,
+}
+
+impl Message {
+    pub fn build(item: &DueItem, public_url: &str) -> Message {
+        let p: Value = serde_json::from_str(&item.payload).unwrap_or(Value::Null);
+        let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let project = item.project_slug.clone();
+        let short_id = item
+            .short_number
+            .map(|n| format!("{}-{n}", project.to_ascii_uppercase()))
+            .unwrap_or_default();
+        let link = match item.issue_id {
+            Some(id) => format!("{public_url}/issues/{id}/"),
+            None => format!("{public_url}/projects/{project}/issues/"),
+        };
+        let (headline, title) = match item.trigger.as_str() {
+            "new" => ("New issue".to_string(), text("title")),
+            "regression" => ("Regression".to_string(), text("title")),
+            "unignored" => ("Ignored issue is back".to_string(), text("title")),
+            "summary" => {
+                let n = p.get("suppressed").and_then(Value::as_i64).unwrap_or(0);
+                (
+                    "Too many alerts".to_string(),
+                    format!("{n} more new issues in {project}"),
+                )
+            }
+            _ => (
+                "Test notification".to_string(),
+                format!("Tocsin can reach this channel for {project}"),
+            ),
+        };
+        Message {
+            subject: format!("[{}] {title}", project.to_ascii_uppercase()),
+            headline,
+            title,
+            link,
+            short_id,
+            culprit: text("culprit"),
+            environment: text("environment"),
+            release: text("release"),
+            level: text("level"),
+            events: item.times_seen.map(|n| n.to_string()).unwrap_or_default(),
+            frames: p
+                .get("frames")
+                .and_then(Value::as_array)
+                .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default(),
+            trigger: item.trigger.clone(),
+            project,
+        }
+    }
+}
