@@ -1,0 +1,250 @@
+//! Notifications delivered to real receivers: aiosmtpd for email, a loopback HTTP server for
+//! Slack and signed webhooks; exactly once per trigger, through outages and crashes.
+
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::helpers::{TestApp, error_event, spawn_app_with};
+use crate::receivers::{HttpReceiver, SmtpSink};
+
+fn bug(name: &str) -> Value {
+    let mut event = error_event();
+    event["release"] = json!("shop@1.2.3");
+    event["environment"] = json!("production");
+    event["exception"]["values"][0]["stacktrace"] =
+        json!({"frames": [{"module": "shop.pay", "function": name, "lineno": 12, "in_app": true}]});
+    event
+}
+
+fn add_channel(app: &TestApp, args: &[&str]) {
+    let mut all = vec!["alerts", "add", "--project", "default"];
+    all.extend_from_slice(args);
+    let out = app.cli(&all);
+    assert!(out.success, "{}", out.stderr);
+}
+
+/// Waits (bounded) until every outbox row has left `pending` or `cond` holds.
+async fn wait_outbox(
+    app: &TestApp,
+    cond: impl Fn(&[tocsin::store::OutboxRecord]) -> bool,
+) -> Vec<tocsin::store::OutboxRecord> {
+    let started = Instant::now();
+    loop {
+        let rows = app.outbox().await;
+        if cond(&rows) {
+            return rows;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "outbox never settled: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn settled(rows: &[tocsin::store::OutboxRecord]) -> bool {
+    !rows.is_empty() && rows.iter().all(|r| r.state != "pending")
+}
+
+async fn app_with(extra: &[&str]) -> TestApp {
+    let mut args = vec!["--allow-private-webhooks", "true", "--alert-retry-seconds", "0.2"];
+    args.extend_from_slice(extra);
+    spawn_app_with(&args).await
+}
+
+#[tokio::test]
+async fn slack_and_a_signed_webhook_get_exactly_one_post_per_new_issue_and_regression() {
+    let receiver = HttpReceiver::start().await;
+    let app = app_with(&[]).await;
+    add_channel(&app, &["--slack", &format!("{}/slack", receiver.base)]);
+    add_channel(
+        &app,
+        &["--webhook", &format!("{}/hook", receiver.base), "--secret", "s3cret"],
+    );
+    for _ in 0..11 {
+        app.send(&bug("charge")).await;
+    }
+    wait_outbox(&app, settled).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one per channel, not one per event: {got:?}");
+    let slack = got.iter().find(|r| r.path == "/slack").unwrap().json();
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("/issues/1/|ZeroDivisionError: division by zero>"),
+        "{slack}"
+    );
+    let fields = slack["attachments"][0]["fields"].to_string();
+    assert!(
+        fields.contains("production") && fields.contains("shop@1.2.3") && fields.contains("default"),
+        "{fields}"
+    );
+
+    let hook = got.iter().find(|r| r.path == "/hook").unwrap();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"s3cret").unwrap();
+    mac.update(hook.body.as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        hook.header("X-Tocsin-Signature"),
+        Some(expected.as_str()),
+        "the HMAC verifies"
+    );
+    let body = hook.json();
+    assert_eq!(body["trigger"], "new");
+    assert_eq!(body["issue"]["shortId"], "DEFAULT-1");
+    assert_eq!(body["event"]["frames"], json!(["shop.pay in charge at line 12"]));
+
+    assert_eq!(
+        app.api_put("/api/0/issues/1/", &json!({"status": "resolved"})).await.0,
+        200
+    );
+    app.send(&bug("charge")).await;
+    let got = receiver.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.received().len(), 4, "exactly one regression post per channel");
+    assert!(
+        got.iter()
+            .filter(|r| r.path == "/hook")
+            .any(|r| r.json()["trigger"] == "regression")
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_to_a_private_address_is_refused_unless_allowed() {
+    let receiver = HttpReceiver::start().await;
+    let app = spawn_app_with(&[]).await;
+    add_channel(&app, &["--webhook", &format!("{}/hook", receiver.base)]);
+    app.send(&bug("probe")).await;
+    let rows = wait_outbox(&app, settled).await;
+    assert_eq!(rows[0].state, "failed");
+    assert!(
+        rows[0].last_error.as_deref().unwrap().contains("private address"),
+        "{rows:?}"
+    );
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
+    let receiver = HttpReceiver::start().await;
+    receiver.status.store(503, std::sync::atomic::Ordering::SeqCst);
+    let app = app_with(&[]).await;
+    add_channel(&app, &["--slack", &format!("{}/down", receiver.base)]);
+    app.send(&bug("retry")).await;
+    receiver.wait_for(2).await;
+    receiver.status.store(200, std::sync::atomic::Ordering::SeqCst);
+    let rows = wait_outbox(&app, settled).await;
+    assert_eq!(rows[0].state, "delivered");
+    assert!(rows[0].attempts >= 3, "two failures and a success: {rows:?}");
+
+    receiver.status.store(404, std::sync::atomic::Ordering::SeqCst);
+    app.send(&bug("gone")).await;
+    let rows = wait_outbox(&app, |r| r.len() == 2 && settled(r)).await;
+    assert_eq!(rows[1].state, "failed");
+    assert_eq!(rows[1].attempts, 1, "a 4xx is not retried");
+    assert!(rows[1].last_error.as_deref().unwrap().contains("404"));
+}
+
+#[tokio::test]
+async fn a_new_issue_mails_once_and_its_regression_mails_again() {
+    let mut sink = SmtpSink::reserve();
+    sink.start();
+    let port = sink.port.to_string();
+    let app = app_with(&[
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &port,
+        "--smtp-from",
+        "Tocsin <alerts@tocsin.test>",
+    ])
+    .await;
+    add_channel(&app, &["--email", "oncall@example.org,lead@example.org"]);
+    app.send(&bug("mail")).await;
+    let mails = sink.wait_for(1).await;
+    for _ in 0..10 {
+        app.send(&bug("mail")).await;
+    }
+    wait_outbox(&app, settled).await;
+    assert_eq!(sink.mails().len(), 1, "ten more events send nothing");
+    let mail = &mails[0];
+    assert_eq!(mail["rcpt_tos"], json!(["oncall@example.org", "lead@example.org"]));
+    let data = mail["data"].as_str().unwrap();
+    assert!(
+        data.contains("Subject: [DEFAULT] ZeroDivisionError: division by zero"),
+        "{data}"
+    );
+    assert!(
+        data.contains("multipart/alternative") && data.contains("text/html"),
+        "{data}"
+    );
+    assert!(data.contains(&format!("{}/issues/1/", app.base_url)), "{data}");
+
+    assert_eq!(
+        app.api_put("/api/0/issues/1/", &json!({"status": "resolved"})).await.0,
+        200
+    );
+    app.send(&bug("mail")).await;
+    let mails = sink.wait_for(2).await;
+    assert!(mails[1]["data"].as_str().unwrap().contains("Regression"));
+}
+
+#[tokio::test]
+async fn a_mail_queued_while_the_smtp_server_is_down_arrives_once_it_is_back() {
+    let mut sink = SmtpSink::reserve();
+    let port = sink.port.to_string();
+    let app = app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
+    add_channel(&app, &["--email", "oncall@example.org"]);
+    app.send(&bug("outage")).await;
+    wait_outbox(&app, |r| r.first().is_some_and(|r| r.attempts >= 1)).await;
+    assert!(sink.mails().is_empty());
+    sink.start();
+    sink.wait_for(1).await;
+    wait_outbox(&app, settled).await;
+    assert_eq!(sink.mails().len(), 1);
+}
+
+#[tokio::test]
+async fn a_pending_notification_survives_a_crash_and_is_delivered_once() {
+    let mut sink = SmtpSink::reserve();
+    let port = sink.port.to_string();
+    let mut app = app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
+    add_channel(&app, &["--email", "oncall@example.org"]);
+    app.send(&bug("crash")).await;
+    wait_outbox(&app, |r| r.first().is_some_and(|r| r.attempts >= 1)).await;
+    app.kill();
+    sink.start();
+    app.start();
+    sink.wait_for(1).await;
+    wait_outbox(&app, settled).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.mails().len(), 1, "delivered exactly once after the restart");
+}
+
+#[tokio::test]
+async fn fifty_new_issues_send_thirty_notifications_and_one_summary() {
+    let receiver = HttpReceiver::start().await;
+    let window = 6.0;
+    let app = app_with(&["--alert-flood-window", "6"]).await;
+    add_channel(&app, &["--slack", &format!("{}/flood", receiver.base)]);
+    // Start right after a window boundary, so all fifty fall into one window.
+    let now = tocsin::event::unix_now();
+    let into = now % window;
+    if into > 1.0 {
+        tokio::time::sleep(Duration::from_secs_f64(window - into + 0.05)).await;
+    }
+    for n in 0..50 {
+        app.send(&bug(&format!("f{n}"))).await;
+    }
+    let got = receiver.wait_for(31).await;
+    let summary: Vec<_> = got
+        .iter()
+        .filter(|r| r.json()["text"].as_str().unwrap().contains("20 more new issues"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{got:?}");
+    assert_eq!(got.len(), 31);
+}
