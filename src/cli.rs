@@ -88,11 +88,25 @@ pub enum AlertsCommand {
         /// The HMAC key of `--webhook` [default: a random one, printed once].
         #[arg(long, requires = "webhook")]
         secret: Option<String>,
+        /// Which triggers alert.
+        #[arg(long, default_value = "new,regression,unignored")]
+        triggers: String,
     },
     /// List channels, optionally of one project.
     List {
         #[arg(long)]
         project: Option<String>,
+    },
+    /// Remove a channel.
+    Remove {
+        #[arg(long)]
+        project: String,
+        id: i64,
+    },
+    /// Send a test notification on every channel of a project.
+    Test {
+        #[arg(long)]
+        project: String,
     },
 }
 
@@ -220,14 +234,7 @@ async fn user_create(email: &str, admin: bool, settings: &Settings) -> anyhow::R
 async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings).await?;
     let mut conn = db.write_connection().await?;
-    let project_id = |slug: String| async move {
-        anyhow::Ok(
-            store::project_by_slug(&db.read_pool().await?, &slug)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no project {slug:?} (see tocsin project list)"))?
-                .id,
-        )
-    };
+    let now = crate::event::unix_now();
     match cmd {
         AlertsCommand::Add {
             project,
@@ -235,41 +242,35 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             slack,
             webhook,
             secret,
+            triggers,
         } => {
-            let id = project_id(project).await?;
-            let (kind, target, secret) = match (email, slack, webhook) {
-                (Some(to), None, None) => {
-                    let list: Vec<&str> = to.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-                    if list.is_empty() || list.iter().any(|a| !a.contains('@')) {
-                        anyhow::bail!("--email needs comma-separated email addresses");
-                    }
-                    ("email", list.join(","), None)
-                }
-                (None, Some(url), None) => ("slack", check_url(&url)?, None),
-                (None, None, Some(url)) => (
-                    "webhook",
-                    check_url(&url)?,
-                    Some(secret.unwrap_or_else(|| random_hex(32))),
-                ),
+            let id = project_id(&mut conn, &project).await?;
+            let (kind, target) = match (email, slack, webhook) {
+                (Some(to), None, None) => ("email", to),
+                (None, Some(url), None) => ("slack", url),
+                (None, None, Some(url)) => ("webhook", url),
                 _ => anyhow::bail!("give exactly one of --email, --slack or --webhook"),
             };
+            let spec = crate::notify::channels::parse(kind, &target, secret).map_err(anyhow::Error::msg)?;
+            let triggers = crate::notify::channels::parse_triggers(&triggers).map_err(anyhow::Error::msg)?;
             let channel = store::add_channel(
                 &mut conn,
                 id,
-                kind,
-                &target,
-                secret.as_deref(),
-                crate::event::unix_now(),
+                spec.kind,
+                &spec.target,
+                spec.secret.as_deref(),
+                triggers,
+                now,
             )
             .await?;
-            if let Some(secret) = secret {
+            if let Some(secret) = &spec.secret {
                 println!("webhook signing secret (shown once): {secret}");
             }
-            println!("added {kind} channel {channel}");
+            println!("added {} channel {channel}", spec.kind);
         }
         AlertsCommand::List { project } => {
             let id = match project {
-                Some(slug) => Some(project_id(slug).await?),
+                Some(slug) => Some(project_id(&mut conn, &slug).await?),
                 None => None,
             };
             println!("{:<4} {:<8} {:<8} TARGET", "ID", "PROJECT", "KIND");
@@ -277,16 +278,27 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
                 println!("{:<4} {:<8} {:<8} {}", c.id, c.project_id, c.kind, c.target);
             }
         }
+        AlertsCommand::Remove { project, id } => {
+            let pid = project_id(&mut conn, &project).await?;
+            if !store::delete_channel(&mut conn, pid, id).await? {
+                anyhow::bail!("project {project:?} has no channel {id}");
+            }
+            println!("removed channel {id}");
+        }
+        AlertsCommand::Test { project } => {
+            let pid = project_id(&mut conn, &project).await?;
+            let n = store::enqueue_test(&mut conn, pid, now).await?;
+            println!("queued a test notification on {n} channel(s); a running server sends it");
+        }
     }
     Ok(())
 }
 
-fn check_url(url: &str) -> anyhow::Result<String> {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(url.to_string())
-    } else {
-        anyhow::bail!("{url:?} is not an http(s) URL")
-    }
+async fn project_id(conn: &mut sqlx::SqliteConnection, slug: &str) -> anyhow::Result<i64> {
+    Ok(store::project_by_slug(conn, slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no project {slug:?} (see tocsin project list)"))?
+        .id)
 }
 
 async fn token_create(name: &str, settings: &Settings) -> anyhow::Result<()> {

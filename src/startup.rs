@@ -73,15 +73,17 @@ impl Application {
             metrics: metrics.clone(),
             trust_forwarded_for: settings.trust_forwarded_for.value,
         });
+        let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {
             pool: pool.clone(),
+            admin: admin.clone(),
             writer: writer.clone(),
             org: settings.org.value.clone(),
             public_url: public_url.clone(),
         });
         let pages = web::Data::new(WebState {
             pool: pool.clone(),
-            admin: db.admin_pool().await?,
+            admin: admin.clone(),
             writer: writer.clone(),
             public_url: public_url.clone(),
             secure_cookies: public_url.starts_with("https://"),
@@ -103,7 +105,7 @@ impl Application {
                     from: settings.smtp_from.value.clone(),
                 }),
         };
-        crate::notify::spawn(pool.clone(), db.admin_pool().await?, notify_settings);
+        crate::notify::spawn(pool.clone(), admin, notify_settings);
         let health = web::Data::new(HealthState { pool, writer, metrics });
         let prefix = url_path_prefix(&public_url);
         let server = HttpServer::new(move || {

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/0/`: a subset of Sentry's web API, authenticated with
 //! `Authorization: Bearer <token>` (tokens come from `tocsin token create`).
 
+mod alerts;
 pub mod auth;
 
 mod error;
@@ -24,6 +25,8 @@ use crate::store::writer::WriterHandle;
 /// What API handlers share.
 pub struct ApiState {
     pub pool: SqlitePool,
+    /// Read-write pool for alert channels.
+    pub admin: SqlitePool,
     pub writer: WriterHandle,
     /// The organization slug the API answers to.
     pub org: String,
@@ -49,6 +52,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/0/projects/{org}/{project_slug}/issues",
         web::get().to(issues::list),
+    )
+    .route(
+        "/api/0/projects/{org}/{project_slug}/alerts",
+        web::get().to(alerts::list),
+    )
+    .route(
+        "/api/0/projects/{org}/{project_slug}/alerts",
+        web::post().to(alerts::create),
+    )
+    .route(
+        "/api/0/projects/{org}/{project_slug}/alerts/test",
+        web::post().to(alerts::test),
+    )
+    .route(
+        "/api/0/projects/{org}/{project_slug}/alerts/{id}",
+        web::delete().to(alerts::delete),
     )
     .service(
         web::resource(["/api/0/issues/{issue}", "/api/0/organizations/{org}/issues/{issue}"])

@@ -4,6 +4,7 @@
 //! Delivery is at least once: a row is marked delivered after the send succeeds, so a crash
 //! between the two sends it again on restart; once marked, never again.
 
+pub mod channels;
 mod email;
 mod guard;
 mod message;

@@ -29,8 +29,8 @@ use sqlx::{ConnectOptions, SqliteConnection};
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
 pub use outbox::{
-    Channel, DueItem, FloodGuard, OutboxRecord, Trigger, add_channel, due, enqueue_test, list_channels,
-    mark_attempt_failed, mark_delivered, next_due, outbox,
+    Channel, DueItem, FloodGuard, OutboxRecord, Trigger, Triggers, add_channel, delete_channel, deliveries, due,
+    enqueue_test, list_channels, mark_attempt_failed, mark_delivered, next_due, outbox,
 };
 
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};

@@ -37,21 +37,42 @@ impl Trigger {
     }
 }
 
+/// Which triggers a channel hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Triggers {
+    pub new: bool,
+    pub regression: bool,
+    pub unignored: bool,
+}
+
+impl Triggers {
+    pub const ALL: Triggers = Triggers {
+        new: true,
+        regression: true,
+        unignored: true,
+    };
+}
+
 pub async fn add_channel(
     conn: &mut SqliteConnection,
     project_id: i64,
     kind: &str,
     target: &str,
     secret: Option<&str>,
+    triggers: Triggers,
     now: f64,
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query(
-        "INSERT INTO alert_channels (project_id, kind, target, secret, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO alert_channels (project_id, kind, target, secret, on_new, on_regression, on_unignored, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(project_id)
     .bind(kind)
     .bind(target)
     .bind(secret)
+    .bind(triggers.new)
+    .bind(triggers.regression)
+    .bind(triggers.unignored)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?
@@ -337,4 +358,49 @@ pub async fn enqueue_test(conn: &mut SqliteConnection, project_id: i64, now: f64
         .await?;
     }
     Ok(channels.len())
+}
+
+/// Removes a channel of a project (its queued notifications go with it); `false` if none.
+pub async fn delete_channel(ex: impl SqliteExecutor<'_>, project_id: i64, channel_id: i64) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM alert_channels WHERE id = ? AND project_id = ?")
+            .bind(channel_id)
+            .bind(project_id)
+            .execute(ex)
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}
+
+/// An issue's notifications with their channel kind, newest first: its delivery history.
+pub async fn deliveries(pool: &SqlitePool, issue_id: i64) -> Result<Vec<(String, OutboxRecord)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.kind, o.id, o.channel_id, o.issue_id, o.trigger, o.state, o.payload, o.attempts, o.created_at, \
+                o.delivered_at, o.last_error \
+           FROM outbox o JOIN alert_channels c ON c.id = o.channel_id WHERE o.issue_id = ? ORDER BY o.id DESC",
+    )
+    .bind(issue_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                OutboxRecord {
+                    id: r.get(1),
+                    channel_id: r.get(2),
+                    issue_id: r.get(3),
+                    trigger: r.get(4),
+                    state: r.get(5),
+                    payload: r.get(6),
+                    attempts: r.get(7),
+                    created_at: r.get(8),
+                    delivered_at: r.get(9),
+                    last_error: r.get(10),
+                },
+            )
+        })
+        .collect())
 }

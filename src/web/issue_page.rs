@@ -53,6 +53,16 @@ struct IssuePage {
     users: Vec<(i64, String)>,
     links: Vec<store::IssueLink>,
     feedback: Vec<FeedbackRow>,
+    deliveries: Vec<DeliveryRow>,
+}
+
+/// One notification about the issue: channel, trigger, when, outcome.
+pub struct DeliveryRow {
+    pub channel: String,
+    pub trigger: String,
+    pub when: String,
+    pub outcome: String,
+    pub error: String,
 }
 
 pub struct FeedbackRow {
@@ -206,6 +216,20 @@ async fn render(
         .collect();
     let short_id = crate::api::short_id(&issue);
     let issue_page = IssuePage {
+        deliveries: store::deliveries(&state.pool, issue.id)
+            .await?
+            .into_iter()
+            .map(|(kind, r)| DeliveryRow {
+                channel: kind,
+                trigger: r.trigger,
+                when: time::relative(r.created_at, now),
+                outcome: match r.state.as_str() {
+                    "pending" if r.attempts > 0 => format!("retrying ({} attempts)", r.attempts),
+                    other => other.to_string(),
+                },
+                error: r.last_error.unwrap_or_default(),
+            })
+            .collect(),
         users: store::all_users(&state.pool).await?,
         links: store::issue_links(&state.pool, issue.id).await?,
         feedback,

@@ -3,6 +3,7 @@
 //! but sign-in and setup requires a session; every state-changing form carries a CSRF token and
 //! answers with a 303 redirect.
 
+mod alerts;
 mod assets;
 mod auth;
 mod charts;
@@ -73,6 +74,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects", web::post().to(projects::create))
         .route("/projects/{slug}", web::get().to(projects::detail))
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
+        .route("/projects/{slug}/alerts", web::get().to(alerts::show))
+        .route("/projects/{slug}/alerts", web::post().to(alerts::add))
+        .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))
+        .route("/projects/{slug}/alerts/{id}/delete", web::post().to(alerts::remove))
         .route("/issues", web::get().to(issues::all_list))
         .route("/issues/bulk", web::post().to(issues::bulk))
         .route("/issues/{id}", web::get().to(issue_page::show))

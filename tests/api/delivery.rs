@@ -248,3 +248,60 @@ async fn fifty_new_issues_send_thirty_notifications_and_one_summary() {
     assert_eq!(summary.len(), 1, "{got:?}");
     assert_eq!(got.len(), 31);
 }
+
+#[tokio::test]
+async fn channels_are_managed_through_the_api_and_a_test_notification_arrives() {
+    let receiver = HttpReceiver::start().await;
+    let app = app_with(&[]).await;
+    let base = "/api/0/projects/default/default/alerts/";
+    let resp = app
+        .client
+        .post(app.url(base))
+        .bearer_auth(&app.token)
+        .json(&json!({"kind": "webhook", "target": format!("{}/api-hook", receiver.base), "triggers": ["new"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(
+        created["secret"].as_str().unwrap().len(),
+        64,
+        "a generated secret, shown once"
+    );
+    let (status, _, list) = app.api_get(base).await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["triggers"], json!(["new"]));
+    assert!(list[0].get("secret").is_none(), "listing never shows secrets");
+    let bad = app
+        .client
+        .post(app.url(base))
+        .bearer_auth(&app.token)
+        .json(&json!({"kind": "pager", "target": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let test = app
+        .client
+        .post(app.url(&format!("{base}test/")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(test.status(), 202);
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got[0].json()["trigger"], "test");
+
+    let id = created["id"].as_str().unwrap();
+    let gone = app
+        .client
+        .delete(app.url(&format!("{base}{id}/")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(app.api_get(base).await.2, json!([]));
+}

@@ -475,3 +475,60 @@ async fn the_tags_page_and_the_raw_json_view_show_the_issues_data() {
         "needs sign-in"
     );
 }
+
+#[tokio::test]
+async fn the_alerts_page_adds_channels_and_the_issue_page_shows_delivery_history() {
+    let receiver = crate::receivers::HttpReceiver::start().await;
+    let app = crate::helpers::spawn_app_with(&["--allow-private-webhooks", "true"]).await;
+    let browser = Browser::set_up(&app).await;
+    let page = browser.get("/projects/default/alerts/").await;
+    assert_eq!(page.status, 200);
+    let csrf = hidden(&page.body, "csrf");
+    let target = format!("{}/slack", receiver.base);
+    let add = browser
+        .post(
+            "/projects/default/alerts",
+            &[
+                ("csrf", &csrf),
+                ("kind", "slack"),
+                ("target", &target),
+                ("on_new", "on"),
+                ("on_regression", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(add.status, 303);
+    let bad = browser
+        .post(
+            "/projects/default/alerts",
+            &[
+                ("csrf", &csrf),
+                ("kind", "email"),
+                ("target", "nobody"),
+                ("on_new", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("email addresses"));
+    let listed = browser.get("/projects/default/alerts/").await.body;
+    assert!(listed.contains(&target) && listed.contains("new regression"));
+
+    app.send(&error_event()).await;
+    receiver.wait_for(1).await;
+    let started = std::time::Instant::now();
+    loop {
+        let issue = browser.get("/issues/1/").await.body;
+        if issue.contains("<td>slack</td><td>new</td>") && issue.contains("<td>delivered</td>") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no delivery history: {issue}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let test = browser.post("/projects/default/alerts/test", &[("csrf", &csrf)]).await;
+    assert!(test.body.contains("A test notification is on its way to 1 channel(s)."));
+    receiver.wait_for(2).await;
+}

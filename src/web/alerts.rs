@@ -1,0 +1,180 @@
+//! A project's alert settings: channels (email, Slack, webhook), their triggers, and a test
+//! notification button.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::{page, see_other};
+use super::{Chrome, Viewer, WebError, WebState};
+use crate::event::unix_now;
+use crate::notify::channels;
+use crate::project::Project;
+use crate::store::{self, Channel, Triggers};
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    chrome: Chrome,
+    project: Project,
+    channels: Vec<Channel>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn project(state: &WebState, slug: &str) -> Result<Project, WebError> {
+    store::project_by_slug(&state.pool, slug)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("There is no project {slug:?}.")))
+}
+
+async fn render(
+    viewer: &Viewer,
+    state: &WebState,
+    project: Project,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let bad = error.is_some();
+    let mut resp = page(&AlertsPage {
+        chrome: Chrome::for_viewer(&format!("Alerts of {}", project.slug), viewer),
+        channels: store::list_channels(&state.pool, Some(project.id)).await?,
+        project,
+        notice,
+        error,
+    })?;
+    if bad {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
+}
+
+pub async fn show(
+    viewer: Viewer,
+    path: web::Path<String>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let project = project(&state, &path).await?;
+    render(&viewer, &state, project, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    kind: String,
+    target: String,
+    secret: Option<String>,
+    on_new: Option<String>,
+    on_regression: Option<String>,
+    on_unignored: Option<String>,
+}
+
+/// `POST /projects/{slug}/alerts`: add a channel.
+pub async fn add(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<AddForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let project = project(&state, &path).await?;
+    let triggers = Triggers {
+        new: form.on_new.is_some(),
+        regression: form.on_regression.is_some(),
+        unignored: form.on_unignored.is_some(),
+    };
+    let spec = match channels::parse(&form.kind, &form.target, form.secret.clone()) {
+        Ok(spec)
+            if triggers
+                != (Triggers {
+                    new: false,
+                    regression: false,
+                    unignored: false,
+                }) =>
+        {
+            spec
+        }
+        Ok(_) => {
+            return render(
+                &viewer,
+                &state,
+                project,
+                None,
+                Some("Tick at least one trigger.".into()),
+            )
+            .await;
+        }
+        Err(e) => return render(&viewer, &state, project, None, Some(e)).await,
+    };
+    let mut conn = state
+        .admin
+        .acquire()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    store::add_channel(
+        &mut conn,
+        project.id,
+        spec.kind,
+        &spec.target,
+        spec.secret.as_deref(),
+        triggers,
+        unix_now(),
+    )
+    .await?;
+    drop(conn);
+    let notice = spec
+        .secret
+        .filter(|_| form.secret.as_deref().is_none_or(str::is_empty))
+        .map(|s| format!("Webhook signing secret (shown once): {s}"));
+    match notice {
+        Some(n) => render(&viewer, &state, project, Some(n), None).await,
+        None => Ok(see_other(&format!("/projects/{}/alerts/", project.slug))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /projects/{slug}/alerts/{id}/delete`
+pub async fn remove(
+    viewer: Viewer,
+    path: web::Path<(String, i64)>,
+    form: web::Form<CsrfOnly>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let (slug, id) = path.into_inner();
+    let project = project(&state, &slug).await?;
+    if !store::delete_channel(&state.admin, project.id, id).await? {
+        return Err(WebError::NotFound(format!("Project {slug:?} has no channel {id}.")));
+    }
+    Ok(see_other(&format!("/projects/{slug}/alerts/")))
+}
+
+/// `POST /projects/{slug}/alerts/test`: a test notification on every channel.
+pub async fn test(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let project = project(&state, &path).await?;
+    let mut conn = state
+        .admin
+        .acquire()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let n = store::enqueue_test(&mut conn, project.id, unix_now()).await?;
+    drop(conn);
+    render(
+        &viewer,
+        &state,
+        project,
+        Some(format!("A test notification is on its way to {n} channel(s).")),
+        None,
+    )
+    .await
+}
