@@ -19,6 +19,8 @@ pub struct Message {
     pub release: String,
     pub level: String,
     pub events: String,
+    /// `2026-11-25 01:02:03 UTC`, empty for summaries and tests.
+    pub first_seen: String,
     pub frames: Vec<String>,
     pub trigger: String,
 }
@@ -63,6 +65,7 @@ impl Message {
             release: text("release"),
             level: text("level"),
             events: item.times_seen.map(|n| n.to_string()).unwrap_or_default(),
+            first_seen: item.first_seen.map(first_seen_text).unwrap_or_default(),
             frames: p
                 .get("frames")
                 .and_then(Value::as_array)
@@ -72,4 +75,10 @@ impl Message {
             project,
         }
     }
+}
+
+fn first_seen_text(secs: f64) -> String {
+    let s = crate::event::format_rfc3339(secs);
+    let (date, rest) = s.split_once('T').unwrap_or((&s, ""));
+    format!("{date} {} UTC", rest.split(['.', 'Z']).next().unwrap_or(rest))
 }

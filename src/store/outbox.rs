@@ -262,13 +262,14 @@ pub struct DueItem {
     pub issue_id: Option<i64>,
     pub short_number: Option<i64>,
     pub times_seen: Option<i64>,
+    pub first_seen: Option<f64>,
 }
 
 /// Pending notifications whose time has come, oldest first.
 pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
     let rows = sqlx::query(
         "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
-                o.issue_id, i.short_number, i.times_seen \
+                o.issue_id, i.short_number, i.times_seen, i.first_seen \
            FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
            LEFT JOIN issues i ON i.id = o.issue_id \
           WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?",
@@ -292,6 +293,7 @@ pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>
             issue_id: r.get(9),
             short_number: r.get(10),
             times_seen: r.get(11),
+            first_seen: r.get(12),
         })
         .collect())
 }

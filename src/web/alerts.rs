@@ -83,6 +83,17 @@ pub async fn add(
         regression: form.on_regression.is_some(),
         unignored: form.on_unignored.is_some(),
     };
+    // The UI never shows a secret, so a webhook's signing key is typed in, not generated.
+    if form.kind == "webhook" && form.secret.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return render(
+            &viewer,
+            &state,
+            project,
+            None,
+            Some("Enter a signing secret for the webhook.".into()),
+        )
+        .await;
+    }
     let spec = match channels::parse(&form.kind, &form.target, form.secret.clone()) {
         Ok(spec)
             if triggers
@@ -122,14 +133,7 @@ pub async fn add(
     )
     .await?;
     drop(conn);
-    let notice = spec
-        .secret
-        .filter(|_| form.secret.as_deref().is_none_or(str::is_empty))
-        .map(|s| format!("Webhook signing secret (shown once): {s}"));
-    match notice {
-        Some(n) => render(&viewer, &state, project, Some(n), None).await,
-        None => Ok(see_other(&format!("/projects/{}/alerts/", project.slug))),
-    }
+    Ok(see_other(&format!("/projects/{}/alerts/", project.slug)))
 }
 
 #[derive(Deserialize)]

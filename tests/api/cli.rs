@@ -122,6 +122,7 @@ fn config_show_reports_flag_over_env_over_file_over_default() {
         .env_clear()
         .env("TOCSIN_BIND", "127.0.0.1:7002")
         .env("TOCSIN_ORG", "from-env")
+        .env("TOCSIN_SMTP_PASSWORD", "hunter2")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -135,6 +136,11 @@ fn config_show_reports_flag_over_env_over_file_over_default() {
     assert!(stdout.contains("data_dir = \"./tocsin-data\"  # default"), "{stdout}");
     assert!(stdout.contains("trust_forwarded_for = false  # default"), "{stdout}");
     assert!(stdout.contains("alert_flood_limit = 30  # default"), "{stdout}");
+    assert!(
+        stdout.contains("smtp_password = \"<redacted>\"  # environment"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "secrets are never printed");
 }
 
 #[test]

@@ -183,6 +183,10 @@ async fn a_new_issue_mails_once_and_its_regression_mails_again() {
         "{data}"
     );
     assert!(data.contains(&format!("{}/issues/1/", app.base_url)), "{data}");
+    assert!(
+        data.contains("First seen:") && data.contains("shop.pay in mail at line 12"),
+        "{data}"
+    );
 
     assert_eq!(
         app.api_put("/api/0/issues/1/", &json!({"status": "resolved"})).await.0,
