@@ -17,15 +17,18 @@ async fn set_up_admin(app: &TestApp, browser: &Browser) {
     form.set_by_name("password_again", "correct horse").await.unwrap();
     let old = c.find(Locator::Css("html")).await.unwrap();
     form.submit().await.unwrap();
+    wait_until_gone(old, "setup did not submit").await;
+    c.wait().for_element(Locator::Css(".who")).await.unwrap();
+}
+
+/// Waits (bounded) until `old` (an element of the page being left) is stale: the next page is
+/// there, and no look-up can find an element of the old one.
+async fn wait_until_gone(old: fantoccini::elements::Element, what: &str) {
     let started = std::time::Instant::now();
     while old.tag_name().await.is_ok() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "setup did not submit"
-        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    c.wait().for_element(Locator::Css(".who")).await.unwrap();
 }
 
 /// Clicks something that loads a new page and waits until the old page is gone, so the next
@@ -34,14 +37,7 @@ async fn click_to_navigate(browser: &Browser, locator: Locator<'_>) {
     let c = &browser.client;
     let old = c.find(Locator::Css("html")).await.unwrap();
     c.find(locator).await.unwrap().click().await.unwrap();
-    let started = std::time::Instant::now();
-    while old.tag_name().await.is_ok() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "the page did not change"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    wait_until_gone(old, "the page did not change").await;
 }
 
 async fn text(browser: &Browser, css: &str) -> String {
@@ -70,14 +66,7 @@ async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_b
     form.set_by_name("password", "correct horse").await.unwrap();
     let old = c.find(Locator::Css("html")).await.unwrap();
     form.submit().await.unwrap();
-    let started = std::time::Instant::now();
-    while old.tag_name().await.is_ok() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "sign-in did not submit"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    wait_until_gone(old, "sign-in did not submit").await;
     assert_eq!(text(&browser, ".who").await, "admin@example.org");
 
     run_script("flask_issue_demo.py", &[&app.dsn]);
