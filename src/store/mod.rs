@@ -154,3 +154,9 @@ pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
+
+/// Folds the WAL into the main file (`TRUNCATE`), so the file size is what the data takes.
+pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
+//! [--size small|large] [--issues 50]`.
+//!
+//! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
+//! envelopes to it over HTTP: gzip-compressed, a fresh random event id per request, drawn from
+//! `--issues` distinct stack traces (so grouping and issue updates run), ~7 KB decoded (`small`)
+//! or ~50 KB with large `vars` and breadcrumbs (`large`). A 200 from Tocsin means committed, so
+//! accepted = committed when the run ends. Prints events/s, latency percentiles, non-2xx counts,
+//! the server's idle and peak RSS, and database bytes per stored event. The load generator shares
+//! the machine's cores with the server.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Options {
+    connections: usize,
+    seconds: f64,
+    large: bool,
+    issues: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    Options {
+        connections: get("--connections").and_then(|v| v.parse().ok()).unwrap_or(32),
+        seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),
+        large: get("--size").as_deref() == Some("large"),
+        issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
+    }
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `issues` distinct realistic events built from the recorded sentry-python Flask error.
+fn templates(issues: usize, large: bool) -> Vec<Value> {
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sentry-python-2.75-gzip/001.body"
+    ))
+    .unwrap();
+    let envelope = tocsin::ingest::envelope::parse(&fixture).unwrap();
+    let base: Value = serde_json::from_slice(envelope.items[0].payload).unwrap();
+    (0..issues)
+        .map(|n| {
+            let mut event = base.clone();
+            let frames = event["exception"]["values"][0]["stacktrace"]["frames"].as_array_mut().unwrap();
+            let last = frames.last_mut().unwrap();
+            last["function"] = json!(format!("handler_{n}"));
+            last["context_line"] = json!(format!("    return compute_{n}(numerator, denominator)"));
+            if large {
+                let blob: String = "x".repeat(400);
+                let vars: serde_json::Map<String, Value> = (0..60).map(|i| (format!("var_{i}"), json!(format!("'{blob}'")))).collect();
+                last["vars"] = Value::Object(vars);
+                event["breadcrumbs"] = json!({"values": (0..40).map(|i| json!({
+                    "timestamp": 1795546474.0 + i as f64, "category": "http", "level": "info",
+                    "message": format!("GET /api/items/{i} -> 200"), "data": {"url": format!("http://svc/items/{i}"), "status_code": 200}
+                })).collect::<Vec<_>>()});
+            }
+            event
+        })
+        .collect()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let opts = options();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(opts));
+}
+
+async fn run(opts: Options) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut base, mut dsn) = (String::new(), String::new());
+    while dsn.is_empty() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(a) = line.strip_prefix("Tocsin is listening on ") {
+            base = a.to_string();
+        } else if let Some(d) = line.strip_prefix("DSN for project default: ") {
+            dsn = d.to_string();
+        }
+    }
+    let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
+    let templates = Arc::new(templates(opts.issues, opts.large));
+    let sample = serde_json::to_vec(&templates[0]).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_rss = rss_kib(pid, "VmRSS:");
+    println!(
+        "load: {} connections, {:.0} s, {} issues, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
+        opts.connections,
+        opts.seconds,
+        opts.issues,
+        sample.len() as f64 / 1024.0,
+        gzip(&sample).len() as f64 / 1024.0
+    );
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.connections)
+        .build()
+        .unwrap();
+    let url = format!("{base}/api/1/envelope/");
+    let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=sentry.python/2.75.0");
+    let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(opts.seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..opts.connections {
+        let (client, url, auth, templates) = (client.clone(), url.clone(), auth.clone(), templates.clone());
+        let (latencies, statuses) = (latencies.clone(), statuses.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut n = worker;
+            while Instant::now() < deadline {
+                let mut event = templates[n % templates.len()].clone();
+                n += opts_step();
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                event["event_id"] = json!(id);
+                let payload = serde_json::to_vec(&event).unwrap();
+                let mut body = format!(
+                    "{{\"event_id\":\"{id}\"}}\n{{\"type\":\"event\",\"length\":{}}}\n",
+                    payload.len()
+                )
+                .into_bytes();
+                body.extend_from_slice(&payload);
+                body.push(b'\n');
+                let body = gzip(&body);
+                let t = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("X-Sentry-Auth", &auth)
+                    .header("Content-Encoding", "gzip")
+                    .header("Content-Type", "application/x-sentry-envelope")
+                    .body(body)
+                    .send()
+                    .await;
+                let status = match resp {
+                    Ok(r) => {
+                        let s = r.status().as_u16();
+                        let _ = r.bytes().await;
+                        s
+                    }
+                    Err(_) => 0,
+                };
+                mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                *statuses.lock().unwrap().entry(status).or_default() += 1;
+            }
+            latencies.lock().unwrap().extend(mine);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak_rss = rss_kib(pid, "VmHWM:");
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let statuses = statuses.lock().unwrap().clone();
+    let ok = statuses.get(&200).copied().unwrap_or(0);
+    println!(
+        "accepted = committed: {ok} events in {elapsed:.1} s = {:.0} events/s",
+        ok as f64 / elapsed
+    );
+    println!(
+        "latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+        pct(0.50),
+        pct(0.95),
+        pct(0.99)
+    );
+    let errors: Vec<String> = statuses
+        .iter()
+        .filter(|(s, _)| **s != 200)
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
+    println!(
+        "non-2xx: {}",
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join(", ")
+        }
+    );
+    println!(
+        "server RSS: idle {:.1} MB, peak {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0
+    );
+
+    let _ = server.kill();
+    let _ = server.wait();
+    // Fold the WAL into the database so the file size is what the data takes.
+    let db = tocsin::store::Database::open(&data, tocsin::config::Synchronous::Normal)
+        .await
+        .unwrap();
+    let mut conn = db.write_connection().await.unwrap();
+    tocsin::store::checkpoint(&mut conn).await.unwrap();
+    let stored = tocsin::store::count_events(&mut conn).await.unwrap();
+    let bytes = std::fs::metadata(data.join("tocsin.db")).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "database: {:.1} MB for {stored} events = {:.0} bytes per stored event",
+        bytes as f64 / 1e6,
+        bytes as f64 / stored.max(1) as f64
+    );
+}
+
+/// Workers walk the templates with a stride so concurrent requests hit different issues.
+fn opts_step() -> usize {
+    7
+}
