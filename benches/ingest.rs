@@ -10,8 +10,9 @@
 //! the machine's cores with the server.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -99,25 +100,9 @@ fn main() {
 async fn run(opts: Options) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = server.id();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let (mut base, mut dsn) = (String::new(), String::new());
-    while dsn.is_empty() {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(a) = line.strip_prefix("Tocsin is listening on ") {
-            base = a.to_string();
-        } else if let Some(d) = line.strip_prefix("DSN for project default: ") {
-            dsn = d.to_string();
-        }
-    }
-    let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
+    let server = common::Server::start(&data);
+    let pid = server.child.id();
+    let (base, key) = (server.base.clone(), server.key.clone());
     let templates = Arc::new(templates(opts.issues, opts.large));
     let sample = serde_json::to_vec(&templates[0]).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -228,8 +213,7 @@ async fn run(opts: Options) {
         peak_rss as f64 / 1024.0
     );
 
-    let _ = server.kill();
-    let _ = server.wait();
+    server.stop();
     // Fold the WAL into the database so the file size is what the data takes.
     let db = tocsin::store::Database::open(&data, tocsin::config::Synchronous::Normal)
         .await

@@ -6,7 +6,9 @@
 //! (an issue page with its latest event) over loopback; the numbers include the HTTP round trip,
 //! so they bound the render time from above.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -42,25 +44,8 @@ async fn run() {
         .unwrap();
     user.stdin.take().unwrap().write_all(b"benchmark password\n").unwrap();
     assert!(user.wait().unwrap().success());
-    let mut server = Command::new(bin)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut base = String::new();
-    let mut dsn = String::new();
-    while dsn.is_empty() {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(a) = line.strip_prefix("Tocsin is listening on ") {
-            base = a.to_string();
-        } else if let Some(d) = line.strip_prefix("DSN for project default: ") {
-            dsn = d.to_string();
-        }
-    }
-    let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
+    let server = common::Server::start(&data);
+    let (base, key) = (server.base.clone(), server.key.clone());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -158,6 +143,5 @@ async fn run() {
             ms[RUNS - 1]
         );
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    server.stop();
 }

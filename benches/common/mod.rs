@@ -1,0 +1,41 @@
+//! What the benchmarks share: a release `tocsin serve` on a temporary data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running server, its base URL and the default project's public key.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub key: String,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tocsin");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut base, mut dsn) = (String::new(), String::new());
+        while dsn.is_empty() {
+            let line = lines.next().expect("the banner").unwrap();
+            if let Some(a) = line.strip_prefix("Tocsin is listening on ") {
+                base = a.to_string();
+            } else if let Some(d) = line.strip_prefix("DSN for project default: ") {
+                dsn = d.to_string();
+            }
+        }
+        let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
+        Server { child, base, key }
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
