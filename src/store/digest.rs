@@ -101,8 +101,7 @@ pub async fn digest(
         };
         transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
     }
-    issue_writes::refresh_latest(conn, &deltas, rows).await?;
-    issue_writes::apply_deltas(conn, &deltas).await?;
+    issue_writes::apply_deltas(conn, &deltas, rows).await?;
     issue_writes::add_hourly(conn, &assigned).await?;
     issue_writes::add_tag_values(conn, &assigned).await?;
     issue_writes::add_activity(conn, &activity).await?;

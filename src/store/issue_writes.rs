@@ -231,38 +231,11 @@ pub async fn states(
     Ok(out)
 }
 
-/// One `UPDATE` per touched issue: counters, seen times, the newest event's level and title.
-pub async fn apply_deltas(conn: &mut SqliteConnection, deltas: &BTreeMap<i64, IssueDelta>) -> Result<(), StoreError> {
-    for (issue_id, delta) in deltas {
-        sqlx::query(
-            "UPDATE issues SET times_seen = times_seen + ?, users_seen = users_seen + ?, \
-             first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?), \
-             first_release = COALESCE(first_release, ?) WHERE id = ?",
-        )
-        .bind(delta.count)
-        .bind(delta.new_users)
-        .bind(delta.min_timestamp)
-        .bind(delta.max_timestamp)
-        .bind(&delta.first_release)
-        .bind(issue_id)
-        .execute(&mut *conn)
-        .await?;
-        if delta.reopen {
-            sqlx::query(
-                "UPDATE issues SET status = 'unresolved', resolved_at = NULL, ignore_until = NULL, \
-                 ignore_count = NULL, ignore_baseline = NULL WHERE id = ?",
-            )
-            .bind(issue_id)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// The newest event of each issue names it: level, title, culprit and last release follow it,
-/// unless an older event arrived late.
-pub async fn refresh_latest(
+/// One `UPDATE` per touched issue: counters and seen times, and — unless an older event arrived
+/// late — the newest event's level, title, culprit and release. (SQLite evaluates every
+/// right-hand side against the row as it was, so `last_seen <= ?` sees the old value.) A reopened
+/// issue also drops its status conditions in the same statement.
+pub async fn apply_deltas(
     conn: &mut SqliteConnection,
     deltas: &BTreeMap<i64, IssueDelta>,
     rows: &[&EventRow],
@@ -270,17 +243,35 @@ pub async fn refresh_latest(
     for (issue_id, delta) in deltas {
         let row = rows[delta.latest_index];
         sqlx::query(
-            "UPDATE issues SET level = ?, title = ?, culprit = ?, type = ?, value = ?, \
-             last_release = COALESCE(?, last_release) WHERE id = ? AND last_seen <= ?",
+            "UPDATE issues SET times_seen = times_seen + ?1, users_seen = users_seen + ?2, \
+             first_seen = MIN(first_seen, ?3), last_seen = MAX(last_seen, ?4), \
+             first_release = COALESCE(first_release, ?5), \
+             level = CASE WHEN last_seen <= ?4 THEN ?6 ELSE level END, \
+             title = CASE WHEN last_seen <= ?4 THEN ?7 ELSE title END, \
+             culprit = CASE WHEN last_seen <= ?4 THEN ?8 ELSE culprit END, \
+             type = CASE WHEN last_seen <= ?4 THEN ?9 ELSE type END, \
+             value = CASE WHEN last_seen <= ?4 THEN ?10 ELSE value END, \
+             last_release = CASE WHEN last_seen <= ?4 THEN COALESCE(?11, last_release) ELSE last_release END, \
+             status = CASE WHEN ?12 THEN 'unresolved' ELSE status END, \
+             resolved_at = CASE WHEN ?12 THEN NULL ELSE resolved_at END, \
+             ignore_until = CASE WHEN ?12 THEN NULL ELSE ignore_until END, \
+             ignore_count = CASE WHEN ?12 THEN NULL ELSE ignore_count END, \
+             ignore_baseline = CASE WHEN ?12 THEN NULL ELSE ignore_baseline END \
+             WHERE id = ?13",
         )
+        .bind(delta.count)
+        .bind(delta.new_users)
+        .bind(delta.min_timestamp)
+        .bind(delta.max_timestamp)
+        .bind(&delta.first_release)
         .bind(row.level)
         .bind(&row.issue.title)
         .bind(&row.issue.culprit)
         .bind(&row.issue.ty)
         .bind(&row.issue.value)
         .bind(&row.release)
+        .bind(delta.reopen)
         .bind(issue_id)
-        .bind(row.timestamp)
         .execute(&mut *conn)
         .await?;
     }
