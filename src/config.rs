@@ -62,6 +62,9 @@ pub struct SettingsArgs {
     /// Sender of alert emails.
     #[arg(long, env = "TOCSIN_SMTP_FROM", global = true)]
     pub smtp_from: Option<String>,
+    /// Refuse ingest (503) while the data directory's disk has fewer free bytes than this.
+    #[arg(long, env = "TOCSIN_MIN_FREE_DISK", global = true)]
+    pub min_free_disk: Option<u64>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -79,6 +82,7 @@ struct FileSettings {
     sqlite_synchronous: Option<Synchronous>,
     trust_forwarded_for: Option<bool>,
     alert_flood_limit: Option<i64>,
+    min_free_disk: Option<u64>,
     alert_flood_window: Option<f64>,
     alert_retry_seconds: Option<f64>,
     allow_private_webhooks: Option<bool>,
@@ -161,6 +165,7 @@ pub struct Settings {
     pub sqlite_synchronous: Setting<Synchronous>,
     pub trust_forwarded_for: Setting<bool>,
     pub alert_flood_limit: Setting<i64>,
+    pub min_free_disk: Setting<u64>,
     pub alert_flood_window: Setting<f64>,
     pub alert_retry_seconds: Setting<f64>,
     pub allow_private_webhooks: Setting<bool>,
@@ -198,6 +203,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_SMTP_USER",
     "TOCSIN_SMTP_PASSWORD",
     "TOCSIN_SMTP_FROM",
+    "TOCSIN_MIN_FREE_DISK",
     "TOCSIN_CONFIG",
 ];
 
@@ -293,6 +299,7 @@ impl Settings {
                 file.smtp_from,
                 "Tocsin <tocsin@localhost>".to_string(),
             ),
+            min_free_disk: layer(args.min_free_disk, "TOCSIN_MIN_FREE_DISK", file.min_free_disk, 1 << 30),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -413,6 +420,11 @@ impl Settings {
             self.smtp_password.source,
         );
         line("smtp_from", quote(&self.smtp_from.value), self.smtp_from.source);
+        line(
+            "min_free_disk",
+            self.min_free_disk.value.to_string(),
+            self.min_free_disk.source,
+        );
         out
     }
 }

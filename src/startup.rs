@@ -72,6 +72,7 @@ impl Application {
             writer: writer.clone(),
             metrics: metrics.clone(),
             trust_forwarded_for: settings.trust_forwarded_for.value,
+            disk: crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value),
         });
         let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {

@@ -75,6 +75,7 @@ async fn envelope_inner(
     state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
+    state.disk.check()?;
     let header_auth = auth::from_request(req)?;
     if let Some(auth) = &header_auth {
         authorize(state, &auth.key, project_id).await?;
@@ -162,6 +163,7 @@ async fn store_inner(
     state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
+    state.disk.check()?;
     let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
     authorize(state, &auth.key, project_id).await?;
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;

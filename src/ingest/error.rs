@@ -47,6 +47,8 @@ pub enum IngestError {
     QueueFull,
     #[error("the event could not be stored: {0}")]
     Unavailable(String),
+    #[error("the server's disk is nearly full ({free_mib} MiB free, {min_mib} MiB required); retry later")]
+    DiskFull { free_mib: u64, min_mib: u64 },
 }
 
 impl ResponseError for IngestError {
@@ -65,7 +67,7 @@ impl ResponseError for IngestError {
             TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | DiskFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -82,7 +84,10 @@ impl ResponseError for IngestError {
         // Header values cannot hold control characters; keep the header short and printable.
         let header: String = detail.chars().filter(|c| !c.is_control()).take(200).collect();
         resp.insert_header(("X-Sentry-Error", header));
-        if matches!(self, IngestError::QueueFull | IngestError::Unavailable(_)) {
+        if matches!(
+            self,
+            IngestError::QueueFull | IngestError::Unavailable(_) | IngestError::DiskFull { .. }
+        ) {
             resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
             // Python and JS need an integer; Rust needs all three fields (PROTOCOL.md §3.6).
             resp.insert_header(("X-Sentry-Rate-Limits", format!("{RETRY_AFTER_SECS}::organization")));

@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 mod cors;
 mod decode;
+pub mod disk;
 mod endpoint;
 pub mod envelope;
 mod error;
@@ -30,6 +31,8 @@ pub struct IngestState {
     pub metrics: Metrics,
     /// Whether `X-Forwarded-For` names the client (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Refuses ingest while the disk is nearly full.
+    pub disk: disk::DiskGuard,
 }
 
 /// Sentry's limits (PROTOCOL.md §3.7).

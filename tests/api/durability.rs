@@ -157,3 +157,20 @@ async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_i
         assert_eq!(app.get_event("default", id).await.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn ingest_is_refused_with_503_while_the_disk_is_nearly_full() {
+    // Demand 4 EiB free: no real disk has it, so the guard must refuse.
+    let app = spawn_app_with(&["--min-free-disk", "4611686018427387904"]).await;
+    let resp = app.post_envelope(envelope_of(&error_event())).await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("disk is nearly full"),
+        "{body}"
+    );
+    assert_eq!(app.stored_event_count().await, 0);
+    // The rest of the server keeps working.
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+}
