@@ -61,13 +61,8 @@ pub async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
         }
         Some(other) => return Err(ApiError::BadRequest(format!("triggers must be a list, got {other}"))),
     };
-    let mut conn = state
-        .admin
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let id = store::add_channel(
-        &mut conn,
+        &state.admin,
         project.id,
         spec.kind,
         &spec.target,
@@ -107,11 +102,6 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 
 pub async fn test(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let project = project(&req, &state).await?;
-    let mut conn = state
-        .admin
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let n = store::enqueue_test(&mut conn, project.id, unix_now()).await?;
+    let n = store::enqueue_test(&state.admin, project.id, unix_now()).await?;
     Ok(HttpResponse::Accepted().json(json!({ "queued": n })))
 }

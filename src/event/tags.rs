@@ -181,15 +181,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::event::{NormalizeInput, normalize};
 
     fn event(raw: Value) -> Event {
-        let input = NormalizeInput {
-            envelope_event_id: None,
-            client_ip: None,
-            received: 1_795_543_200.0,
-        };
-        normalize(raw, &input).unwrap()
+        crate::event::test_event(raw)
     }
 
     fn get<'a>(tags: &'a Tags, key: &str) -> Option<&'a str> {

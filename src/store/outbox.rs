@@ -54,7 +54,7 @@ impl Triggers {
 }
 
 pub async fn add_channel(
-    conn: &mut SqliteConnection,
+    ex: impl SqliteExecutor<'_>,
     project_id: i64,
     kind: &str,
     target: &str,
@@ -74,7 +74,7 @@ pub async fn add_channel(
     .bind(triggers.regression)
     .bind(triggers.unignored)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(ex)
     .await?
     .get(0))
 }
@@ -344,22 +344,19 @@ pub async fn mark_attempt_failed(
 }
 
 /// Queues a `test` notification on every channel of a project; returns how many.
-pub async fn enqueue_test(conn: &mut SqliteConnection, project_id: i64, now: f64) -> Result<usize, StoreError> {
-    let channels = list_channels(&mut *conn, Some(project_id)).await?;
-    let hour = (now / 3600.0).floor() as i64;
-    for ch in &channels {
-        sqlx::query(
-            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
-             VALUES (?, 'test', '{}', ?, ?, ?)",
-        )
-        .bind(ch.id)
-        .bind(hour)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(channels.len())
+pub async fn enqueue_test(ex: impl SqliteExecutor<'_>, project_id: i64, now: f64) -> Result<usize, StoreError> {
+    let queued = sqlx::query(
+        "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
+         SELECT id, 'test', '{}', ?, ?, ? FROM alert_channels WHERE project_id = ?",
+    )
+    .bind((now / 3600.0).floor() as i64)
+    .bind(now)
+    .bind(now)
+    .bind(project_id)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    Ok(queued as usize)
 }
 
 /// Removes a channel of a project (its queued notifications go with it); `false` if none.

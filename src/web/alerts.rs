@@ -117,13 +117,8 @@ pub async fn add(
         }
         Err(e) => return render(&viewer, &state, project, None, Some(e)).await,
     };
-    let mut conn = state
-        .admin
-        .acquire()
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
     store::add_channel(
-        &mut conn,
+        &state.admin,
         project.id,
         spec.kind,
         &spec.target,
@@ -132,7 +127,6 @@ pub async fn add(
         unix_now(),
     )
     .await?;
-    drop(conn);
     Ok(see_other(&format!("/projects/{}/alerts/", project.slug)))
 }
 
@@ -166,13 +160,7 @@ pub async fn test(
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
     let project = project(&state, &path).await?;
-    let mut conn = state
-        .admin
-        .acquire()
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let n = store::enqueue_test(&mut conn, project.id, unix_now()).await?;
-    drop(conn);
+    let n = store::enqueue_test(&state.admin, project.id, unix_now()).await?;
     render(
         &viewer,
         &state,

@@ -1,16 +1,11 @@
 use serde_json::{Value, json};
 
 use super::hashes;
-use crate::event::{Event, NormalizeInput, normalize};
+use crate::event::Event;
 use crate::grouping::md5_hex;
 
 fn event(raw: Value) -> Event {
-    let input = NormalizeInput {
-        envelope_event_id: None,
-        client_ip: None,
-        received: 1_795_543_200.0,
-    };
-    normalize(raw, &input).unwrap()
+    crate::event::test_event(raw)
 }
 
 /// PROTOCOL.md §9.1's sentry-python capture.
