@@ -229,6 +229,10 @@ async fn run(opts: Options) {
     tocsin::store::checkpoint(&mut conn).await.unwrap();
     let stored = tocsin::store::count_events(&mut conn).await.unwrap();
     let bytes = std::fs::metadata(data.join("tocsin.db")).map(|m| m.len()).unwrap_or(0);
+    if std::env::var_os("TOCSIN_BENCH_KEEP").is_some() {
+        println!("kept the data directory {}", data.display());
+        std::mem::forget(dir);
+    }
     println!(
         "database: {:.1} MB for {stored} events = {:.0} bytes per stored event",
         bytes as f64 / 1e6,

@@ -231,49 +231,56 @@ pub async fn states(
     Ok(out)
 }
 
-/// One `UPDATE` per touched issue: counters and seen times, and — unless an older event arrived
-/// late — the newest event's level, title, culprit and release. (SQLite evaluates every
-/// right-hand side against the row as it was, so `last_seen <= ?` sees the old value.) A reopened
-/// issue also drops its status conditions in the same statement.
+/// One `UPDATE … FROM (VALUES …)` for every touched issue of the batch: counters and seen
+/// times, and — unless an older event arrived late — the newest event's level, title, culprit
+/// and release. (SQLite evaluates every right-hand side against the row as it was, so
+/// `last_seen <= d.column4` sees the old value.) A reopened issue also drops its status
+/// conditions in the same statement. One statement instead of one per issue: each statement is
+/// a round trip to sqlx's SQLite thread, and a batch touches up to hundreds of issues.
 pub async fn apply_deltas(
     conn: &mut SqliteConnection,
     deltas: &BTreeMap<i64, IssueDelta>,
     rows: &[&EventRow],
 ) -> Result<(), StoreError> {
-    for (issue_id, delta) in deltas {
-        let row = rows[delta.latest_index];
-        sqlx::query(
-            "UPDATE issues SET times_seen = times_seen + ?1, users_seen = users_seen + ?2, \
-             first_seen = MIN(first_seen, ?3), last_seen = MAX(last_seen, ?4), \
-             first_release = COALESCE(first_release, ?5), \
-             level = CASE WHEN last_seen <= ?4 THEN ?6 ELSE level END, \
-             title = CASE WHEN last_seen <= ?4 THEN ?7 ELSE title END, \
-             culprit = CASE WHEN last_seen <= ?4 THEN ?8 ELSE culprit END, \
-             type = CASE WHEN last_seen <= ?4 THEN ?9 ELSE type END, \
-             value = CASE WHEN last_seen <= ?4 THEN ?10 ELSE value END, \
-             last_release = CASE WHEN last_seen <= ?4 THEN COALESCE(?11, last_release) ELSE last_release END, \
-             status = CASE WHEN ?12 THEN 'unresolved' ELSE status END, \
-             resolved_at = CASE WHEN ?12 THEN NULL ELSE resolved_at END, \
-             ignore_until = CASE WHEN ?12 THEN NULL ELSE ignore_until END, \
-             ignore_count = CASE WHEN ?12 THEN NULL ELSE ignore_count END, \
-             ignore_baseline = CASE WHEN ?12 THEN NULL ELSE ignore_baseline END \
-             WHERE id = ?13",
-        )
-        .bind(delta.count)
-        .bind(delta.new_users)
-        .bind(delta.min_timestamp)
-        .bind(delta.max_timestamp)
-        .bind(&delta.first_release)
-        .bind(row.level)
-        .bind(&row.issue.title)
-        .bind(&row.issue.culprit)
-        .bind(&row.issue.ty)
-        .bind(&row.issue.value)
-        .bind(&row.release)
-        .bind(delta.reopen)
-        .bind(issue_id)
-        .execute(&mut *conn)
-        .await?;
+    let deltas: Vec<(&i64, &IssueDelta)> = deltas.iter().collect();
+    // 13 values per issue: 64 issues per statement stay far below SQLite's variable limit.
+    for chunk in deltas.chunks(ROWS_PER_STATEMENT) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE issues SET times_seen = times_seen + d.column1, users_seen = users_seen + d.column2, \
+             first_seen = MIN(first_seen, d.column3), last_seen = MAX(last_seen, d.column4), \
+             first_release = COALESCE(first_release, d.column5), \
+             level = CASE WHEN last_seen <= d.column4 THEN d.column6 ELSE level END, \
+             title = CASE WHEN last_seen <= d.column4 THEN d.column7 ELSE title END, \
+             culprit = CASE WHEN last_seen <= d.column4 THEN d.column8 ELSE culprit END, \
+             type = CASE WHEN last_seen <= d.column4 THEN d.column9 ELSE type END, \
+             value = CASE WHEN last_seen <= d.column4 THEN d.column10 ELSE value END, \
+             last_release = CASE WHEN last_seen <= d.column4 THEN COALESCE(d.column11, last_release) \
+             ELSE last_release END, \
+             status = CASE WHEN d.column12 THEN 'unresolved' ELSE status END, \
+             resolved_at = CASE WHEN d.column12 THEN NULL ELSE resolved_at END, \
+             ignore_until = CASE WHEN d.column12 THEN NULL ELSE ignore_until END, \
+             ignore_count = CASE WHEN d.column12 THEN NULL ELSE ignore_count END, \
+             ignore_baseline = CASE WHEN d.column12 THEN NULL ELSE ignore_baseline END \
+             FROM (",
+        );
+        qb.push_values(chunk, |mut b, (issue_id, delta)| {
+            let row = rows[delta.latest_index];
+            b.push_bind(delta.count)
+                .push_bind(delta.new_users)
+                .push_bind(delta.min_timestamp)
+                .push_bind(delta.max_timestamp)
+                .push_bind(delta.first_release.as_deref())
+                .push_bind(row.level)
+                .push_bind(row.issue.title.as_str())
+                .push_bind(row.issue.culprit.as_deref())
+                .push_bind(row.issue.ty.as_deref())
+                .push_bind(row.issue.value.as_deref())
+                .push_bind(row.release.as_deref())
+                .push_bind(delta.reopen)
+                .push_bind(**issue_id);
+        });
+        qb.push(") AS d WHERE issues.id = d.column13");
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
