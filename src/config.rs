@@ -65,6 +65,18 @@ pub struct SettingsArgs {
     /// Refuse ingest (503) while the data directory's disk has fewer free bytes than this.
     #[arg(long, env = "TOCSIN_MIN_FREE_DISK", global = true)]
     pub min_free_disk: Option<u64>,
+    /// Events kept per project unless the project sets its own limit (older events of busy issues are thinned first).
+    #[arg(long, env = "TOCSIN_RETENTION_MAX_EVENTS", global = true)]
+    pub retention_max_events: Option<i64>,
+    /// Days an event is kept unless the project sets its own limit.
+    #[arg(long, env = "TOCSIN_RETENTION_MAX_AGE_DAYS", global = true)]
+    pub retention_max_age_days: Option<f64>,
+    /// Seconds between retention passes (eviction, vacuum, persisting rejected counts).
+    #[arg(long, env = "TOCSIN_RETENTION_INTERVAL", global = true)]
+    pub retention_interval: Option<f64>,
+    /// Events per second the whole server accepts before answering 429 (0: no limit).
+    #[arg(long, env = "TOCSIN_SERVER_RATE_LIMIT", global = true)]
+    pub server_rate_limit: Option<u64>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -92,6 +104,10 @@ struct FileSettings {
     smtp_user: Option<String>,
     smtp_password: Option<String>,
     smtp_from: Option<String>,
+    retention_max_events: Option<i64>,
+    retention_max_age_days: Option<f64>,
+    retention_interval: Option<f64>,
+    server_rate_limit: Option<u64>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -175,6 +191,10 @@ pub struct Settings {
     pub smtp_user: Setting<Option<String>>,
     pub smtp_password: Setting<Option<String>>,
     pub smtp_from: Setting<String>,
+    pub retention_max_events: Setting<i64>,
+    pub retention_max_age_days: Setting<f64>,
+    pub retention_interval: Setting<f64>,
+    pub server_rate_limit: Setting<u64>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -204,6 +224,10 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_SMTP_PASSWORD",
     "TOCSIN_SMTP_FROM",
     "TOCSIN_MIN_FREE_DISK",
+    "TOCSIN_RETENTION_MAX_EVENTS",
+    "TOCSIN_RETENTION_MAX_AGE_DAYS",
+    "TOCSIN_RETENTION_INTERVAL",
+    "TOCSIN_SERVER_RATE_LIMIT",
     "TOCSIN_CONFIG",
 ];
 
@@ -300,6 +324,30 @@ impl Settings {
                 "Tocsin <tocsin@localhost>".to_string(),
             ),
             min_free_disk: layer(args.min_free_disk, "TOCSIN_MIN_FREE_DISK", file.min_free_disk, 1 << 30),
+            retention_max_events: layer(
+                args.retention_max_events,
+                "TOCSIN_RETENTION_MAX_EVENTS",
+                file.retention_max_events,
+                10_000,
+            ),
+            retention_max_age_days: layer(
+                args.retention_max_age_days,
+                "TOCSIN_RETENTION_MAX_AGE_DAYS",
+                file.retention_max_age_days,
+                90.0,
+            ),
+            retention_interval: layer(
+                args.retention_interval,
+                "TOCSIN_RETENTION_INTERVAL",
+                file.retention_interval,
+                60.0,
+            ),
+            server_rate_limit: layer(
+                args.server_rate_limit,
+                "TOCSIN_SERVER_RATE_LIMIT",
+                file.server_rate_limit,
+                0,
+            ),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -314,6 +362,14 @@ impl Settings {
         }
         if self.alert_flood_limit.value < 1 {
             anyhow::bail!("alert_flood_limit must be at least 1 (set --alert-flood-limit or TOCSIN_ALERT_FLOOD_LIMIT)");
+        }
+        if self.retention_max_events.value < 1 || self.retention_max_age_days.value <= 0.0 {
+            anyhow::bail!(
+                "retention_max_events must be at least 1 and retention_max_age_days positive (see --retention-max-events, --retention-max-age-days)"
+            );
+        }
+        if self.retention_interval.value < 0.1 {
+            anyhow::bail!("retention_interval must be at least 0.1 seconds (set --retention-interval)");
         }
         if self.queue_capacity.value == 0 {
             anyhow::bail!("queue_capacity must be at least 1 (set --queue-capacity or TOCSIN_QUEUE_CAPACITY)");
@@ -424,6 +480,26 @@ impl Settings {
             "min_free_disk",
             self.min_free_disk.value.to_string(),
             self.min_free_disk.source,
+        );
+        line(
+            "retention_max_events",
+            self.retention_max_events.value.to_string(),
+            self.retention_max_events.source,
+        );
+        line(
+            "retention_max_age_days",
+            self.retention_max_age_days.value.to_string(),
+            self.retention_max_age_days.source,
+        );
+        line(
+            "retention_interval",
+            self.retention_interval.value.to_string(),
+            self.retention_interval.source,
+        );
+        line(
+            "server_rate_limit",
+            self.server_rate_limit.value.to_string(),
+            self.server_rate_limit.source,
         );
         out
     }

@@ -12,6 +12,8 @@ pub struct HealthState {
     pub pool: SqlitePool,
     pub writer: WriterHandle,
     pub metrics: Metrics,
+    /// The database file; its size (with the WAL) is a metric.
+    pub db_path: std::path::PathBuf,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,5 +61,20 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<HealthState>) -> 
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(
+            state
+                .metrics
+                .render(state.writer.queued(), database_bytes(&state.db_path)),
+        )
+}
+
+/// The database file plus its write-ahead log: what the data takes on disk right now.
+fn database_bytes(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.to_path_buf(), std::path::PathBuf::from(wal)]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }

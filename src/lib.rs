@@ -33,6 +33,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod notify;
 pub mod project;
+pub mod retention;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

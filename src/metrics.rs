@@ -9,6 +9,7 @@ use std::time::Duration;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -43,16 +44,27 @@ const KNOWN_ITEM_TYPES: &[&str] = &[
 ];
 
 type Labels = Vec<(&'static str, &'static str)>;
+/// Labels that name a project: its numeric id (projects are created by admins, so the set is
+/// bounded) and, where there is one, a reason from a fixed list.
+type ProjectLabels = Vec<(&'static str, String)>;
 
 struct Inner {
     registry: Registry,
-    events_stored: Counter,
+    events_received: Family<ProjectLabels, Counter>,
+    events_accepted: Family<ProjectLabels, Counter>,
+    events_rejected: Family<ProjectLabels, Counter>,
     events_duplicate: Counter,
+    issues_created: Family<ProjectLabels, Counter>,
     items_dropped: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
     tags_dropped: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
+    queue_depth: Gauge,
+    http_seconds: Family<ProjectLabels, Histogram>,
+    notifications: Family<Labels, Counter>,
+    database_bytes: Gauge,
+    retention_deleted: Counter,
 }
 
 /// Shared handle to every metric; cheap to clone.
@@ -65,69 +77,142 @@ impl Default for Metrics {
     }
 }
 
+fn latency_histogram() -> Histogram {
+    // 0.1 ms … ~3.3 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("tocsin");
-        let events_stored = Counter::default();
-        registry.register(
-            "events_stored",
-            "Events committed to the database",
-            events_stored.clone(),
+        let mut r = Registry::with_prefix("tocsin");
+        let events_received = Family::<ProjectLabels, Counter>::default();
+        r.register(
+            "events_received",
+            "Events that reached a project (authenticated), before rate limits and validation",
+            events_received.clone(),
+        );
+        let events_accepted = Family::<ProjectLabels, Counter>::default();
+        r.register(
+            "events_accepted",
+            "Events committed to the database, by project",
+            events_accepted.clone(),
+        );
+        let events_rejected = Family::<ProjectLabels, Counter>::default();
+        r.register(
+            "events_rejected",
+            "Events of a project refused, by reason: project_quota, server_quota, queue_full, invalid, unavailable",
+            events_rejected.clone(),
         );
         let events_duplicate = Counter::default();
-        registry.register(
+        r.register(
             "events_duplicate",
             "Events answered 200 but not stored again because their id was already stored",
             events_duplicate.clone(),
         );
+        let issues_created = Family::<ProjectLabels, Counter>::default();
+        r.register("issues_created", "New issues, by project", issues_created.clone());
         let items_dropped = Family::<Labels, Counter>::default();
-        registry.register(
+        r.register(
             "envelope_items_dropped",
             "Envelope items accepted and dropped because Tocsin does not store their type",
             items_dropped.clone(),
         );
         let rejected = Family::<Labels, Counter>::default();
-        registry.register(
+        r.register(
             "ingest_rejected",
             "Ingest requests refused, by HTTP status",
             rejected.clone(),
         );
         let tags_dropped = Counter::default();
-        registry.register(
+        r.register(
             "tags_dropped",
             "Event tags dropped for breaking a limit (100 per event, key 32 and value 200 characters)",
             tags_dropped.clone(),
         );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
-        registry.register(
+        r.register(
             "writer_batch_events",
-            "Events per writer transaction",
+            "Jobs (mostly events) per writer transaction",
             batch_size.clone(),
         );
-        let commit_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
-        registry.register(
+        let commit_seconds = latency_histogram();
+        r.register(
             "writer_batch_seconds",
             "Time from BEGIN to COMMIT of a writer transaction",
             commit_seconds.clone(),
         );
+        let queue_depth = Gauge::default();
+        r.register(
+            "writer_queue_depth",
+            "Jobs waiting for the writer when scraped",
+            queue_depth.clone(),
+        );
+        let http_seconds =
+            Family::<ProjectLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        r.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by route pattern and method",
+            http_seconds.clone(),
+        );
+        let notifications = Family::<Labels, Counter>::default();
+        r.register(
+            "notifications",
+            "Notification delivery attempts, by channel kind and result (sent, retry, failed)",
+            notifications.clone(),
+        );
+        let database_bytes = Gauge::default();
+        r.register(
+            "database_bytes",
+            "Size of the database file plus its write-ahead log when scraped",
+            database_bytes.clone(),
+        );
+        let retention_deleted = Counter::default();
+        r.register(
+            "retention_events_deleted",
+            "Events deleted by retention (age or per-project limit)",
+            retention_deleted.clone(),
+        );
         Metrics(Arc::new(Inner {
-            registry,
-            events_stored,
+            registry: r,
+            events_received,
+            events_accepted,
+            events_rejected,
             events_duplicate,
+            issues_created,
             items_dropped,
             rejected,
             tags_dropped,
             batch_size,
             commit_seconds,
+            queue_depth,
+            http_seconds,
+            notifications,
+            database_bytes,
+            retention_deleted,
         }))
     }
 
-    pub fn event_stored(&self, inserted: bool) {
+    pub fn event_received(&self, project_id: i64) {
+        self.0.events_received.get_or_create(&project(project_id)).inc();
+    }
+
+    /// A committed event: stored, or a duplicate of one stored before.
+    pub fn event_stored(&self, project_id: i64, inserted: bool, new_issue: bool) {
         if inserted {
-            self.0.events_stored.inc();
+            self.0.events_accepted.get_or_create(&project(project_id)).inc();
         } else {
             self.0.events_duplicate.inc();
         }
+        if new_issue {
+            self.0.issues_created.get_or_create(&project(project_id)).inc();
+        }
+    }
+
+    /// `reason`: one of the fixed reasons listed in the metric's help.
+    pub fn event_refused(&self, project_id: i64, reason: &'static str) {
+        let mut labels = project(project_id);
+        labels.push(("reason", reason.to_string()));
+        self.0.events_rejected.get_or_create(&labels).inc();
     }
 
     pub fn item_dropped(&self, item_type: &str) {
@@ -160,16 +245,61 @@ impl Metrics {
         }
     }
 
-    pub fn observe_batch(&self, events: usize, took: Duration) {
-        self.0.batch_size.observe(events as f64);
+    pub fn observe_batch(&self, jobs: usize, took: Duration) {
+        self.0.batch_size.observe(jobs as f64);
         self.0.commit_seconds.observe(took.as_secs_f64());
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// `route`: the matched route pattern (bounded by the app's routes) or `unmatched`, so a
+    /// client probing random paths cannot grow the label set.
+    pub fn observe_request(&self, route: Option<String>, method: &actix_web::http::Method, took: Duration) {
+        use actix_web::http::Method;
+        let method = match *method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::OPTIONS => "OPTIONS",
+            Method::HEAD => "HEAD",
+            Method::PATCH => "PATCH",
+            _ => "other",
+        };
+        let labels = vec![
+            ("route", route.unwrap_or_else(|| "unmatched".to_string())),
+            ("method", method.to_string()),
+        ];
+        self.0.http_seconds.get_or_create(&labels).observe(took.as_secs_f64());
+    }
+
+    /// `kind`: email, slack or webhook; `result`: sent, retry or failed.
+    pub fn notification(&self, kind: &str, result: &'static str) {
+        let kind = match kind {
+            "email" => "email",
+            "slack" => "slack",
+            "webhook" => "webhook",
+            _ => "unknown",
+        };
+        self.0
+            .notifications
+            .get_or_create(&vec![("kind", kind), ("result", result)])
+            .inc();
+    }
+
+    pub fn retention_deleted(&self, n: u64) {
+        self.0.retention_deleted.inc_by(n);
+    }
+
+    /// The Prometheus text exposition; `queue_depth` and `database_bytes` are sampled now.
+    pub fn render(&self, queue_depth: usize, database_bytes: u64) -> String {
+        self.0.queue_depth.set(queue_depth as i64);
+        self.0.database_bytes.set(database_bytes as i64);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.0.registry);
         out
     }
+}
+
+fn project(project_id: i64) -> ProjectLabels {
+    vec![("project", project_id.to_string())]
 }

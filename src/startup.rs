@@ -67,12 +67,14 @@ impl Application {
             metrics.clone(),
         );
 
+        let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
         let ingest = web::Data::new(IngestState {
             keys: KeyCache::new(pool.clone()),
             writer: writer.clone(),
             metrics: metrics.clone(),
             trust_forwarded_for: settings.trust_forwarded_for.value,
             disk: crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value),
+            quotas: quotas.clone(),
         });
         let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {
@@ -106,11 +108,40 @@ impl Application {
                     from: settings.smtp_from.value.clone(),
                 }),
         };
-        crate::notify::spawn(pool.clone(), admin, notify_settings);
-        let health = web::Data::new(HealthState { pool, writer, metrics });
+        crate::notify::spawn(pool.clone(), admin, notify_settings, metrics.clone());
+        let health = web::Data::new(HealthState {
+            pool: pool.clone(),
+            writer: writer.clone(),
+            metrics: metrics.clone(),
+            db_path: db.path().to_path_buf(),
+        });
+        crate::retention::spawn(
+            pool,
+            writer,
+            quotas,
+            metrics,
+            crate::retention::RetentionSettings {
+                default_max_events: settings.retention_max_events.value,
+                default_max_age_days: settings.retention_max_age_days.value,
+                interval: Duration::from_secs_f64(settings.retention_interval.value),
+            },
+        );
         let prefix = url_path_prefix(&public_url);
+        let request_metrics = health.metrics.clone();
         let server = HttpServer::new(move || {
+            let request_metrics = request_metrics.clone();
             App::new()
+                .wrap_fn(move |req, srv| {
+                    let started = std::time::Instant::now();
+                    let method = req.method().clone();
+                    let metrics = request_metrics.clone();
+                    let response = actix_web::dev::Service::call(srv, req);
+                    async move {
+                        let response = response.await?;
+                        metrics.observe_request(response.request().match_pattern(), &method, started.elapsed());
+                        Ok(response)
+                    }
+                })
                 // Folds `//api//1//envelope//` into `/api/1/envelope`: some SDKs send doubled
                 // or missing slashes and Relay accepts them.
                 .wrap(NormalizePath::new(TrailingSlash::Trim))

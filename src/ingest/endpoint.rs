@@ -10,7 +10,7 @@ use super::{
 use crate::event::{self, EventId, NormalizeInput};
 use crate::grouping;
 use crate::store::writer::{SubmitError, WriteError};
-use crate::store::{EventRow, IssueFacts};
+use crate::store::{EventRow, IssueFacts, KeyOwner};
 
 /// Bodies or events above this size are decoded on the blocking pool, not on the I/O worker.
 const INLINE_CPU_LIMIT: usize = 256 * 1024;
@@ -77,8 +77,9 @@ async fn envelope_inner(
     let project_id = project_id(path)?;
     state.disk.check()?;
     let header_auth = auth::from_request(req)?;
+    let mut owner = None;
     if let Some(auth) = &header_auth {
-        authorize(state, &auth.key, project_id).await?;
+        owner = Some(authorize(state, &auth.key, project_id).await?);
     }
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
     let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope").await?;
@@ -91,11 +92,11 @@ async fn envelope_inner(
     // A `dsn` header must name the project of the URL even when other credentials came along
     // (Relay rejects the mismatch too); alone, it is the credential.
     let dsn_key = dsn_key(&envelope.headers, project_id)?;
-    match (&header_auth, dsn_key) {
-        (Some(_), _) => {}
+    let owner = match (owner, dsn_key) {
+        (Some(owner), _) => owner,
         (None, Some(key)) => authorize(state, &key, project_id).await?,
         (None, None) => return Err(IngestError::MissingAuth),
-    }
+    };
     let envelope_event_id = match envelope.headers.get("event_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
@@ -141,6 +142,7 @@ async fn envelope_inner(
             human_size(MAX_EVENT)
         )));
     }
+    admit(state, &owner)?;
     let id = accept_event(req, state, project_id, event_payload.to_vec(), envelope_event_id).await?;
     store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
@@ -165,7 +167,8 @@ async fn store_inner(
     let project_id = project_id(path)?;
     state.disk.check()?;
     let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
-    authorize(state, &auth.key, project_id).await?;
+    let owner = authorize(state, &auth.key, project_id).await?;
+    admit(state, &owner)?;
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
     let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "store request").await?;
     let json = off_thread(raw.len(), move || {
@@ -195,7 +198,7 @@ fn project_id(path: &str) -> Result<i64, IngestError> {
 }
 
 /// The key must exist, be active, and belong to the project in the URL.
-async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<(), IngestError> {
+async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<KeyOwner, IngestError> {
     if key.len() > auth::MAX_KEY_LEN {
         return Err(IngestError::UnknownKey);
     }
@@ -211,8 +214,21 @@ async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<()
             key_project: owner.project_id,
             url_project: project_id,
         }),
-        Some(_) => Ok(()),
+        Some(owner) => Ok(owner),
     }
+}
+
+/// The rate limits: one more event for the key's project, or 429. Checked before the event is
+/// parsed, so a flood costs no more than its bytes.
+fn admit(state: &IngestState, owner: &KeyOwner) -> Result<(), IngestError> {
+    state.metrics.event_received(owner.project_id);
+    state
+        .quotas
+        .admit(owner.project_id, owner.rate_limit_per_minute, event::unix_now())
+        .map_err(|refused| {
+            state.metrics.event_refused(owner.project_id, refused.reason.as_str());
+            IngestError::RateLimited(refused)
+        })
 }
 
 /// The key of the envelope's `dsn` header (JS with a tunnel, Rust on request), after checking
@@ -240,6 +256,25 @@ async fn accept_event(
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
+    let result = prepare_and_write(req, state, project_id, payload, envelope_event_id).await;
+    if let Err(err) = &result {
+        let reason = match err {
+            IngestError::QueueFull => "queue_full",
+            IngestError::Unavailable(_) => "unavailable",
+            _ => "invalid",
+        };
+        state.metrics.event_refused(project_id, reason);
+    }
+    result
+}
+
+async fn prepare_and_write(
+    req: &HttpRequest,
+    state: &IngestState,
+    project_id: i64,
+    payload: Vec<u8>,
+    envelope_event_id: Option<EventId>,
+) -> Result<EventId, IngestError> {
     let client_ip = client_ip(req, state.trust_forwarded_for);
     let (row, tags_dropped) = off_thread(payload.len(), move || {
         prepare(project_id, &payload, envelope_event_id, client_ip.as_deref())
@@ -253,7 +288,9 @@ async fn accept_event(
         WriteError::Submit(SubmitError::Closed) => IngestError::Unavailable("the server is shutting down".into()),
         WriteError::Store(err) => IngestError::Unavailable(err.to_string()),
     })?;
-    state.metrics.event_stored(outcome.inserted);
+    state
+        .metrics
+        .event_stored(project_id, outcome.inserted, outcome.new_issue);
     if !outcome.inserted {
         tracing::debug!(%event_id, "duplicate event id; stored once");
     }

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use super::cors;
+use super::quota::QuotaReason;
 
 /// Seconds a client should wait after a 429.
 pub const RETRY_AFTER_SECS: u32 = 1;
@@ -47,6 +48,8 @@ pub enum IngestError {
     QueueFull,
     #[error("the event could not be stored: {0}")]
     Unavailable(String),
+    #[error("{}", rate_limited(.0))]
+    RateLimited(super::quota::Refused),
     #[error("the server's disk is nearly full ({free_mib} MiB free, {min_mib} MiB required); retry later")]
     DiskFull { free_mib: u64, min_mib: u64 },
 }
@@ -66,7 +69,7 @@ impl ResponseError for IngestError {
             UnknownKey | DisabledKey | WrongProject { .. } | DsnProjectMismatch { .. } => StatusCode::FORBIDDEN,
             TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            QueueFull => StatusCode::TOO_MANY_REQUESTS,
+            QueueFull | RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Unavailable(_) | DiskFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -92,6 +95,30 @@ impl ResponseError for IngestError {
             // Python and JS need an integer; Rust needs all three fields (PROTOCOL.md §3.6).
             resp.insert_header(("X-Sentry-Rate-Limits", format!("{RETRY_AFTER_SECS}::organization")));
         }
+        if let IngestError::RateLimited(refused) = self {
+            let scope = match refused.reason {
+                QuotaReason::Project => "project",
+                QuotaReason::Server => "organization",
+            };
+            resp.insert_header(("Retry-After", refused.retry_after.to_string()));
+            // Only events are limited: the SDK keeps sending feedback and client reports.
+            resp.insert_header((
+                "X-Sentry-Rate-Limits",
+                format!(
+                    "{}:error;default:{scope}:{}",
+                    refused.retry_after,
+                    refused.reason.as_str()
+                ),
+            ));
+        }
         resp.json(serde_json::json!({ "detail": detail }))
     }
+}
+
+fn rate_limited(refused: &super::quota::Refused) -> String {
+    let which = match refused.reason {
+        QuotaReason::Project => "this project's rate limit (events per minute)",
+        QuotaReason::Server => "the server's rate limit (events per second)",
+    };
+    format!("event refused: over {which}; retry after {} s", refused.retry_after)
 }

@@ -14,6 +14,7 @@ mod error;
 mod feedback;
 
 mod keys;
+pub mod quota;
 
 use actix_web::http::Method;
 use actix_web::web;
@@ -33,6 +34,8 @@ pub struct IngestState {
     pub trust_forwarded_for: bool,
     /// Refuses ingest while the disk is nearly full.
     pub disk: disk::DiskGuard,
+    /// The rate limits.
+    pub quotas: std::sync::Arc<quota::Quotas>,
 }
 
 /// Sentry's limits (PROTOCOL.md §3.7).

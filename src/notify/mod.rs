@@ -46,11 +46,16 @@ pub enum Attempt {
 }
 
 /// Starts the dispatcher; it runs for the life of the process.
-pub fn spawn(pool: SqlitePool, admin: SqlitePool, settings: NotifySettings) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(pool, admin, settings))
+pub fn spawn(
+    pool: SqlitePool,
+    admin: SqlitePool,
+    settings: NotifySettings,
+    metrics: crate::metrics::Metrics,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(pool, admin, settings, metrics))
 }
 
-async fn run(pool: SqlitePool, admin: SqlitePool, settings: NotifySettings) {
+async fn run(pool: SqlitePool, admin: SqlitePool, settings: NotifySettings, metrics: crate::metrics::Metrics) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         // A webhook that redirects could send us anywhere, past the address check.
@@ -76,6 +81,12 @@ async fn run(pool: SqlitePool, admin: SqlitePool, settings: NotifySettings) {
             Ok(items) => {
                 for item in items {
                     let attempt = deliver(&item, &settings, &http, mailer.as_ref()).await;
+                    let result = match &attempt {
+                        Attempt::Delivered => "sent",
+                        Attempt::Retry(_) => "retry",
+                        Attempt::Fail(_) => "failed",
+                    };
+                    metrics.notification(&item.kind, result);
                     if let Err(e) = record(&admin, &item, attempt, settings.retry_base_secs).await {
                         tracing::error!(error = %e, outbox_id = item.id, "cannot record a notification attempt");
                     }

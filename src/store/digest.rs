@@ -102,6 +102,12 @@ pub async fn digest(
         transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
     }
     issue_writes::apply_deltas(conn, &deltas, rows).await?;
+    // Retention keeps the events that reopened an issue; they are rare, one statement each.
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if outcome.regression || outcome.unignored {
+            events::mark_reopened(conn, rows[i].project_id, &rows[i].event_id).await?;
+        }
+    }
     issue_writes::add_hourly(conn, &assigned).await?;
     issue_writes::add_tag_values(conn, &assigned).await?;
     issue_writes::add_activity(conn, &activity).await?;

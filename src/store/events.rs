@@ -145,3 +145,17 @@ pub async fn event_by_id(
 pub async fn count_events(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(ex).await?.get(0))
 }
+
+/// Flags the event that reopened its issue, so retention keeps it.
+pub(super) async fn mark_reopened(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    event_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE events SET reopened = 1 WHERE project_id = ? AND event_id = ?")
+        .bind(project_id)
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

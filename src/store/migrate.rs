@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "issues", include_str!("../../migrations/0002_issues.sql")),
     (3, "web", include_str!("../../migrations/0003_web.sql")),
     (4, "notify", include_str!("../../migrations/0004_notify.sql")),
+    (5, "retention", include_str!("../../migrations/0005_retention.sql")),
 ];
 
 pub fn migrator() -> Migrator {

@@ -14,6 +14,7 @@ mod issue_writes;
 mod migrate;
 mod outbox;
 mod projects;
+mod retention;
 mod tokens;
 mod users;
 
@@ -23,8 +24,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqliteConnection};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Row, SqliteConnection};
 
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
@@ -43,6 +46,9 @@ pub use issue_reads::{
 pub use projects::{
     KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects, project_by_slug,
     unresolved_counts,
+};
+pub use retention::{
+    ProjectRetention, eviction_candidates, free_pages, project_limits, rejections_since, stored_per_project,
 };
 pub use tokens::{create_token, token_name};
 pub use users::{
@@ -96,6 +102,17 @@ impl Database {
             synchronous,
         };
         let mut conn = db.write_connection().await?;
+        // Incremental auto-vacuum lets retention hand deleted space back to the file system in
+        // small steps. A new file gets it from the connection options; a file created before
+        // Tocsin used it is converted once (VACUUM rewrites the file).
+        let mode: i64 = sqlx::query("PRAGMA auto_vacuum").fetch_one(&mut conn).await?.get(0);
+        if mode != 2 {
+            tracing::info!(path = %db.path.display(), "converting the database to incremental auto-vacuum (once)");
+            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                .execute(&mut conn)
+                .await?;
+            sqlx::query("VACUUM").execute(&mut conn).await?;
+        }
         migrate::migrator().run(&mut conn).await?;
         Ok(db)
     }
@@ -129,14 +146,20 @@ impl Database {
 
     /// A connection that may write: the writer task's, or a CLI command's.
     pub async fn write_connection(&self) -> Result<SqliteConnection, StoreError> {
-        Ok(self.options().connect().await?)
+        Ok(self.write_options().connect().await?)
+    }
+
+    /// Write connections ask for incremental auto-vacuum; it takes effect when the file is
+    /// created (sqlx sets it before the journal mode, as SQLite requires).
+    fn write_options(&self) -> SqliteConnectOptions {
+        self.options().auto_vacuum(SqliteAutoVacuum::Incremental)
     }
 
     /// A small read-write pool for rare writes outside the event path: users, sessions, setup.
     pub async fn admin_pool(&self) -> Result<SqlitePool, StoreError> {
         Ok(SqlitePoolOptions::new()
             .max_connections(2)
-            .connect_with(self.options())
+            .connect_with(self.write_options())
             .await?)
     }
 

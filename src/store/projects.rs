@@ -18,6 +18,8 @@ pub struct ProjectWithKey {
 pub struct KeyOwner {
     pub project_id: i64,
     pub is_active: bool,
+    /// The project's rate limit in events per minute, if it has one.
+    pub rate_limit_per_minute: Option<i64>,
 }
 
 /// Creates a project with one key. Ids are assigned in order, so the first project is 1.
@@ -117,13 +119,17 @@ pub async fn project_by_slug(ex: impl SqliteExecutor<'_>, slug: &str) -> Result<
 
 /// The project a public key belongs to, if any.
 pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<KeyOwner>, StoreError> {
-    let row = sqlx::query("SELECT project_id, is_active FROM project_keys WHERE public_key = ?")
-        .bind(key)
-        .fetch_optional(ex)
-        .await?;
+    let row = sqlx::query(
+        "SELECT k.project_id, k.is_active, p.rate_limit_per_minute FROM project_keys k \
+         JOIN projects p ON p.id = k.project_id WHERE k.public_key = ?",
+    )
+    .bind(key)
+    .fetch_optional(ex)
+    .await?;
     Ok(row.map(|row| KeyOwner {
         project_id: row.get(0),
         is_active: row.get::<i64, _>(1) != 0,
+        rate_limit_per_minute: row.get(2),
     }))
 }
 

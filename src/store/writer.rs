@@ -22,6 +22,7 @@ use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use super::outbox::FloodGuard;
+use super::retention;
 use crate::metrics::Metrics;
 
 /// Most jobs written in one transaction; bounds commit latency for the first in the batch.
@@ -32,12 +33,20 @@ enum Job {
     Event(Box<EventRow>),
     Command(IssueCommand),
     Feedback(FeedbackRow),
+    /// Retention: delete these event rows (a small batch, chosen off the writer).
+    Evict(Vec<i64>),
+    /// Return up to this many free pages to the file system.
+    Vacuum(i64),
+    /// Rate-limit rejections to add: `(project_id, hour, reason, count)`.
+    Rejections(Vec<(i64, i64, &'static str, i64)>),
 }
 
 enum Done {
     Event(Outcome),
     Command(CommandOutcome),
     Feedback,
+    Evicted(u64),
+    Maintenance,
 }
 
 struct WriteRequest {
@@ -92,6 +101,29 @@ impl WriterHandle {
             Done::Feedback => Ok(()),
             _ => Err(WriteError::Store(StoreError::WriterGone)),
         }
+    }
+
+    /// Deletes the events with these row ids; returns how many were still there.
+    pub async fn evict(&self, ids: Vec<i64>) -> Result<u64, WriteError> {
+        match self.submit(Job::Evict(ids)).await? {
+            Done::Evicted(n) => Ok(n),
+            _ => Err(WriteError::Store(StoreError::WriterGone)),
+        }
+    }
+
+    /// Returns up to `pages` free pages of the database file to the file system.
+    pub async fn vacuum(&self, pages: i64) -> Result<(), WriteError> {
+        self.submit(Job::Vacuum(pages)).await.map(|_| ())
+    }
+
+    /// Persists rate-limit rejection counts.
+    pub async fn record_rejections(&self, counts: Vec<(i64, i64, &'static str, i64)>) -> Result<(), WriteError> {
+        self.submit(Job::Rejections(counts)).await.map(|_| ())
+    }
+
+    /// Jobs waiting for the writer right now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     async fn submit(&self, job: Job) -> Result<Done, WriteError> {
@@ -173,6 +205,20 @@ async fn write_batch(
                 flush(&mut tx, &mut run, &mut done, now, guard).await?;
                 feedback::insert(&mut tx, row).await?;
                 done.push(Done::Feedback);
+            }
+            Job::Evict(ids) => {
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
+                done.push(Done::Evicted(retention::delete_events(&mut tx, ids).await?));
+            }
+            Job::Vacuum(pages) => {
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
+                retention::incremental_vacuum(&mut tx, *pages).await?;
+                done.push(Done::Maintenance);
+            }
+            Job::Rejections(counts) => {
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
+                retention::add_rejections(&mut tx, counts).await?;
+                done.push(Done::Maintenance);
             }
         }
     }

@@ -1,0 +1,165 @@
+//! Rate limits: a per-project limit in events per minute (set per project, off by default) and
+//! a server-wide limit in events per second (`server_rate_limit`, off by default).
+//!
+//! Fixed windows, counted in memory: a refusal costs a mutex and a hash look-up, no database
+//! work, which is the point when a client floods. What was refused is counted per project and
+//! reason; the retention pass persists those counts, so the project page can show them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Why an event was refused; also its metrics label and stored reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaReason {
+    /// The project's events-per-minute limit.
+    Project,
+    /// The server-wide events-per-second limit.
+    Server,
+}
+
+impl QuotaReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaReason::Project => "project_quota",
+            QuotaReason::Server => "server_quota",
+        }
+    }
+}
+
+/// A refusal: why, and how many whole seconds until the window that refused it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: QuotaReason,
+    pub retry_after: u64,
+}
+
+#[derive(Default)]
+struct Windows {
+    /// project → (minute, events admitted in it)
+    projects: HashMap<i64, (i64, i64)>,
+    /// (second, events admitted in it)
+    server: (i64, u64),
+    /// (project, hour, reason) → refused events not yet persisted
+    refused: HashMap<(i64, i64, QuotaReason), i64>,
+}
+
+pub struct Quotas {
+    server_per_second: u64,
+    windows: Mutex<Windows>,
+}
+
+impl Quotas {
+    /// `server_per_second`: 0 for no server-wide limit.
+    pub fn new(server_per_second: u64) -> Quotas {
+        Quotas {
+            server_per_second,
+            windows: Mutex::new(Windows::default()),
+        }
+    }
+
+    /// Admits one event of `project_id` at `now` (epoch seconds), or says why not.
+    /// `per_minute`: the project's limit; `None` or ≤ 0 for none.
+    pub fn admit(&self, project_id: i64, per_minute: Option<i64>, now: f64) -> Result<(), Refused> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let second = now.floor() as i64;
+        if self.server_per_second > 0 {
+            if w.server.0 != second {
+                w.server = (second, 0);
+            }
+            if w.server.1 >= self.server_per_second {
+                return Err(refuse(&mut w, project_id, QuotaReason::Server, now, 1.0));
+            }
+        }
+        if let Some(limit) = per_minute.filter(|l| *l > 0) {
+            let minute = second.div_euclid(60);
+            let slot = w.projects.entry(project_id).or_insert((minute, 0));
+            if slot.0 != minute {
+                *slot = (minute, 0);
+            }
+            if slot.1 >= limit {
+                return Err(refuse(&mut w, project_id, QuotaReason::Project, now, 60.0));
+            }
+            slot.1 += 1;
+        }
+        if self.server_per_second > 0 {
+            w.server.1 += 1;
+        }
+        Ok(())
+    }
+
+    /// Takes the refused counts gathered since the last call: `(project, hour, reason, count)`.
+    pub fn take_refused(&self) -> Vec<(i64, i64, &'static str, i64)> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        w.refused
+            .drain()
+            .map(|((project, hour, reason), n)| (project, hour, reason.as_str(), n))
+            .collect()
+    }
+
+    /// Puts counts back that could not be persisted, so a busy writer loses none.
+    pub fn restore_refused(&self, counts: Vec<(i64, i64, &'static str, i64)>) {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        for (project, hour, reason, n) in counts {
+            let reason = if reason == QuotaReason::Server.as_str() {
+                QuotaReason::Server
+            } else {
+                QuotaReason::Project
+            };
+            *w.refused.entry((project, hour, reason)).or_default() += n;
+        }
+    }
+}
+
+fn refuse(w: &mut Windows, project_id: i64, reason: QuotaReason, now: f64, window: f64) -> Refused {
+    let hour = (now / 3600.0).floor() as i64;
+    *w.refused.entry((project_id, hour, reason)).or_default() += 1;
+    // Whole seconds until the window ends, at least 1.
+    let retry_after = (window - now.rem_euclid(window)).ceil().max(1.0) as u64;
+    Refused { reason, retry_after }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_over_its_minute_limit_is_refused_until_the_minute_ends() {
+        let q = Quotas::new(0);
+        let t = 1_800_000_000.0; // on a minute boundary
+        for _ in 0..3 {
+            assert_eq!(q.admit(1, Some(3), t + 10.0), Ok(()));
+        }
+        let refused = q.admit(1, Some(3), t + 10.0).unwrap_err();
+        assert_eq!(refused.reason, QuotaReason::Project);
+        assert_eq!(refused.retry_after, 50);
+        // Another project and the next minute are not affected.
+        assert_eq!(q.admit(2, Some(3), t + 10.0), Ok(()));
+        assert_eq!(q.admit(1, Some(3), t + 60.0), Ok(()));
+        assert_eq!(
+            q.take_refused(),
+            vec![(1, (t / 3600.0).floor() as i64, "project_quota", 1)]
+        );
+        assert!(q.take_refused().is_empty());
+    }
+
+    #[test]
+    fn the_server_limit_counts_every_project_per_second() {
+        let q = Quotas::new(2);
+        let t = 1_800_000_000.25;
+        assert!(q.admit(1, None, t).is_ok());
+        assert!(q.admit(2, None, t).is_ok());
+        let refused = q.admit(3, None, t).unwrap_err();
+        assert_eq!((refused.reason, refused.retry_after), (QuotaReason::Server, 1));
+        assert!(q.admit(3, None, t + 1.0).is_ok());
+    }
+
+    #[test]
+    fn no_limit_admits_everything() {
+        let q = Quotas::new(0);
+        for _ in 0..10_000 {
+            assert!(q.admit(1, None, 1_800_000_000.0).is_ok());
+            assert!(q.admit(1, Some(0), 1_800_000_000.0).is_ok());
+        }
+        assert!(q.take_refused().is_empty());
+    }
+}
