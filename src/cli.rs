@@ -60,6 +60,22 @@ pub enum ProjectCommand {
     },
     /// List projects with their DSNs.
     List,
+    /// Show or change a project's retention and rate limits. A value of `default` (retention)
+    /// or `off` (rate limit) clears the project's own setting.
+    Set {
+        slug: String,
+        /// Events kept (the server's retention_max_events when unset).
+        #[arg(long)]
+        max_events: Option<String>,
+        /// Days an event is kept (the server's retention_max_age_days when unset).
+        #[arg(long)]
+        max_age_days: Option<String>,
+        /// Events per minute accepted; more get 429 (no limit when unset).
+        #[arg(long)]
+        rate_limit: Option<String>,
+    },
+    /// Delete a project with its keys, issues and events.
+    Delete { slug: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +210,55 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             };
             println!("created project {} (id {})", created.project.slug, created.project.id);
             println!("{}", dsn(&public_url, &created.key, created.project.id));
+        }
+        ProjectCommand::Set {
+            slug,
+            max_events,
+            max_age_days,
+            rate_limit,
+        } => {
+            let id = project_id(&mut conn, &slug).await?;
+            let mut limits = store::project_limits_of(&mut conn, id).await?;
+            if let Some(v) = max_events {
+                limits.max_events =
+                    crate::project::parse_count_limit("--max-events", &v).map_err(anyhow::Error::msg)?;
+            }
+            if let Some(v) = max_age_days {
+                limits.max_age_days =
+                    crate::project::parse_days_limit("--max-age-days", &v).map_err(anyhow::Error::msg)?;
+            }
+            if let Some(v) = rate_limit {
+                limits.rate_limit_per_minute =
+                    crate::project::parse_count_limit("--rate-limit", &v).map_err(anyhow::Error::msg)?;
+            }
+            store::set_project_limits(&mut conn, id, &limits).await?;
+            let or = |v: Option<String>, d: String| v.unwrap_or(d);
+            println!(
+                "max_events = {}",
+                or(
+                    limits.max_events.map(|n| n.to_string()),
+                    format!("{} (default)", settings.retention_max_events.value)
+                )
+            );
+            println!(
+                "max_age_days = {}",
+                or(
+                    limits.max_age_days.map(|n| n.to_string()),
+                    format!("{} (default)", settings.retention_max_age_days.value)
+                )
+            );
+            println!(
+                "rate_limit = {}",
+                or(
+                    limits.rate_limit_per_minute.map(|n| format!("{n} per minute")),
+                    "off".into()
+                )
+            );
+        }
+        ProjectCommand::Delete { slug } => {
+            let id = project_id(&mut conn, &slug).await?;
+            store::delete_project(&mut conn, id).await?;
+            println!("deleted project {slug} (id {id}) with its issues and events");
         }
         ProjectCommand::List => {
             println!("{:<6} {:<24} DSN", "ID", "SLUG");

@@ -125,3 +125,60 @@ mod tests {
         assert_ne!(a, PublicKey::generate());
     }
 }
+
+/// Parses a count limit typed by a person (CLI flag, form field): blank, `default` or `off`
+/// clear it (`None`); otherwise a whole number from 1 to 1,000,000,000.
+pub fn parse_count_limit(name: &str, text: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    if matches!(text.to_ascii_lowercase().as_str(), "" | "default" | "off" | "none") {
+        return Ok(None);
+    }
+    match text.replace(['_', ','], "").parse::<i64>() {
+        Ok(n) if (1..=1_000_000_000).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} must be a whole number from 1 to 1000000000, or blank/default/off; got {text:?}"
+        )),
+    }
+}
+
+/// Parses an age limit in days: blank, `default` or `off` clear it; otherwise a number of days
+/// above 0 and at most 36,500 (fractions allowed: 0.5 is twelve hours).
+pub fn parse_days_limit(name: &str, text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if matches!(text.to_ascii_lowercase().as_str(), "" | "default" | "off" | "none") {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(d) if d > 0.0 && d <= 36_500.0 => Ok(Some(d)),
+        _ => Err(format!(
+            "{name} must be a number of days above 0 and at most 36500, or blank/default; got {text:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::{parse_count_limit, parse_days_limit};
+
+    #[test]
+    fn limits_accept_numbers_and_words_that_clear_them() {
+        assert_eq!(parse_count_limit("max_events", "10_000"), Ok(Some(10_000)));
+        assert_eq!(parse_count_limit("max_events", " default "), Ok(None));
+        assert_eq!(parse_count_limit("rate_limit", "off"), Ok(None));
+        assert_eq!(parse_days_limit("max_age_days", "0.5"), Ok(Some(0.5)));
+        assert_eq!(parse_days_limit("max_age_days", ""), Ok(None));
+    }
+
+    #[test]
+    fn limits_refuse_zero_negatives_and_words() {
+        for bad in ["0", "-5", "ten", "1.5", "99999999999"] {
+            assert!(
+                parse_count_limit("max_events", bad).unwrap_err().contains("max_events"),
+                "{bad}"
+            );
+        }
+        for bad in ["0", "-1", "NaN", "inf", "40000"] {
+            assert!(parse_days_limit("max_age_days", bad).is_err(), "{bad}");
+        }
+    }
+}

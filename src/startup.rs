@@ -83,6 +83,10 @@ impl Application {
             writer: writer.clone(),
             org: settings.org.value.clone(),
             public_url: public_url.clone(),
+            retention: (
+                settings.retention_max_events.value,
+                settings.retention_max_age_days.value,
+            ),
         });
         let pages = web::Data::new(WebState {
             pool: pool.clone(),
@@ -90,6 +94,10 @@ impl Application {
             writer: writer.clone(),
             public_url: public_url.clone(),
             secure_cookies: public_url.starts_with("https://"),
+            retention: (
+                settings.retention_max_events.value,
+                settings.retention_max_age_days.value,
+            ),
         });
         let notify_settings = crate::notify::NotifySettings {
             public_url: public_url.clone(),

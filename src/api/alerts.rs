@@ -10,7 +10,7 @@ use crate::notify::channels;
 use crate::project::Project;
 use crate::store::{self, Channel, Triggers};
 
-async fn project(req: &HttpRequest, state: &ApiState) -> Result<Project, ApiError> {
+pub(super) async fn project(req: &HttpRequest, state: &ApiState) -> Result<Project, ApiError> {
     require_token(req, state).await?;
     let org = req.match_info().get("org").unwrap_or_default();
     state.check_org(org)?;

@@ -9,6 +9,7 @@ mod events;
 mod issue_events;
 mod issues;
 mod pagination;
+mod projects;
 mod query;
 mod shapes;
 
@@ -32,6 +33,8 @@ pub struct ApiState {
     pub org: String,
     /// Base of permalinks and pagination links.
     pub public_url: String,
+    /// The server's retention defaults: (max events, max age in days).
+    pub retention: (i64, f64),
 }
 
 impl ApiState {
@@ -45,7 +48,13 @@ impl ApiState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+    cfg.service(
+        web::resource("/api/0/projects/{org}/{project_slug}")
+            .route(web::get().to(projects::detail))
+            .route(web::put().to(projects::update))
+            .route(web::delete().to(projects::delete)),
+    )
+    .route(
         "/api/0/projects/{org}/{project_slug}/events/{event_id}",
         web::get().to(events::event_detail),
     )

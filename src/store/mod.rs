@@ -44,7 +44,8 @@ pub use issue_reads::{
     issue_links, issue_tags, list_issues, project_tag_values,
 };
 pub use projects::{
-    KeyOwner, ProjectWithKey, count_projects, create_project, key_owner, list_projects, project_by_slug,
+    KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,
+    project_by_slug, project_limits_of, set_project_limits, stored_events_of_issue, stored_events_of_project,
     unresolved_counts,
 };
 pub use retention::{

@@ -140,3 +140,68 @@ pub async fn unresolved_counts(ex: impl SqliteExecutor<'_>) -> Result<std::colle
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
+
+/// A project's own retention and rate limits; `None` means the server default (retention) or
+/// no limit (rate).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProjectLimits {
+    pub max_events: Option<i64>,
+    pub max_age_days: Option<f64>,
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+pub async fn project_limits_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<ProjectLimits, StoreError> {
+    let row = sqlx::query("SELECT max_events, max_age_days, rate_limit_per_minute FROM projects WHERE id = ?")
+        .bind(project_id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row
+        .map(|r| ProjectLimits {
+            max_events: r.get(0),
+            max_age_days: r.get(1),
+            rate_limit_per_minute: r.get(2),
+        })
+        .unwrap_or_default())
+}
+
+pub async fn set_project_limits(
+    ex: impl SqliteExecutor<'_>,
+    project_id: i64,
+    limits: &ProjectLimits,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE projects SET max_events = ?, max_age_days = ?, rate_limit_per_minute = ? WHERE id = ?")
+        .bind(limits.max_events)
+        .bind(limits.max_age_days)
+        .bind(limits.rate_limit_per_minute)
+        .bind(project_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the project with everything it owns (keys, issues, events, channels: the foreign
+/// keys cascade). The retention pass then returns the freed pages to the file system.
+pub async fn delete_project(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM projects WHERE id = ?")
+        .bind(project_id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Events stored for the project and for one issue: the "N stored of M" figures.
+pub async fn stored_events_of_project(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE project_id = ?")
+        .bind(project_id)
+        .fetch_one(ex)
+        .await?
+        .get(0))
+}
+
+pub async fn stored_events_of_issue(ex: impl SqliteExecutor<'_>, issue_id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE issue_id = ?")
+        .bind(issue_id)
+        .fetch_one(ex)
+        .await?
+        .get(0))
+}

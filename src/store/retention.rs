@@ -70,14 +70,12 @@ pub async fn eviction_candidates(
     let mut excess = (stored - limits.max_events).max(0);
     let mut ids = Vec::with_capacity(rows.len());
     for r in rows {
+        // Expired events sort first and always go; after them, only as many as the excess.
         let expired: bool = r.get(1);
-        if expired {
-            excess -= 1;
-        } else if excess > 0 {
-            excess -= 1;
-        } else {
+        if !expired && excess <= 0 {
             break;
         }
+        excess -= 1;
         ids.push(r.get(0));
     }
     Ok(ids)

@@ -54,6 +54,8 @@ struct IssuePage {
     links: Vec<store::IssueLink>,
     feedback: Vec<FeedbackRow>,
     deliveries: Vec<DeliveryRow>,
+    /// Events still stored (retention thins them; `times_seen` keeps counting).
+    events_stored: i64,
 }
 
 /// One notification about the issue: channel, trigger, when, outcome.
@@ -216,6 +218,7 @@ async fn render(
         .collect();
     let short_id = crate::api::short_id(&issue);
     let issue_page = IssuePage {
+        events_stored: store::stored_events_of_issue(&state.pool, issue.id).await?,
         deliveries: store::deliveries(&state.pool, issue.id)
             .await?
             .into_iter()

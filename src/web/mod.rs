@@ -35,6 +35,8 @@ pub struct WebState {
     pub public_url: String,
     /// Cookies get `Secure` when the public URL is https.
     pub secure_cookies: bool,
+    /// The server's retention defaults: (max events, max age in days).
+    pub retention: (i64, f64),
 }
 
 /// What the layout needs from every page.
@@ -73,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects", web::get().to(projects::list))
         .route("/projects", web::post().to(projects::create))
         .route("/projects/{slug}", web::get().to(projects::detail))
+        .route("/projects/{slug}/settings", web::post().to(projects::update_settings))
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
         .route("/projects/{slug}/alerts", web::get().to(alerts::show))
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))

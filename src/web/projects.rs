@@ -10,6 +10,7 @@ use crate::project::{PublicKey, Slug, dsn};
 use crate::store::{self, StoreError};
 
 pub struct ProjectRow {
+    pub id: i64,
     pub slug: String,
     pub name: String,
     pub dsn: String,
@@ -30,6 +31,36 @@ struct ProjectsPage {
 struct ProjectPage {
     chrome: Chrome,
     project: ProjectRow,
+    is_admin: bool,
+    settings: SettingsView,
+    error: Option<String>,
+}
+
+/// The project's limits as the settings form shows them: its own values (blank = default or
+/// off), what is in force, and what the limits did.
+struct SettingsView {
+    max_events: String,
+    max_age_days: String,
+    rate_limit: String,
+    effective_max_events: i64,
+    effective_max_age_days: f64,
+    events_stored: i64,
+    refused_24h: Vec<(String, i64)>,
+}
+
+async fn settings_view(state: &WebState, project_id: i64) -> Result<SettingsView, WebError> {
+    let limits = store::project_limits_of(&state.pool, project_id).await?;
+    let day_ago = (crate::event::unix_now() / 3600.0).floor() as i64 - 24;
+    let text = |v: Option<String>| v.unwrap_or_default();
+    Ok(SettingsView {
+        max_events: text(limits.max_events.map(|n| n.to_string())),
+        max_age_days: text(limits.max_age_days.map(|n| n.to_string())),
+        rate_limit: text(limits.rate_limit_per_minute.map(|n| n.to_string())),
+        effective_max_events: limits.max_events.unwrap_or(state.retention.0),
+        effective_max_age_days: limits.max_age_days.unwrap_or(state.retention.1),
+        events_stored: store::stored_events_of_project(&state.pool, project_id).await?,
+        refused_24h: store::rejections_since(&state.pool, project_id, day_ago).await?,
+    })
 }
 
 async fn rows(state: &WebState) -> Result<Vec<ProjectRow>, WebError> {
@@ -40,6 +71,7 @@ async fn rows(state: &WebState) -> Result<Vec<ProjectRow>, WebError> {
         .map(|p| ProjectRow {
             dsn: dsn(&state.public_url, &p.key, p.project.id),
             unresolved: counts.get(&p.project.id).copied().unwrap_or(0),
+            id: p.project.id,
             slug: p.project.slug,
             name: p.project.name,
         })
@@ -60,15 +92,72 @@ pub async fn detail(
     path: web::Path<String>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let project = rows(&state)
+    project_page(viewer, &state, &path, None).await
+}
+
+async fn project_page(
+    viewer: Viewer,
+    state: &WebState,
+    slug: &str,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let project = rows(state)
         .await?
         .into_iter()
-        .find(|p| p.slug == path.as_str())
-        .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
-    page(&ProjectPage {
+        .find(|p| p.slug == slug)
+        .ok_or_else(|| WebError::NotFound(format!("There is no project {slug:?}.")))?;
+    let settings = settings_view(state, project.id).await?;
+    let failed = error.is_some();
+    let mut resp = page(&ProjectPage {
         chrome: Chrome::for_viewer(&project.name, &viewer),
         project,
-    })
+        is_admin: viewer.is_admin,
+        settings,
+        error,
+    })?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    csrf: String,
+    max_events: String,
+    max_age_days: String,
+    rate_limit: String,
+}
+
+/// `POST /projects/{slug}/settings`: admins change the project's limits. A blank field clears
+/// the project's own value.
+pub async fn update_settings(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<SettingsForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    if !viewer.is_admin {
+        return Err(WebError::Forbidden("only admins change project limits".into()));
+    }
+    let project = store::project_by_slug(&state.pool, &path)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
+    let parsed = (|| {
+        Ok::<_, String>(store::ProjectLimits {
+            max_events: crate::project::parse_count_limit("Max events", &form.max_events)?,
+            max_age_days: crate::project::parse_days_limit("Max age", &form.max_age_days)?,
+            rate_limit_per_minute: crate::project::parse_count_limit("Rate limit", &form.rate_limit)?,
+        })
+    })();
+    match parsed {
+        Ok(limits) => {
+            store::set_project_limits(&state.admin, project.id, &limits).await?;
+            Ok(see_other(&format!("/projects/{}/", project.slug)))
+        }
+        Err(problem) => project_page(viewer, &state, &project.slug, Some(problem)).await,
+    }
 }
 
 #[derive(Deserialize)]

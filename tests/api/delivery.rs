@@ -147,6 +147,29 @@ async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
     assert_eq!(rows[1].state, "failed");
     assert_eq!(rows[1].attempts, 1, "a 4xx is not retried");
     assert!(rows[1].last_error.as_deref().unwrap().contains("404"));
+
+    // The metrics count every attempt by channel kind and result.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |result: &str| {
+        let prefix = format!("tocsin_notifications_total{{kind=\"slack\",result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("sent"), 1, "{metrics}");
+    assert_eq!(count("failed"), 1, "{metrics}");
+    assert_eq!(count("retry") as i64, rows[0].attempts - 1, "{metrics}");
 }
 
 #[tokio::test]

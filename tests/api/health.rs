@@ -17,6 +17,14 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
     assert_eq!(app.post_envelope(envelope_of(&error_event())).await.status(), 200);
     let sessions = b"{}\n{\"type\":\"sessions\"}\n{\"aggregates\":[]}\n".to_vec();
     assert_eq!(app.post_envelope(sessions).await.status(), 200);
+    let no_key = app
+        .client
+        .post(app.url("/api/1/envelope/"))
+        .body(envelope_of(&error_event()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status(), 401);
     let anonymous = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     let text = app
@@ -29,7 +37,36 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains("tocsin_events_stored_total 1"), "{text}");
+    assert!(text.contains("tocsin_events_accepted_total{project=\"1\"} 1"), "{text}");
+    assert!(text.contains("tocsin_issues_created_total{project=\"1\"} 1"), "{text}");
+    assert!(
+        text.contains("tocsin_ingest_rejected_total{status=\"401\"} 1"),
+        "{text}"
+    );
+    // Every metric of the README's list is exposed.
+    for name in [
+        "tocsin_events_received_total",
+        "tocsin_writer_batch_events_bucket",
+        "tocsin_writer_batch_seconds_bucket",
+        "tocsin_writer_queue_depth",
+        "tocsin_database_bytes",
+        "tocsin_retention_events_deleted_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+    assert!(
+        text.contains(
+            "tocsin_http_request_duration_seconds_count{route=\"/api/{project_id}/envelope\",method=\"POST\"} 3"
+        ),
+        "{text}"
+    );
+    let size: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tocsin_database_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(size > 10_000.0, "the database file has a size: {size}");
     assert!(
         text.contains("tocsin_envelope_items_dropped_total{item_type=\"sessions\"} 1"),
         "{text}"

@@ -16,6 +16,8 @@ mod issues;
 mod notify;
 mod protocol;
 mod python;
+mod quotas;
 mod receivers;
+mod retention;
 mod sdks;
 mod web;

@@ -1,0 +1,96 @@
+//! `/api/0/projects/{org}/{project}/`: a project's limits (read, change) and its deletion.
+//!
+//! `PUT` takes any of `maxEvents`, `maxAgeDays` and `rateLimitPerMinute`; a key left out keeps
+//! its value, `null` clears it (server default for retention, no rate limit).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::alerts::project;
+use super::{ApiError, ApiState};
+use crate::event::unix_now;
+use crate::project::Project;
+use crate::store::{self, ProjectLimits};
+
+pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state).await?;
+    Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
+}
+
+pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state).await?;
+    let body: serde_json::Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON object: {e}")))?;
+    let mut limits = store::project_limits_of(&state.pool, project.id).await?;
+    for (key, value) in &body {
+        match key.as_str() {
+            "maxEvents" => limits.max_events = count(key, value)?,
+            "rateLimitPerMinute" => limits.rate_limit_per_minute = count(key, value)?,
+            "maxAgeDays" => {
+                limits.max_age_days = match value {
+                    Value::Null => None,
+                    Value::Number(n) => {
+                        crate::project::parse_days_limit(key, &n.to_string()).map_err(ApiError::BadRequest)?
+                    }
+                    other => {
+                        return Err(ApiError::BadRequest(format!(
+                            "{key} must be a number or null, got {other}"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown field {other:?}: send maxEvents, maxAgeDays or rateLimitPerMinute"
+                )));
+            }
+        }
+    }
+    store::set_project_limits(&state.admin, project.id, &limits).await?;
+    Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
+}
+
+pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state).await?;
+    store::delete_project(&state.admin, project.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn count(key: &str, value: &Value) -> Result<Option<i64>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => crate::project::parse_count_limit(key, &n.to_string()).map_err(ApiError::BadRequest),
+        other => Err(ApiError::BadRequest(format!(
+            "{key} must be a whole number or null, got {other}"
+        ))),
+    }
+}
+
+async fn shape(state: &ApiState, project: &Project) -> Result<Value, ApiError> {
+    let ProjectLimits {
+        max_events,
+        max_age_days,
+        rate_limit_per_minute,
+    } = store::project_limits_of(&state.pool, project.id).await?;
+    let stored = store::stored_events_of_project(&state.pool, project.id).await?;
+    let day_ago = (unix_now() / 3600.0).floor() as i64 - 24;
+    let refused: serde_json::Map<String, Value> = store::rejections_since(&state.pool, project.id, day_ago)
+        .await?
+        .into_iter()
+        .map(|(reason, n)| (reason, json!(n)))
+        .collect();
+    Ok(json!({
+        "id": project.id.to_string(),
+        "slug": project.slug,
+        "name": project.name,
+        "maxEvents": max_events,
+        "maxAgeDays": max_age_days,
+        "rateLimitPerMinute": rate_limit_per_minute,
+        "effective": {
+            "maxEvents": max_events.unwrap_or(state.retention.0),
+            "maxAgeDays": max_age_days.unwrap_or(state.retention.1),
+        },
+        "eventsStored": stored,
+        "eventsRefusedLast24h": refused,
+    }))
+}
