@@ -161,3 +161,34 @@ fn a_bad_setting_names_the_flag_to_fix() {
     assert!(!out.success);
     assert!(out.stderr.contains("--public-url"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn project_set_validates_limits_and_project_delete_removes_the_events() {
+    let app = crate::helpers::spawn_app().await;
+    let bad = app.cli(&["project", "set", "default", "--max-events", "0"]);
+    assert!(!bad.success);
+    assert!(
+        bad.stderr.contains("--max-events must be a whole number"),
+        "{}",
+        bad.stderr
+    );
+    let shown = app.cli(&["project", "set", "default"]);
+    assert!(shown.success, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains("max_events = 10000 (default)"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("rate_limit = off"), "{}", shown.stdout);
+
+    app.create_project("kept", None);
+    app.send(&crate::helpers::error_event()).await;
+    let gone = app.cli(&["project", "delete", "default"]);
+    assert!(gone.success, "{}", gone.stderr);
+    assert_eq!(app.stored_event_count().await, 0);
+    let listed = app.cli(&["project", "list"]);
+    assert!(!listed.stdout.contains(" default "), "{}", listed.stdout);
+    assert!(listed.stdout.contains("kept"), "{}", listed.stdout);
+    let missing = app.cli(&["project", "delete", "default"]);
+    assert!(!missing.success);
+}

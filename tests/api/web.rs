@@ -532,3 +532,66 @@ async fn the_alerts_page_adds_channels_and_the_issue_page_shows_delivery_history
     assert!(test.body.contains("A test notification is on its way to 1 channel(s)."));
     receiver.wait_for(2).await;
 }
+
+#[tokio::test]
+async fn an_admin_sets_project_limits_on_the_project_page_and_bad_values_are_explained() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    for _ in 0..3 {
+        app.send(&error_event()).await;
+    }
+    let page = browser.get("/projects/default/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("3 events stored (at most 10000"), "{}", page.body);
+    assert!(page.body.contains("No events refused by rate limits"));
+    let csrf = hidden(&page.body, "csrf");
+
+    let bad = browser
+        .post(
+            "/projects/default/settings",
+            &[
+                ("csrf", &csrf),
+                ("max_events", "lots"),
+                ("max_age_days", ""),
+                ("rate_limit", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Max events must be a whole number"), "{}", bad.body);
+
+    let forged = browser
+        .post(
+            "/projects/default/settings",
+            &[
+                ("csrf", "forged"),
+                ("max_events", "50"),
+                ("max_age_days", ""),
+                ("rate_limit", ""),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let saved = browser
+        .post(
+            "/projects/default/settings",
+            &[
+                ("csrf", &csrf),
+                ("max_events", "50"),
+                ("max_age_days", "7"),
+                ("rate_limit", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = browser.get("/projects/default/").await.body;
+    assert!(page.contains("at most 50, each kept up to 7 days"), "{page}");
+    assert!(page.contains("name=\"rate_limit\" value=\"120\""), "{page}");
+    let (_, _, api) = app.api_get("/api/0/projects/default/default/").await;
+    assert_eq!(api["maxEvents"], 50);
+    assert_eq!(api["rateLimitPerMinute"], 120);
+
+    let issue = browser.get("/issues/1/").await.body;
+    assert!(issue.contains("3 events stored of 3"), "{issue}");
+}
