@@ -67,8 +67,11 @@ fn templates(issues: usize, large: bool) -> Vec<Value> {
             last["function"] = json!(format!("handler_{n}"));
             last["context_line"] = json!(format!("    return compute_{n}(numerator, denominator)"));
             if large {
-                let blob: String = "x".repeat(400);
-                let vars: serde_json::Map<String, Value> = (0..60).map(|i| (format!("var_{i}"), json!(format!("'{blob}'")))).collect();
+                // 95 locals of ~400 characters of random hex (not a repeated letter, which any
+                // compressor shrinks to nothing): ~50 KB decoded with the breadcrumbs.
+                let blob = || (0..12).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>();
+                let vars: serde_json::Map<String, Value> =
+                    (0..95).map(|i| (format!("var_{i}"), json!(format!("'{}'", blob())))).collect();
                 last["vars"] = Value::Object(vars);
                 event["breadcrumbs"] = json!({"values": (0..40).map(|i| json!({
                     "timestamp": 1795546474.0 + i as f64, "category": "http", "level": "info",

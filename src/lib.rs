@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod compression;
 pub mod config;
 pub mod event;
 pub mod grouping;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 
+use crate::event::codec::Codec;
 use crate::event::unix_now;
 use crate::ingest::quota::Quotas;
 use crate::metrics::Metrics;
@@ -53,6 +54,7 @@ pub fn spawn(
     pool: SqlitePool,
     writer: WriterHandle,
     quotas: Arc<Quotas>,
+    codec: Arc<Codec>,
     metrics: Metrics,
     settings: RetentionSettings,
 ) -> tokio::task::JoinHandle<()> {
@@ -76,6 +78,9 @@ pub fn spawn(
                 Ok(_) => {}
                 // A full queue means ingest is busy: try again next time.
                 Err(e) => tracing::warn!(error = %e, "retention pass stopped early"),
+            }
+            if let Err(e) = crate::compression::drop_unused(&pool, &writer, &codec).await {
+                tracing::warn!(error = %e, "cannot drop unused compression dictionaries");
             }
         }
     })

@@ -67,6 +67,9 @@ impl Application {
             metrics.clone(),
         );
 
+        let codec = std::sync::Arc::new(crate::event::codec::Codec::new());
+        crate::compression::load(&pool, &codec).await?;
+        crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
         let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
         let ingest = web::Data::new(IngestState {
             keys: KeyCache::new(pool.clone()),
@@ -75,6 +78,7 @@ impl Application {
             trust_forwarded_for: settings.trust_forwarded_for.value,
             disk: crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value),
             quotas: quotas.clone(),
+            codec: codec.clone(),
         });
         let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {
@@ -87,6 +91,7 @@ impl Application {
                 settings.retention_max_events.value,
                 settings.retention_max_age_days.value,
             ),
+            codec: codec.clone(),
         });
         let pages = web::Data::new(WebState {
             pool: pool.clone(),
@@ -98,6 +103,7 @@ impl Application {
                 settings.retention_max_events.value,
                 settings.retention_max_age_days.value,
             ),
+            codec: codec.clone(),
         });
         let notify_settings = crate::notify::NotifySettings {
             public_url: public_url.clone(),
@@ -127,6 +133,7 @@ impl Application {
             pool,
             writer,
             quotas,
+            codec,
             metrics,
             crate::retention::RetentionSettings {
                 default_max_events: settings.retention_max_events.value,

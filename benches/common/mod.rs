@@ -14,7 +14,15 @@ pub struct Server {
 impl Server {
     pub fn start(data: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            // Retention off the path: the figures are about ingest and storage, not thinning.
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--retention-max-events",
+                "1000000000",
+                "--data-dir",
+            ])
             .arg(data)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

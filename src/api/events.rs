@@ -25,5 +25,5 @@ pub async fn event_detail(
     let stored = store::event_by_id(&state.pool, project.id, &id.to_string())
         .await?
         .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(event_json(&stored)?))
+    Ok(HttpResponse::Ok().json(event_json(&stored, &state.codec)?))
 }

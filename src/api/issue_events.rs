@@ -22,7 +22,10 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
     let page = Page::from_query(&params)?;
     let (events, more) =
         store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, page.offset, page.limit).await?;
-    let body = events.iter().map(event_json).collect::<Result<Vec<_>, _>>()?;
+    let body = events
+        .iter()
+        .map(|e| event_json(e, &state.codec))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok()
         .insert_header(("Link", page.link_header(&req, &state.public_url, &params, more)))
         .json(body))
@@ -46,7 +49,7 @@ pub async fn one(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRes
     let event = events
         .first()
         .ok_or_else(|| ApiError::NotFound(format!("issue {} has no events", issue.id)))?;
-    Ok(HttpResponse::Ok().json(event_json(event)?))
+    Ok(HttpResponse::Ok().json(event_json(event, &state.codec)?))
 }
 
 /// `GET /api/0/issues/{id}/tags/`: every key with its top values.

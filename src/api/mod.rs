@@ -35,6 +35,8 @@ pub struct ApiState {
     pub public_url: String,
     /// The server's retention defaults: (max events, max age in days).
     pub retention: (i64, f64),
+    /// Reads stored payloads.
+    pub codec: std::sync::Arc<crate::event::codec::Codec>,
 }
 
 impl ApiState {

@@ -56,9 +56,10 @@ pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
 
 /// A stored event: the normalised payload with Sentry's ids and dates added, and `tags` as
 /// Sentry lists them (`[{key, value}]`, built-in tags included).
-pub fn event_json(stored: &StoredEvent) -> Result<Value, ApiError> {
+pub fn event_json(stored: &StoredEvent, codec: &crate::event::codec::Codec) -> Result<Value, ApiError> {
     let id = &stored.event_id;
-    let json = zstd::bulk::decompress(&stored.payload, 64 * 1024 * 1024)
+    let json = codec
+        .decompress(&stored.payload, stored.dict_id)
         .map_err(|e| ApiError::Internal(format!("stored payload of event {id} is unreadable: {e}")))?;
     let mut event: Map<String, Value> = serde_json::from_slice(&json)
         .map_err(|e| ApiError::Internal(format!("stored payload of event {id} is not JSON: {e}")))?;

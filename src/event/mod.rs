@@ -1,6 +1,7 @@
 //! The event model: protocol types that keep every field a client sent, and the normalisation
 //! that turns whatever an SDK of any age sent into that one canonical shape.
 
+pub mod codec;
 mod coerce;
 mod convert;
 

@@ -7,6 +7,7 @@ use super::decode::{self, human_size};
 use super::{
     IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body, cors, envelope,
 };
+use crate::event::codec::Codec;
 use crate::event::{self, EventId, NormalizeInput};
 use crate::grouping;
 use crate::store::writer::{SubmitError, WriteError};
@@ -276,8 +277,9 @@ async fn prepare_and_write(
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
     let client_ip = client_ip(req, state.trust_forwarded_for);
+    let codec = state.codec.clone();
     let (row, tags_dropped) = off_thread(payload.len(), move || {
-        prepare(project_id, &payload, envelope_event_id, client_ip.as_deref())
+        prepare(&codec, project_id, &payload, envelope_event_id, client_ip.as_deref())
     })
     .await?;
     state.metrics.tags_dropped(tags_dropped);
@@ -313,6 +315,7 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
 /// The CPU part of accepting an event: JSON → normalised model → grouping and tags →
 /// compressed row. Also returns how many tags broke a limit and were dropped.
 fn prepare(
+    codec: &Codec,
     project_id: i64,
     payload: &[u8],
     envelope_event_id: Option<EventId>,
@@ -330,7 +333,9 @@ fn prepare(
 
     let tags = event::tags::extract(&event);
     let json = serde_json::to_vec(&event).map_err(|e| IngestError::BadEvent(format!("cannot serialise event: {e}")))?;
-    let payload = compress(&json).map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
+    let (payload, dict_id) = codec
+        .compress(project_id, &json)
+        .map_err(|e| IngestError::Unavailable(format!("compression failed: {e}")))?;
     let row = EventRow {
         project_id,
         event_id: event.event_id.to_string(),
@@ -352,6 +357,7 @@ fn prepare(
             top_frames,
         },
         payload,
+        dict_id,
     };
     Ok((row, tags.dropped))
 }
@@ -378,23 +384,4 @@ fn success(id: Option<EventId>) -> HttpResponse {
         Some(id) => resp.json(json!({ "id": id })),
         None => resp.json(json!({})),
     }
-}
-
-/// zstd level 3 with one compression context per thread: creating a context per event cost
-/// more than compressing the event (measured with perf under the ingest benchmark).
-fn compress(json: &[u8]) -> std::io::Result<Vec<u8>> {
-    thread_local! {
-        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Compressor::new(3)?);
-        }
-        match slot.as_mut() {
-            Some(compressor) => compressor.compress(json),
-            None => Err(std::io::Error::other("no compressor")),
-        }
-    })
 }

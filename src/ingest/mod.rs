@@ -36,6 +36,8 @@ pub struct IngestState {
     pub disk: disk::DiskGuard,
     /// The rate limits.
     pub quotas: std::sync::Arc<quota::Quotas>,
+    /// Compresses payloads (with the project's dictionary once it has one).
+    pub codec: std::sync::Arc<crate::event::codec::Codec>,
 }
 
 /// Sentry's limits (PROTOCOL.md §3.7).

@@ -25,6 +25,8 @@ pub struct EventRow {
     pub issue: IssueFacts,
     /// zstd-compressed normalised JSON.
     pub payload: Vec<u8>,
+    /// The dictionary `payload` was compressed with, if any.
+    pub dict_id: Option<i64>,
 }
 
 /// What an event says about the issue it belongs to.
@@ -53,10 +55,12 @@ pub struct StoredEvent {
     pub received: f64,
     pub tags: Vec<(String, String)>,
     pub payload: Vec<u8>,
+    pub dict_id: Option<i64>,
 }
 
 /// The columns [`stored_event`] reads, in order.
-pub(super) const EVENT_COLUMNS: &str = "id, project_id, event_id, issue_id, timestamp, received, tags, payload";
+pub(super) const EVENT_COLUMNS: &str =
+    "id, project_id, event_id, issue_id, timestamp, received, tags, payload, dict_id";
 
 pub(super) fn stored_event(row: &sqlx::sqlite::SqliteRow) -> StoredEvent {
     StoredEvent {
@@ -68,6 +72,7 @@ pub(super) fn stored_event(row: &sqlx::sqlite::SqliteRow) -> StoredEvent {
         received: row.get(5),
         tags: serde_json::from_str(row.get::<&str, _>(6)).unwrap_or_default(),
         payload: row.get(7),
+        dict_id: row.get(8),
     }
 }
 
@@ -106,7 +111,7 @@ pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRo
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
-             environment, user_key, tags, payload) ",
+             environment, user_key, tags, payload, dict_id) ",
         );
         qb.push_values(chunk, |mut b, (row, issue_id)| {
             b.push_bind(row.project_id)
@@ -120,7 +125,8 @@ pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRo
                 .push_bind(row.environment.as_deref())
                 .push_bind(row.user_key.as_deref())
                 .push_bind(serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into()))
-                .push_bind(row.payload.as_slice());
+                .push_bind(row.payload.as_slice())
+                .push_bind(row.dict_id);
         });
         qb.build().execute(&mut *conn).await?;
     }

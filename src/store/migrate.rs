@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "web", include_str!("../../migrations/0003_web.sql")),
     (4, "notify", include_str!("../../migrations/0004_notify.sql")),
     (5, "retention", include_str!("../../migrations/0005_retention.sql")),
+    (
+        6,
+        "dictionaries",
+        include_str!("../../migrations/0006_dictionaries.sql"),
+    ),
 ];
 
 pub fn migrator() -> Migrator {

@@ -5,6 +5,7 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server.
 
+mod dictionaries;
 mod digest;
 mod events;
 mod feedback;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Row, SqliteConnection};
 
+pub use dictionaries::{StoredDictionary, all_dictionaries, recent_payloads, unused_dictionaries};
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
 pub use outbox::{

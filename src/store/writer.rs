@@ -22,7 +22,7 @@ use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use super::outbox::FloodGuard;
-use super::retention;
+use super::{dictionaries, retention};
 use crate::metrics::Metrics;
 
 /// Most jobs written in one transaction; bounds commit latency for the first in the batch.
@@ -39,6 +39,13 @@ enum Job {
     Vacuum(i64),
     /// Rate-limit rejections to add: `(project_id, hour, reason, count)`.
     Rejections(Vec<(i64, i64, &'static str, i64)>),
+    /// A trained dictionary of a project.
+    AddDictionary {
+        project_id: i64,
+        data: Vec<u8>,
+    },
+    /// Dictionaries no event uses any more.
+    DropDictionaries(Vec<i64>),
 }
 
 enum Done {
@@ -47,6 +54,7 @@ enum Done {
     Feedback,
     Evicted(u64),
     Maintenance,
+    Dictionary(i64),
 }
 
 struct WriteRequest {
@@ -119,6 +127,19 @@ impl WriterHandle {
     /// Persists rate-limit rejection counts.
     pub async fn record_rejections(&self, counts: Vec<(i64, i64, &'static str, i64)>) -> Result<(), WriteError> {
         self.submit(Job::Rejections(counts)).await.map(|_| ())
+    }
+
+    /// Stores a trained dictionary; returns its id.
+    pub async fn add_dictionary(&self, project_id: i64, data: Vec<u8>) -> Result<i64, WriteError> {
+        match self.submit(Job::AddDictionary { project_id, data }).await? {
+            Done::Dictionary(id) => Ok(id),
+            _ => Err(WriteError::Store(StoreError::WriterGone)),
+        }
+    }
+
+    /// Deletes dictionaries that no event uses (checked again inside the transaction).
+    pub async fn drop_dictionaries(&self, ids: Vec<i64>) -> Result<(), WriteError> {
+        self.submit(Job::DropDictionaries(ids)).await.map(|_| ())
     }
 
     /// Jobs waiting for the writer right now.
@@ -218,6 +239,16 @@ async fn write_batch(
             Job::Rejections(counts) => {
                 flush(&mut tx, &mut run, &mut done, now, guard).await?;
                 retention::add_rejections(&mut tx, counts).await?;
+                done.push(Done::Maintenance);
+            }
+            Job::AddDictionary { project_id, data } => {
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
+                let id = dictionaries::insert_dictionary(&mut tx, *project_id, data, now).await?;
+                done.push(Done::Dictionary(id));
+            }
+            Job::DropDictionaries(ids) => {
+                flush(&mut tx, &mut run, &mut done, now, guard).await?;
+                dictionaries::delete_dictionaries(&mut tx, ids).await?;
                 done.push(Done::Maintenance);
             }
         }

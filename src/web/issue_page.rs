@@ -158,8 +158,10 @@ async fn event_of(state: &WebState, issue: &IssueRecord, event_id: &str) -> Resu
         .ok_or_else(|| WebError::NotFound(format!("Issue {} has no event {event_id:?}.", issue.id)))
 }
 
-fn payload(event: &StoredEvent) -> Result<(Map<String, Value>, usize), WebError> {
-    let json = zstd::bulk::decompress(&event.payload, 64 * 1024 * 1024)
+fn payload(state: &WebState, event: &StoredEvent) -> Result<(Map<String, Value>, usize), WebError> {
+    let json = state
+        .codec
+        .decompress(&event.payload, event.dict_id)
         .map_err(|e| WebError::Internal(format!("event {} is unreadable: {e}", event.event_id)))?;
     let size = json.len();
     let map = serde_json::from_slice(&json)
@@ -182,7 +184,7 @@ async fn render(
     let mode = FrameMode::parse(query.frames.as_deref());
     let (event_view, older, newer) = match &event {
         Some(e) => {
-            let (map, size) = payload(e)?;
+            let (map, size) = payload(state, e)?;
             let (older, newer) = store::event_neighbours(&state.pool, e).await?;
             (Some(EventView::build(&map, &e.tags, size, mode)), older, newer)
         }
@@ -402,7 +404,7 @@ pub async fn event_json(
     let (raw_id, event_id) = path.into_inner();
     let issue = issue(&state, &raw_id).await?;
     let event = event_of(&state, &issue, &event_id).await?;
-    let (map, _) = payload(&event)?;
+    let (map, _) = payload(&state, &event)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(serde_json::to_string_pretty(&map).unwrap_or_default()))

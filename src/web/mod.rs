@@ -37,6 +37,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     /// The server's retention defaults: (max events, max age in days).
     pub retention: (i64, f64),
+    /// Reads stored payloads.
+    pub codec: std::sync::Arc<crate::event::codec::Codec>,
 }
 
 /// What the layout needs from every page.

@@ -1,0 +1,87 @@
+//! Stored zstd dictionaries (see `event::codec`) and the samples they are trained on.
+
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use super::StoreError;
+
+/// A stored dictionary.
+pub struct StoredDictionary {
+    pub id: i64,
+    pub project_id: i64,
+    pub data: Vec<u8>,
+}
+
+pub async fn all_dictionaries(ex: impl SqliteExecutor<'_>) -> Result<Vec<StoredDictionary>, StoreError> {
+    let rows = sqlx::query("SELECT id, project_id, data FROM dictionaries ORDER BY id")
+        .fetch_all(ex)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StoredDictionary {
+            id: r.get(0),
+            project_id: r.get(1),
+            data: r.get(2),
+        })
+        .collect())
+}
+
+/// The project's newest payloads with their dictionary ids: training samples.
+pub async fn recent_payloads(
+    ex: impl SqliteExecutor<'_>,
+    project_id: i64,
+    limit: i64,
+) -> Result<Vec<(Vec<u8>, Option<i64>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT payload, dict_id FROM events WHERE project_id = ? ORDER BY project_id DESC, received DESC LIMIT ?",
+    )
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Dictionaries no stored event uses any more, except each project's newest.
+pub async fn unused_dictionaries(ex: impl SqliteExecutor<'_> + Copy) -> Result<Vec<i64>, StoreError> {
+    // Scans only the project's events (its index), and a project keeps few dictionaries.
+    let rows = sqlx::query(
+        "SELECT d.id FROM dictionaries d
+          WHERE d.id < (SELECT MAX(n.id) FROM dictionaries n WHERE n.project_id = d.project_id)
+            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = d.project_id AND e.dict_id = d.id)",
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The writer's job: stores a trained dictionary; returns its id.
+pub(super) async fn insert_dictionary(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    data: &[u8],
+    now: f64,
+) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("INSERT INTO dictionaries (project_id, data, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(project_id)
+            .bind(data)
+            .bind(now)
+            .fetch_one(conn)
+            .await?
+            .get(0),
+    )
+}
+
+/// The writer's job: deletes dictionaries, unless an event came to use one meanwhile.
+pub(super) async fn delete_dictionaries(conn: &mut SqliteConnection, ids: &[i64]) -> Result<(), StoreError> {
+    for id in ids {
+        sqlx::query(
+            "DELETE FROM dictionaries WHERE id = ? AND NOT EXISTS \
+             (SELECT 1 FROM events e WHERE e.project_id = dictionaries.project_id AND e.dict_id = dictionaries.id)",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
