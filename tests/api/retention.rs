@@ -205,3 +205,68 @@ async fn deleting_an_issue_removes_its_events_and_the_free_pages_are_returned() 
         "the file shrank: {before} pages before, {after} after"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_enough_events_payloads_shrink_with_a_trained_dictionary_and_every_event_stays_readable() {
+    let mut app = spawn_app_with(&[]).await;
+    // Past the training threshold (500 events), sent concurrently to keep the test short.
+    let mut early = Vec::new();
+    for chunk in 0..11 {
+        let sends: Vec<_> = (0..50)
+            .map(|_| {
+                let event = event_of(&format!("Variant{}Error", chunk % 3));
+                let id = event["event_id"].as_str().unwrap().to_string();
+                let client = app.client.clone();
+                let url = app.url(&format!("/api/{}/envelope/", app.project_id));
+                let auth = crate::helpers::sentry_auth(&app.key);
+                tokio::spawn(async move {
+                    let resp = client
+                        .post(url)
+                        .header("X-Sentry-Auth", auth)
+                        .body(crate::helpers::envelope_of(&event))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 200);
+                    id
+                })
+            })
+            .collect();
+        for s in sends {
+            early.push(s.await.unwrap());
+        }
+    }
+    let dictionaries = || async {
+        let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
+            .await
+            .unwrap();
+        let pool = db.read_pool().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dictionaries").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    };
+    eventually("a dictionary is trained", || async { dictionaries().await == 1 }).await;
+    let late = send_all(&app, "Variant1Error", 5).await;
+
+    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
+        .await
+        .unwrap();
+    let pool = db.read_pool().await.unwrap();
+    let sizes: Vec<(Option<i64>, f64)> =
+        sqlx::query_as("SELECT dict_id, AVG(LENGTH(payload)) FROM events GROUP BY dict_id ORDER BY dict_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    let (plain, with_dict) = (sizes[0].1, sizes.last().unwrap().1);
+    assert!(sizes.last().unwrap().0.is_some(), "{sizes:?}");
+    assert!(with_dict * 2.0 < plain, "payloads shrink with the dictionary: {sizes:?}");
+
+    // Through a restart (dictionaries are loaded again), old and new events read back whole.
+    app.kill();
+    app.start();
+    for id in [&early[0], &early[549], &late[4]] {
+        let event = app.event_json("default", id).await;
+        assert_eq!(event["exception"]["values"][0]["value"], "it broke", "{event}");
+    }
+}
