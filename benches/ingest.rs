@@ -1,5 +1,6 @@
 //! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
-//! [--size small|large] [--issues 50]`.
+//! [--size small|large] [--issues 50] [--runs 3]` (with `--runs`, a fresh server per run and
+//! the median of each figure at the end; `TOCSIN_BENCH_KEEP=1` keeps the data directory).
 //!
 //! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
 //! envelopes to it over HTTP: gzip-compressed, a fresh random event id per request, drawn from
@@ -23,6 +24,20 @@ struct Options {
     seconds: f64,
     large: bool,
     issues: usize,
+    runs: usize,
+}
+
+/// What one run measured.
+#[derive(Clone, Copy, Default)]
+struct Figures {
+    events_per_sec: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    non_2xx: u64,
+    idle_rss_mb: f64,
+    peak_rss_mb: f64,
+    bytes_per_event: f64,
 }
 
 fn options() -> Options {
@@ -38,6 +53,7 @@ fn options() -> Options {
         seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),
         large: get("--size").as_deref() == Some("large"),
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
+        runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
     }
 }
 
@@ -97,10 +113,36 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run(opts));
+    let mut all = Vec::new();
+    for n in 1..=opts.runs {
+        if opts.runs > 1 {
+            println!("--- run {n} of {}", opts.runs);
+        }
+        all.push(rt.block_on(run(&opts)));
+    }
+    if all.len() > 1 {
+        let median = |f: fn(&Figures) -> f64| {
+            let mut v: Vec<f64> = all.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "median of {} runs: {:.0} events/s committed; latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; \
+             non-2xx {:.0}; RSS idle {:.1} MB, peak {:.1} MB; {:.0} bytes per stored event",
+            all.len(),
+            median(|f| f.events_per_sec),
+            median(|f| f.p50),
+            median(|f| f.p95),
+            median(|f| f.p99),
+            median(|f| f.non_2xx as f64),
+            median(|f| f.idle_rss_mb),
+            median(|f| f.peak_rss_mb),
+            median(|f| f.bytes_per_event),
+        );
+    }
 }
 
-async fn run(opts: Options) {
+async fn run(opts: &Options) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = common::Server::start(&data);
@@ -151,9 +193,10 @@ async fn run(opts: Options) {
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut n = worker;
+            let step = opts_step();
             while Instant::now() < deadline {
                 let item = &templates[n % templates.len()];
-                n += opts_step();
+                n += step;
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 let mut body = gzip(format!("{{\"event_id\":\"{id}\"}}\n").as_bytes());
                 body.extend_from_slice(item);
@@ -236,11 +279,21 @@ async fn run(opts: Options) {
         println!("kept the data directory {}", data.display());
         std::mem::forget(dir);
     }
+    let bytes_per_event = bytes as f64 / stored.max(1) as f64;
     println!(
-        "database: {:.1} MB for {stored} events = {:.0} bytes per stored event",
+        "database: {:.1} MB for {stored} events = {bytes_per_event:.0} bytes per stored event",
         bytes as f64 / 1e6,
-        bytes as f64 / stored.max(1) as f64
     );
+    Figures {
+        events_per_sec: ok as f64 / elapsed,
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        non_2xx: statuses.iter().filter(|(s, _)| **s != 200).map(|(_, n)| n).sum(),
+        idle_rss_mb: idle_rss as f64 / 1024.0,
+        peak_rss_mb: peak_rss as f64 / 1024.0,
+        bytes_per_event,
+    }
 }
 
 /// Workers walk the templates with a stride so concurrent requests hit different issues.
