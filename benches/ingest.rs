@@ -1,5 +1,5 @@
 //! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
-//! [--size small|large] [--issues 50] [--runs 3]` (with `--runs`, a fresh server per run and
+//! [--size small|large] [--issues 50] [--variants 20] [--runs 3]` (with `--runs`, a fresh server per run and
 //! the median of each figure at the end; `TOCSIN_BENCH_KEEP=1` keeps the data directory).
 //!
 //! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
@@ -25,6 +25,7 @@ struct Options {
     large: bool,
     issues: usize,
     runs: usize,
+    variants: usize,
 }
 
 /// What one run measured.
@@ -54,6 +55,7 @@ fn options() -> Options {
         large: get("--size").as_deref() == Some("large"),
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
+        variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
     }
 }
 
@@ -66,8 +68,49 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// `issues` distinct realistic events built from the recorded sentry-python Flask error.
-fn templates(issues: usize, large: bool) -> Vec<Value> {
+/// `issues` distinct realistic events built from the recorded sentry-python Flask error, each in
+/// `variants` versions whose per-request details differ the way real traffic does (time, URL,
+/// user, trace and request ids, local variable values, breadcrumbs), so storage figures are not
+/// flattered by byte-identical payloads.
+fn templates(issues: usize, variants: usize, large: bool) -> Vec<Value> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let rand = || uuid::Uuid::new_v4().as_u128();
+    let hex = || uuid::Uuid::new_v4().simple().to_string();
+    issue_templates(issues, large)
+        .into_iter()
+        .flat_map(|base| {
+            (0..variants).map(move |_| {
+                let mut event = base.clone();
+                let (a, b) = (rand() % 1000, rand() % 1000);
+                event["timestamp"] = json!(now - (rand() % 3_600_000) as f64 / 1000.0);
+                event["request"]["url"] = json!(format!("http://127.0.0.1:45027/division/{a}/{b}?req={}", hex()));
+                event["user"] = json!({"id": format!("user-{}", rand() % 100_000), "ip_address": format!("10.{}.{}.{}", rand() % 256, rand() % 256, rand() % 256)});
+                event["contexts"]["trace"]["trace_id"] = json!(hex());
+                event["contexts"]["trace"]["span_id"] = json!(hex()[..16].to_string());
+                event["extra"]["request_id"] = json!(hex());
+                if let Some(frames) = event["exception"]["values"][0]["stacktrace"]["frames"].as_array_mut()
+                    && let Some(vars) = frames.last_mut().and_then(|f| f["vars"].as_object_mut())
+                {
+                    vars.insert("numerator".into(), json!(format!("'{a}'")));
+                    vars.insert("denominator".into(), json!(format!("'{b}'")));
+                }
+                let crumbs: Vec<Value> = (0..5)
+                    .map(|i| json!({"timestamp": now - 10.0 + i as f64, "category": "query", "level": "info",
+                        "message": format!("SELECT * FROM items WHERE id = {}", rand() % 1_000_000)}))
+                    .collect();
+                if !large {
+                    event["breadcrumbs"] = json!({ "values": crumbs });
+                }
+                event
+            })
+        })
+        .collect()
+}
+
+fn issue_templates(issues: usize, large: bool) -> Vec<Value> {
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/sentry-python-2.75-gzip/001.body"
@@ -148,7 +191,7 @@ async fn run(opts: &Options) -> Figures {
     let server = common::Server::start(&data);
     let pid = server.child.id();
     let (base, key) = (server.base.clone(), server.key.clone());
-    let events = templates(opts.issues, opts.large);
+    let events = templates(opts.issues, opts.variants, opts.large);
     let sample = serde_json::to_vec(&events[0]).unwrap();
     // Each request is one gzip stream of two members: a fresh envelope header (with a new
     // event id, which wins over the payload's) and the pre-compressed item. Valid gzip that
@@ -168,10 +211,11 @@ async fn run(opts: &Options) -> Figures {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss = rss_kib(pid, "VmRSS:");
     println!(
-        "load: {} connections, {:.0} s, {} issues, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
+        "load: {} connections, {:.0} s, {} issues × {} variants, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
         opts.connections,
         opts.seconds,
         opts.issues,
+        opts.variants,
         sample.len() as f64 / 1024.0,
         gzip(&sample).len() as f64 / 1024.0
     );

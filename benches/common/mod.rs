@@ -13,17 +13,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-            // Retention off the path: the figures are about ingest and storage, not thinning.
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--retention-max-events",
-                "1000000000",
-                "--data-dir",
-            ])
-            .arg(data)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
+        command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data);
+        // Retention off the path unless asked for (TOCSIN_RETENTION_MAX_EVENTS=…): the figures
+        // are about ingest and storage, not thinning.
+        if std::env::var_os("TOCSIN_RETENTION_MAX_EVENTS").is_none() {
+            command.args(["--retention-max-events", "1000000000"]);
+        }
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

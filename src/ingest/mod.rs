@@ -6,7 +6,7 @@
 pub mod auth;
 mod body;
 mod cors;
-mod decode;
+pub mod decode;
 pub mod disk;
 mod endpoint;
 pub mod envelope;

@@ -241,7 +241,10 @@ async fn after_enough_events_payloads_shrink_with_a_trained_dictionary_and_every
             .await
             .unwrap();
         let pool = db.read_pool().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dictionaries").fetch_one(&pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dictionaries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         n
     };
@@ -260,7 +263,10 @@ async fn after_enough_events_payloads_shrink_with_a_trained_dictionary_and_every
     pool.close().await;
     let (plain, with_dict) = (sizes[0].1, sizes.last().unwrap().1);
     assert!(sizes.last().unwrap().0.is_some(), "{sizes:?}");
-    assert!(with_dict * 2.0 < plain, "payloads shrink with the dictionary: {sizes:?}");
+    assert!(
+        with_dict * 2.0 < plain,
+        "payloads shrink with the dictionary: {sizes:?}"
+    );
 
     // Through a restart (dictionaries are loaded again), old and new events read back whole.
     app.kill();
