@@ -71,8 +71,9 @@ impl Application {
         crate::compression::load(&pool, &codec).await?;
         crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
         let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
+        let keys = std::sync::Arc::new(KeyCache::new(pool.clone()));
         let ingest = web::Data::new(IngestState {
-            keys: KeyCache::new(pool.clone()),
+            keys: keys.clone(),
             writer: writer.clone(),
             metrics: metrics.clone(),
             trust_forwarded_for: settings.trust_forwarded_for.value,
@@ -92,6 +93,7 @@ impl Application {
                 settings.retention_max_age_days.value,
             ),
             codec: codec.clone(),
+            keys: keys.clone(),
         });
         let pages = web::Data::new(WebState {
             pool: pool.clone(),
@@ -104,6 +106,7 @@ impl Application {
                 settings.retention_max_age_days.value,
             ),
             codec: codec.clone(),
+            keys: keys.clone(),
         });
         let notify_settings = crate::notify::NotifySettings {
             public_url: public_url.clone(),

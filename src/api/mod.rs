@@ -37,6 +37,8 @@ pub struct ApiState {
     pub retention: (i64, f64),
     /// Reads stored payloads.
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
+    /// Ingest's key cache, cleared when a project's limits change or it is deleted.
+    pub keys: std::sync::Arc<crate::ingest::KeyCache>,
 }
 
 impl ApiState {

@@ -47,12 +47,14 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
         }
     }
     store::set_project_limits(&state.admin, project.id, &limits).await?;
+    state.keys.clear();
     Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
 }
 
 pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let project = project(&req, &state).await?;
     store::delete_project(&state.admin, project.id).await?;
+    state.keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

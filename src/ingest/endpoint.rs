@@ -290,6 +290,9 @@ async fn prepare_and_write(
         WriteError::Submit(SubmitError::Closed) => IngestError::Unavailable("the server is shutting down".into()),
         WriteError::Store(err) => IngestError::Unavailable(err.to_string()),
     })?;
+    if outcome.project_gone {
+        return Err(IngestError::UnknownKey);
+    }
     state
         .metrics
         .event_stored(project_id, outcome.inserted, outcome.new_issue);

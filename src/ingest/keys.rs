@@ -45,6 +45,12 @@ impl KeyCache {
         Ok(owner)
     }
 
+    /// Forgets every cached key, so a changed project (its rate limit, or its deletion) is
+    /// read afresh by the next request. Cheap: the cache refills on the next look-ups.
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     fn cached(&self, key: &str) -> Option<Option<KeyOwner>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, at) = entries.get(key)?;

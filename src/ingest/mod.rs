@@ -27,7 +27,7 @@ use crate::store::writer::WriterHandle;
 
 /// What ingest handlers share.
 pub struct IngestState {
-    pub keys: KeyCache,
+    pub keys: std::sync::Arc<KeyCache>,
     pub writer: WriterHandle,
     pub metrics: Metrics,
     /// Whether `X-Forwarded-For` names the client (only behind a trusted proxy).

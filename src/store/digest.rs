@@ -24,6 +24,8 @@ pub struct Outcome {
     pub regression: bool,
     /// This event ended an ignore (its time or count condition was met).
     pub unignored: bool,
+    /// Its project was deleted after ingest accepted its key: nothing was written.
+    pub project_gone: bool,
 }
 
 /// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
@@ -34,12 +36,18 @@ pub async fn digest(
     guard: FloodGuard,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
+    // A project deleted while ingest still had its key cached: its events are refused here,
+    // not allowed to fail the whole batch on a foreign key.
+    let live = events::existing_projects(conn, rows).await?;
+    for (i, row) in rows.iter().enumerate() {
+        outcomes[i].project_gone = !live.contains(&row.project_id);
+    }
     let existing = events::existing_event_ids(conn, rows).await?;
     let mut seen = HashSet::new();
     let fresh: Vec<usize> = (0..rows.len())
         .filter(|&i| {
             let key = (rows[i].project_id, rows[i].event_id.clone());
-            !existing.contains(&key) && seen.insert(key)
+            !outcomes[i].project_gone && !existing.contains(&key) && seen.insert(key)
         })
         .collect();
     if fresh.is_empty() {
@@ -83,6 +91,7 @@ pub async fn digest(
         }
         deltas.entry(issue_id).or_insert_with(|| IssueDelta::new(i)).add(row, i);
         outcomes[i] = Outcome {
+            project_gone: false,
             inserted: true,
             issue_id: Some(issue_id),
             new_issue: created,

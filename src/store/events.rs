@@ -106,6 +106,29 @@ pub(super) async fn existing_event_ids(
     Ok(found)
 }
 
+/// Which of the rows' projects still exist.
+pub(super) async fn existing_projects(
+    conn: &mut SqliteConnection,
+    rows: &[&EventRow],
+) -> Result<HashSet<i64>, StoreError> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM projects WHERE id IN (");
+    let mut list = qb.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    qb.push(")");
+    Ok(qb
+        .build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// Inserts new events (already known not to be stored) with their issue ids.
 pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRow, i64)]) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {

@@ -17,8 +17,11 @@ pub struct FeedbackRow {
 }
 
 pub(super) async fn insert(conn: &mut SqliteConnection, row: &FeedbackRow) -> Result<(), StoreError> {
+    // A project deleted while its key was still cached must not fail the whole batch on the
+    // foreign key: the feedback is dropped with its project.
     sqlx::query(
-        "INSERT INTO user_feedback (project_id, event_id, name, email, comments, received) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO user_feedback (project_id, event_id, name, email, comments, received) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
     )
     .bind(row.project_id)
     .bind(&row.event_id)

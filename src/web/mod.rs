@@ -39,6 +39,8 @@ pub struct WebState {
     pub retention: (i64, f64),
     /// Reads stored payloads.
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
+    /// Ingest's key cache, cleared when a project's limits change or it is deleted.
+    pub keys: std::sync::Arc<crate::ingest::KeyCache>,
 }
 
 /// What the layout needs from every page.
@@ -78,6 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects", web::post().to(projects::create))
         .route("/projects/{slug}", web::get().to(projects::detail))
         .route("/projects/{slug}/settings", web::post().to(projects::update_settings))
+        .route("/projects/{slug}/delete", web::post().to(projects::delete))
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
         .route("/projects/{slug}/alerts", web::get().to(alerts::show))
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))

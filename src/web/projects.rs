@@ -154,6 +154,7 @@ pub async fn update_settings(
     match parsed {
         Ok(limits) => {
             store::set_project_limits(&state.admin, project.id, &limits).await?;
+            state.keys.clear();
             Ok(see_other(&format!("/projects/{}/", project.slug)))
         }
         Err(problem) => project_page(viewer, &state, &project.slug, Some(problem)).await,
@@ -205,4 +206,34 @@ pub async fn create(
     })?;
     *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf: String,
+    /// The slug typed again: deleting a project cannot be undone.
+    confirm: String,
+}
+
+/// `POST /projects/{slug}/delete`: admins delete a project with its issues and events.
+pub async fn delete(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: web::Form<DeleteForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    if !viewer.is_admin {
+        return Err(WebError::Forbidden("only admins delete projects".into()));
+    }
+    let project = store::project_by_slug(&state.pool, &path)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
+    if form.confirm.trim() != project.slug {
+        let problem = format!("Type the project's slug ({}) to delete it.", project.slug);
+        return project_page(viewer, &state, &project.slug, Some(problem)).await;
+    }
+    store::delete_project(&state.admin, project.id).await?;
+    state.keys.clear();
+    Ok(see_other("/projects/"))
 }

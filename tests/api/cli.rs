@@ -192,3 +192,33 @@ async fn project_set_validates_limits_and_project_delete_removes_the_events() {
     let missing = app.cli(&["project", "delete", "default"]);
     assert!(!missing.success);
 }
+
+#[tokio::test]
+async fn an_event_for_a_project_deleted_on_the_command_line_is_refused_and_harms_no_other_event() {
+    let app = spawn_app().await;
+    let (id, key) = app.create_project("short-lived", None);
+    let post = |project: i64, key: String| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/{project}/envelope/"));
+        async move {
+            client
+                .post(url)
+                .header("X-Sentry-Auth", sentry_auth(&key))
+                .body(envelope_of(&error_event()))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The server now has the key cached.
+    assert_eq!(post(id, key.clone()).await, 200);
+    let out = app.cli(&["project", "delete", "short-lived"]);
+    assert!(out.success, "{}", out.stderr);
+    // Sent together: the deleted project's event and the default project's share a batch.
+    let (gone, fine) = tokio::join!(post(id, key.clone()), post(app.project_id, app.key.clone()));
+    assert_eq!(gone, 403, "the deleted project's key no longer works");
+    assert_eq!(fine, 200, "the other project's event is stored");
+    assert_eq!(app.stored_event_count().await, 1);
+}

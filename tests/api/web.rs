@@ -595,3 +595,31 @@ async fn an_admin_sets_project_limits_on_the_project_page_and_bad_values_are_exp
     let issue = browser.get("/issues/1/").await.body;
     assert!(issue.contains("3 events stored of 3"), "{issue}");
 }
+
+#[tokio::test]
+async fn an_admin_deletes_a_project_only_after_typing_its_slug() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    app.send(&error_event()).await;
+    let csrf = hidden(&browser.get("/projects/default/").await.body, "csrf");
+    let wrong = browser
+        .post("/projects/default/delete", &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("(default) to delete it."), "{}", wrong.body);
+    assert_eq!(app.stored_event_count().await, 1);
+    let done = browser
+        .post("/projects/default/delete", &[("csrf", &csrf), ("confirm", "default")])
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(done.location.as_deref(), Some("/projects/"));
+    assert_eq!(browser.get("/projects/default/").await.status, 404);
+    assert_eq!(app.stored_event_count().await, 0);
+    // Its key is refused at once (the key cache was cleared).
+    assert_eq!(
+        app.post_envelope(crate::helpers::envelope_of(&error_event()))
+            .await
+            .status(),
+        403
+    );
+}
