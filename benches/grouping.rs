@@ -1,6 +1,6 @@
 //! Decode + parse + normalise + group cost per event, for a typical sentry-python event (the
 //! recorded Flask `ZeroDivisionError`, tests/fixtures/sentry-python-2.75-gzip/001): gunzip of
-//! the envelope, envelope parse, JSON parse, normalisation, grouping (hashes, title, culprit)
+//! the envelope, envelope parse, JSON parse, data scrubbing, normalisation, grouping (hashes, title, culprit)
 //! and tag extraction — the CPU work an ingest handler does before compressing and queueing.
 //! Run: `cargo bench --bench grouping`.
 //!
@@ -37,11 +37,13 @@ fn main() {
         gzipped.len()
     );
     let encodings = decode::content_encodings(Some("gzip")).expect("gzip");
+    let scrub_config = event::scrub::ScrubConfig::default();
 
     let one = || {
         let body = decode::decode_all(black_box(gzipped.clone()), &encodings, 1 << 24, "envelope").expect("gunzip");
         let envelope = tocsin::ingest::envelope::parse(&body).expect("envelope");
-        let raw = event::parse_lenient(envelope.items[0].payload).expect("json");
+        let mut raw = event::parse_lenient(envelope.items[0].payload).expect("json");
+        event::scrub::scrub(&mut raw, &scrub_config);
         let input = NormalizeInput {
             envelope_event_id: None,
             client_ip: Some("127.0.0.1"),
@@ -66,7 +68,7 @@ fn main() {
         .collect();
     per_event.sort_by(f64::total_cmp);
     println!(
-        "gunzip + envelope + parse + normalise + group + tags: median {:.1} µs/event, best {:.1} µs/event ({BATCHES} batches of {BATCH})",
+        "gunzip + envelope + parse + scrub + normalise + group + tags: median {:.1} µs/event, best {:.1} µs/event ({BATCHES} batches of {BATCH})",
         per_event[BATCHES / 2],
         per_event[0]
     );

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Settings, SettingsArgs};
+use crate::event::scrub::ScrubConfig;
 use crate::project::{PublicKey, Slug, dsn, random_hex};
 use crate::startup::Application;
 use crate::store::{self, Database, StoreError};
@@ -73,6 +74,15 @@ pub enum ProjectCommand {
         /// Events per minute accepted; more get 429 (no limit when unset).
         #[arg(long)]
         rate_limit: Option<String>,
+        /// Extra field names whose values are scrubbed (comma-separated; "" clears).
+        #[arg(long)]
+        sensitive_fields: Option<String>,
+        /// Field names never scrubbed (comma-separated; "" clears).
+        #[arg(long)]
+        safe_fields: Option<String>,
+        /// Store no IP addresses of this project's users.
+        #[arg(long)]
+        scrub_ip_addresses: Option<bool>,
     },
     /// Delete a project with its keys, issues and events.
     Delete { slug: String },
@@ -216,6 +226,9 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             max_events,
             max_age_days,
             rate_limit,
+            sensitive_fields,
+            safe_fields,
+            scrub_ip_addresses,
         } => {
             let id = project_id(&mut conn, &slug).await?;
             let mut limits = store::project_limits_of(&mut conn, id).await?;
@@ -232,6 +245,17 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
                     crate::project::parse_count_limit("--rate-limit", &v).map_err(anyhow::Error::msg)?;
             }
             store::set_project_limits(&mut conn, id, &limits).await?;
+            let mut scrub = store::scrub_config_of(&mut conn, id).await?;
+            if let Some(v) = sensitive_fields {
+                scrub.sensitive_fields = ScrubConfig::parse_fields(&v).map_err(anyhow::Error::msg)?;
+            }
+            if let Some(v) = safe_fields {
+                scrub.safe_fields = ScrubConfig::parse_fields(&v).map_err(anyhow::Error::msg)?;
+            }
+            if let Some(v) = scrub_ip_addresses {
+                scrub.scrub_ip_addresses = v;
+            }
+            store::set_scrub_config(&mut conn, id, &scrub).await?;
             let or = |v: Option<String>, d: String| v.unwrap_or(d);
             println!(
                 "max_events = {}",
@@ -254,6 +278,9 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
                     "off".into()
                 )
             );
+            println!("sensitive_fields = {}", scrub.sensitive_fields.join(", "));
+            println!("safe_fields = {}", scrub.safe_fields.join(", "));
+            println!("scrub_ip_addresses = {}", scrub.scrub_ip_addresses);
         }
         ProjectCommand::Delete { slug } => {
             let id = project_id(&mut conn, &slug).await?;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::alerts::project;
 use super::{ApiError, ApiState};
+use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
 use crate::project::Project;
 use crate::store::{self, ProjectLimits};
@@ -22,6 +23,7 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
     let body: serde_json::Map<String, Value> = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON object: {e}")))?;
     let mut limits = store::project_limits_of(&state.pool, project.id).await?;
+    let mut scrub = store::scrub_config_of(&state.pool, project.id).await?;
     for (key, value) in &body {
         match key.as_str() {
             "maxEvents" => limits.max_events = count(key, value)?,
@@ -39,14 +41,23 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
                     }
                 }
             }
+            "sensitiveFields" => scrub.sensitive_fields = fields(key, value)?,
+            "safeFields" => scrub.safe_fields = fields(key, value)?,
+            "scrubIpAddresses" => {
+                scrub.scrub_ip_addresses = value
+                    .as_bool()
+                    .ok_or_else(|| ApiError::BadRequest(format!("{key} must be true or false, got {value}")))?
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown field {other:?}: send maxEvents, maxAgeDays or rateLimitPerMinute"
+                    "unknown field {other:?}: send maxEvents, maxAgeDays, rateLimitPerMinute, sensitiveFields, \
+                     safeFields or scrubIpAddresses"
                 )));
             }
         }
     }
     store::set_project_limits(&state.admin, project.id, &limits).await?;
+    store::set_scrub_config(&state.admin, project.id, &scrub).await?;
     state.keys.clear();
     Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
 }
@@ -56,6 +67,20 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
     store::delete_project(&state.admin, project.id).await?;
     state.keys.clear();
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn fields(key: &str, value: &Value) -> Result<Vec<String>, ApiError> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| ApiError::BadRequest(format!("{key} must be a list of field names, got {value}")))?;
+    let names: Vec<&str> = list
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .ok_or_else(|| ApiError::BadRequest(format!("{key} must hold strings, got {v}")))
+        })
+        .collect::<Result<_, _>>()?;
+    ScrubConfig::parse_fields(&names.join(",")).map_err(ApiError::BadRequest)
 }
 
 fn count(key: &str, value: &Value) -> Result<Option<i64>, ApiError> {
@@ -75,6 +100,7 @@ async fn shape(state: &ApiState, project: &Project) -> Result<Value, ApiError> {
         rate_limit_per_minute,
     } = store::project_limits_of(&state.pool, project.id).await?;
     let stored = store::stored_events_of_project(&state.pool, project.id).await?;
+    let scrub = store::scrub_config_of(&state.pool, project.id).await?;
     let day_ago = (unix_now() / 3600.0).floor() as i64 - 24;
     let refused: serde_json::Map<String, Value> = store::rejections_since(&state.pool, project.id, day_ago)
         .await?
@@ -92,6 +118,9 @@ async fn shape(state: &ApiState, project: &Project) -> Result<Value, ApiError> {
             "maxEvents": max_events.unwrap_or(state.retention.0),
             "maxAgeDays": max_age_days.unwrap_or(state.retention.1),
         },
+        "sensitiveFields": scrub.sensitive_fields,
+        "safeFields": scrub.safe_fields,
+        "scrubIpAddresses": scrub.scrub_ip_addresses,
         "eventsStored": stored,
         "eventsRefusedLast24h": refused,
     }))

@@ -4,6 +4,7 @@
 pub mod codec;
 mod coerce;
 mod convert;
+pub mod scrub;
 
 mod id;
 mod json_repair;

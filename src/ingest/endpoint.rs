@@ -8,6 +8,7 @@ use super::{
     IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body, cors, envelope,
 };
 use crate::event::codec::Codec;
+use crate::event::scrub::ScrubConfig;
 use crate::event::{self, EventId, NormalizeInput};
 use crate::grouping;
 use crate::store::writer::{SubmitError, WriteError};
@@ -144,7 +145,7 @@ async fn envelope_inner(
         )));
     }
     admit(state, &owner)?;
-    let id = accept_event(req, state, project_id, event_payload.to_vec(), envelope_event_id).await?;
+    let id = accept_event(req, state, &owner, event_payload.to_vec(), envelope_event_id).await?;
     store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
 }
@@ -183,7 +184,7 @@ async fn store_inner(
             human_size(MAX_EVENT)
         )));
     }
-    let id = accept_event(req, state, project_id, json, None).await?;
+    let id = accept_event(req, state, &owner, json, None).await?;
     Ok(success(Some(id)))
 }
 
@@ -253,11 +254,12 @@ fn dsn_key(headers: &serde_json::Map<String, Value>, project_id: i64) -> Result<
 async fn accept_event(
     req: &HttpRequest,
     state: &IngestState,
-    project_id: i64,
+    owner: &KeyOwner,
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
-    let result = prepare_and_write(req, state, project_id, payload, envelope_event_id).await;
+    let project_id = owner.project_id;
+    let result = prepare_and_write(req, state, owner, payload, envelope_event_id).await;
     if let Err(err) = &result {
         let reason = match err {
             IngestError::QueueFull => "queue_full",
@@ -272,14 +274,23 @@ async fn accept_event(
 async fn prepare_and_write(
     req: &HttpRequest,
     state: &IngestState,
-    project_id: i64,
+    owner: &KeyOwner,
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
 ) -> Result<EventId, IngestError> {
-    let client_ip = client_ip(req, state.trust_forwarded_for);
-    let codec = state.codec.clone();
+    let project_id = owner.project_id;
+    // A project that stores no IP addresses does not get the peer's either.
+    let client_ip = client_ip(req, state.trust_forwarded_for).filter(|_| !owner.scrub.scrub_ip_addresses);
+    let (codec, scrub) = (state.codec.clone(), owner.scrub.clone());
     let (row, tags_dropped) = off_thread(payload.len(), move || {
-        prepare(&codec, project_id, &payload, envelope_event_id, client_ip.as_deref())
+        prepare(
+            &codec,
+            &scrub,
+            project_id,
+            &payload,
+            envelope_event_id,
+            client_ip.as_deref(),
+        )
     })
     .await?;
     state.metrics.tags_dropped(tags_dropped);
@@ -319,12 +330,15 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
 /// compressed row. Also returns how many tags broke a limit and were dropped.
 fn prepare(
     codec: &Codec,
+    scrub: &ScrubConfig,
     project_id: i64,
     payload: &[u8],
     envelope_event_id: Option<EventId>,
     client_ip: Option<&str>,
 ) -> Result<(EventRow, usize), IngestError> {
-    let raw = event::parse_lenient(payload).map_err(|e| IngestError::BadJson(e.to_string()))?;
+    let mut raw = event::parse_lenient(payload).map_err(|e| IngestError::BadJson(e.to_string()))?;
+    // Before anything else reads it: no secret reaches tags, grouping or the database.
+    event::scrub::scrub(&mut raw, scrub);
     let input = NormalizeInput {
         envelope_event_id,
         client_ip,

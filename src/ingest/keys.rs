@@ -41,7 +41,7 @@ impl KeyCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(key.to_string(), (owner, Instant::now()));
+        entries.insert(key.to_string(), (owner.clone(), Instant::now()));
         Ok(owner)
     }
 
@@ -55,6 +55,6 @@ impl KeyCache {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (owner, at) = entries.get(key)?;
         let ttl = if owner.is_some() { POSITIVE_TTL } else { NEGATIVE_TTL };
-        (at.elapsed() < ttl).then_some(*owner)
+        (at.elapsed() < ttl).then(|| owner.clone())
     }
 }

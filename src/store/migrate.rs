@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dictionaries",
         include_str!("../../migrations/0006_dictionaries.sql"),
     ),
+    (7, "scrubbing", include_str!("../../migrations/0007_scrubbing.sql")),
 ];
 
 pub fn migrator() -> Migrator {

@@ -47,8 +47,8 @@ pub use issue_reads::{
 };
 pub use projects::{
     KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,
-    project_by_slug, project_limits_of, set_project_limits, stored_events_of_issue, stored_events_of_project,
-    unresolved_counts,
+    project_by_slug, project_limits_of, scrub_config_of, set_project_limits, set_scrub_config, stored_events_of_issue,
+    stored_events_of_project, unresolved_counts,
 };
 pub use retention::{
     ProjectRetention, eviction_candidates, free_pages, project_limits, rejections_since, stored_per_project,

@@ -3,6 +3,7 @@
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use super::StoreError;
+use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
 use crate::project::{Project, PublicKey, Slug};
 
@@ -14,12 +15,14 @@ pub struct ProjectWithKey {
 }
 
 /// What a public key unlocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyOwner {
     pub project_id: i64,
     pub is_active: bool,
     /// The project's rate limit in events per minute, if it has one.
     pub rate_limit_per_minute: Option<i64>,
+    /// The project's data scrubbing settings.
+    pub scrub: std::sync::Arc<ScrubConfig>,
 }
 
 /// Creates a project with one key. Ids are assigned in order, so the first project is 1.
@@ -120,7 +123,8 @@ pub async fn project_by_slug(ex: impl SqliteExecutor<'_>, slug: &str) -> Result<
 /// The project a public key belongs to, if any.
 pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<KeyOwner>, StoreError> {
     let row = sqlx::query(
-        "SELECT k.project_id, k.is_active, p.rate_limit_per_minute FROM project_keys k \
+        "SELECT k.project_id, k.is_active, p.rate_limit_per_minute, p.scrub_sensitive_fields, \
+         p.scrub_safe_fields, p.scrub_ip_addresses FROM project_keys k \
          JOIN projects p ON p.id = k.project_id WHERE k.public_key = ?",
     )
     .bind(key)
@@ -130,6 +134,11 @@ pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<
         project_id: row.get(0),
         is_active: row.get::<i64, _>(1) != 0,
         rate_limit_per_minute: row.get(2),
+        scrub: std::sync::Arc::new(ScrubConfig {
+            sensitive_fields: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or_default(),
+            safe_fields: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
+            scrub_ip_addresses: row.get(5),
+        }),
     }))
 }
 
@@ -204,4 +213,36 @@ pub async fn stored_events_of_issue(ex: impl SqliteExecutor<'_>, issue_id: i64) 
         .fetch_one(ex)
         .await?
         .get(0))
+}
+
+pub async fn scrub_config_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<ScrubConfig, StoreError> {
+    let row =
+        sqlx::query("SELECT scrub_sensitive_fields, scrub_safe_fields, scrub_ip_addresses FROM projects WHERE id = ?")
+            .bind(project_id)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row
+        .map(|r| ScrubConfig {
+            sensitive_fields: serde_json::from_str(r.get::<&str, _>(0)).unwrap_or_default(),
+            safe_fields: serde_json::from_str(r.get::<&str, _>(1)).unwrap_or_default(),
+            scrub_ip_addresses: r.get(2),
+        })
+        .unwrap_or_default())
+}
+
+pub async fn set_scrub_config(
+    ex: impl SqliteExecutor<'_>,
+    project_id: i64,
+    config: &ScrubConfig,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE projects SET scrub_sensitive_fields = ?, scrub_safe_fields = ?, scrub_ip_addresses = ? WHERE id = ?",
+    )
+    .bind(serde_json::to_string(&config.sensitive_fields).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&config.safe_fields).unwrap_or_else(|_| "[]".into()))
+    .bind(config.scrub_ip_addresses)
+    .bind(project_id)
+    .execute(ex)
+    .await?;
+    Ok(())
 }

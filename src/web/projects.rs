@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::error::{page, see_other};
 use super::{Chrome, Viewer, WebError, WebState};
+use crate::event::scrub::ScrubConfig;
 use crate::project::{PublicKey, Slug, dsn};
 use crate::store::{self, StoreError};
 
@@ -46,10 +47,14 @@ struct SettingsView {
     effective_max_age_days: f64,
     events_stored: i64,
     refused_24h: Vec<(String, i64)>,
+    sensitive_fields: String,
+    safe_fields: String,
+    scrub_ip_addresses: bool,
 }
 
 async fn settings_view(state: &WebState, project_id: i64) -> Result<SettingsView, WebError> {
     let limits = store::project_limits_of(&state.pool, project_id).await?;
+    let scrub = store::scrub_config_of(&state.pool, project_id).await?;
     let day_ago = (crate::event::unix_now() / 3600.0).floor() as i64 - 24;
     let text = |v: Option<String>| v.unwrap_or_default();
     Ok(SettingsView {
@@ -60,6 +65,9 @@ async fn settings_view(state: &WebState, project_id: i64) -> Result<SettingsView
         effective_max_age_days: limits.max_age_days.unwrap_or(state.retention.1),
         events_stored: store::stored_events_of_project(&state.pool, project_id).await?,
         refused_24h: store::rejections_since(&state.pool, project_id, day_ago).await?,
+        sensitive_fields: scrub.sensitive_fields.join(", "),
+        safe_fields: scrub.safe_fields.join(", "),
+        scrub_ip_addresses: scrub.scrub_ip_addresses,
     })
 }
 
@@ -127,6 +135,12 @@ pub struct SettingsForm {
     max_events: String,
     max_age_days: String,
     rate_limit: String,
+    #[serde(default)]
+    sensitive_fields: String,
+    #[serde(default)]
+    safe_fields: String,
+    /// A checkbox: present when ticked.
+    scrub_ip_addresses: Option<String>,
 }
 
 /// `POST /projects/{slug}/settings`: admins change the project's limits. A blank field clears
@@ -151,9 +165,17 @@ pub async fn update_settings(
             rate_limit_per_minute: crate::project::parse_count_limit("Rate limit", &form.rate_limit)?,
         })
     })();
-    match parsed {
-        Ok(limits) => {
+    let scrub = (|| {
+        Ok::<_, String>(ScrubConfig {
+            sensitive_fields: ScrubConfig::parse_fields(&form.sensitive_fields)?,
+            safe_fields: ScrubConfig::parse_fields(&form.safe_fields)?,
+            scrub_ip_addresses: form.scrub_ip_addresses.is_some(),
+        })
+    })();
+    match parsed.and_then(|limits| scrub.map(|scrub| (limits, scrub))) {
+        Ok((limits, scrub)) => {
             store::set_project_limits(&state.admin, project.id, &limits).await?;
+            store::set_scrub_config(&state.admin, project.id, &scrub).await?;
             state.keys.clear();
             Ok(see_other(&format!("/projects/{}/", project.slug)))
         }

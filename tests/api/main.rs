@@ -19,5 +19,6 @@ mod python;
 mod quotas;
 mod receivers;
 mod retention;
+mod scrubbing;
 mod sdks;
 mod web;
