@@ -38,8 +38,13 @@ pub fn from_request(req: &HttpRequest) -> Result<Option<Auth>, IngestError> {
     from_query(req.query_string())
 }
 
+/// Compared as bytes: slicing the text at 6 would panic inside a multi-byte character (found
+/// by the `auth` fuzz target).
 fn has_sentry_prefix(value: &str) -> bool {
-    value.len() >= 6 && value[..6].eq_ignore_ascii_case("sentry")
+    value
+        .as_bytes()
+        .get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"sentry"))
 }
 
 /// Parses `Sentry sentry_key=…, sentry_version=7, sentry_client=…`; the pairs may be separated

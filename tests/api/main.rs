@@ -10,6 +10,7 @@ mod client_ip;
 mod delivery;
 mod durability;
 mod fixtures;
+mod fuzz_regressions;
 mod grouping_corpus;
 mod health;
 mod issues;
