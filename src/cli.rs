@@ -41,6 +41,13 @@ pub enum Command {
     User(UserCommand),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the database to FILE while the server runs (SQLite's
+    /// `VACUUM INTO`). Restore by stopping Tocsin and putting the copy in place of
+    /// `<data_dir>/tocsin.db` (remove any `tocsin.db-wal` and `-shm` beside it).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -167,6 +174,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create { name }) => block_on(token_create(&name, &settings)),
         Command::User(UserCommand::Create { email, admin }) => block_on(user_create(&email, admin, &settings)),
         Command::Alerts(cmd) => block_on(alerts(cmd, &settings)),
+        Command::Backup { file } => block_on(async {
+            if file.exists() {
+                anyhow::bail!("{} already exists; a backup never overwrites a file", file.display());
+            }
+            let db = open(&settings).await?;
+            let started = std::time::Instant::now();
+            let mut conn = db.write_connection().await?;
+            let summary = store::backup(&mut conn, &file)
+                .await
+                .with_context(|| format!("cannot write the backup to {}", file.display()))?;
+            println!(
+                "backed up {} events in {} issues to {} ({:.1} MB, {:.1} s)",
+                summary.events,
+                summary.issues,
+                file.display(),
+                summary.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }),
         Command::Migrate => block_on(async {
             let db = open(&settings).await?;
             println!("database {} is up to date", db.path().display());

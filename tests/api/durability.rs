@@ -174,3 +174,47 @@ async fn ingest_is_refused_with_503_while_the_disk_is_nearly_full() {
     // The rest of the server keeps working.
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_while_events_arrive_restores_into_a_working_server() {
+    let app = spawn_app().await;
+    for _ in 0..20 {
+        app.send(&error_event()).await;
+    }
+    // Events keep arriving while the backup runs.
+    let (client, url, auth) = (
+        app.client.clone(),
+        envelope_url(&app),
+        crate::helpers::sentry_auth(&app.key),
+    );
+    let writer = tokio::spawn(async move {
+        for _ in 0..200 {
+            assert_eq!(post(&client, &url, &auth, &new_event_id()).await, Some(200));
+        }
+    });
+    let file = app.data_dir.with_file_name("backup.db");
+    let out = app.cli(&["backup", file.to_str().unwrap()]);
+    assert!(out.success, "{}", out.stderr);
+    assert!(out.stdout.contains("backed up"), "{}", out.stdout);
+    writer.await.unwrap();
+    let again = app.cli(&["backup", file.to_str().unwrap()]);
+    assert!(!again.success, "a backup never overwrites a file");
+
+    // Restore: a fresh data directory holding only the copy.
+    let mut restored = spawn_app().await;
+    restored.kill();
+    std::fs::remove_dir_all(&restored.data_dir).unwrap();
+    std::fs::create_dir_all(&restored.data_dir).unwrap();
+    std::fs::copy(&file, restored.data_dir.join("tocsin.db")).unwrap();
+    restored.start();
+    restored.token = restored.cli(&["token", "create", "restore"]).last_line().to_string();
+    let (status, _, issues) = restored.api_get("/api/0/projects/default/default/issues/").await;
+    assert_eq!(status, 200);
+    let issue = &issues.as_array().unwrap()[0];
+    let count: i64 = issue["count"].as_str().unwrap().parse().unwrap();
+    assert!((20..=220).contains(&count), "{issue}");
+    let id = issue["id"].as_str().unwrap();
+    let (status, _, latest) = restored.api_get(&format!("/api/0/issues/{id}/events/latest/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(latest["exception"]["values"][0]["type"], "ZeroDivisionError");
+}
