@@ -19,6 +19,10 @@ use crate::project::{PublicKey, Slug, dsn};
 use crate::store::{self, Database, writer};
 use crate::web::WebState;
 
+/// How long in-flight requests get after SIGTERM, and then the writer: within 10 s in all.
+const SHUTDOWN_REQUESTS: Duration = Duration::from_secs(5);
+const SHUTDOWN_WRITER: Duration = Duration::from_secs(4);
+
 /// A bound, ready-to-run server.
 pub struct Application {
     server: Server,
@@ -29,6 +33,9 @@ pub struct Application {
     /// The one-time link that creates the first admin, while no user exists.
     setup_link: Option<String>,
     writer_task: tokio::task::JoinHandle<()>,
+    /// Retention, dictionary training and notification delivery: stopped at shutdown so their
+    /// writer handles go and the writer can finish.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -69,7 +76,7 @@ impl Application {
 
         let codec = std::sync::Arc::new(crate::event::codec::Codec::new());
         crate::compression::load(&pool, &codec).await?;
-        crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
+        let trainer = crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
         let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
         let keys = std::sync::Arc::new(KeyCache::new(pool.clone()));
         let ingest = web::Data::new(IngestState {
@@ -125,14 +132,14 @@ impl Application {
                     from: settings.smtp_from.value.clone(),
                 }),
         };
-        crate::notify::spawn(pool.clone(), admin, notify_settings, metrics.clone());
+        let dispatcher = crate::notify::spawn(pool.clone(), admin, notify_settings, metrics.clone());
         let health = web::Data::new(HealthState {
             pool: pool.clone(),
             writer: writer.clone(),
             metrics: metrics.clone(),
             db_path: db.path().to_path_buf(),
         });
-        crate::retention::spawn(
+        let retention = crate::retention::spawn(
             pool,
             writer,
             quotas,
@@ -187,7 +194,9 @@ impl Application {
         })
         .listen(listener)?
         // Ingest handlers wait for a commit; give them time to finish on shutdown.
-        .shutdown_timeout(30)
+        // On SIGTERM: stop accepting, let in-flight requests (which wait for their commit)
+        // finish; the whole shutdown stays within 10 seconds.
+        .shutdown_timeout(SHUTDOWN_REQUESTS.as_secs())
         .run();
 
         Ok(Application {
@@ -197,6 +206,7 @@ impl Application {
             dsns,
             setup_link,
             writer_task,
+            background: vec![trainer, dispatcher, retention],
         })
     }
 
@@ -220,16 +230,23 @@ impl Application {
         }
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets the writer commit what is queued.
+    /// Serves until SIGINT/SIGTERM, then lets the writer commit what is queued. Notifications
+    /// need nothing: every one is a row of the outbox, committed with its event, and a delivery
+    /// cut short is retried at the next start.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
-        // The handles died with the server's workers; the writer drains its queue and ends.
-        if tokio::time::timeout(Duration::from_secs(30), self.writer_task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the writer did not finish within 30 s of shutdown");
+        tracing::info!("stopped accepting requests; committing what is queued");
+        for task in &self.background {
+            task.abort();
         }
+        for task in self.background {
+            let _ = task.await;
+        }
+        // Every handle is gone now; the writer drains its queue and ends.
+        if tokio::time::timeout(SHUTDOWN_WRITER, self.writer_task).await.is_err() {
+            tracing::warn!("the writer did not finish within {SHUTDOWN_WRITER:?} of shutdown");
+        }
+        tracing::info!("shut down");
         Ok(())
     }
 }

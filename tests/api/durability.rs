@@ -218,3 +218,51 @@ async fn a_backup_taken_while_events_arrive_restores_into_a_working_server() {
     assert_eq!(status, 200);
     assert_eq!(latest["exception"]["values"][0]["type"], "ZeroDivisionError");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_answers_what_it_accepted_commits_it_and_exits_within_ten_seconds() {
+    let mut app = spawn_app().await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        let (client, url, auth, tx) = (
+            app.client.clone(),
+            envelope_url(&app),
+            crate::helpers::sentry_auth(&app.key),
+            tx.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            for _ in 0..2_000 {
+                let id = new_event_id();
+                match post(&client, &url, &auth, &id).await {
+                    Some(200) => {
+                        if tx.send(id).is_err() {
+                            return;
+                        }
+                    }
+                    // After SIGTERM new connections are refused or answered 503: both fine.
+                    Some(_) | None => return,
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut accepted = Vec::new();
+    while accepted.len() < 200 {
+        accepted.push(rx.recv().await.expect("events are accepted"));
+    }
+    let (took, clean) = tokio::task::block_in_place(|| app.terminate());
+    assert!(clean, "the server exits with success on SIGTERM:\n{}", app.server_log());
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+    for s in senders {
+        s.await.unwrap();
+    }
+    while let Some(id) = rx.recv().await {
+        accepted.push(id);
+    }
+    assert_eq!(
+        app.stored_event_count().await,
+        accepted.len() as i64,
+        "every event answered 200 is stored, and nothing else"
+    );
+}

@@ -138,6 +138,29 @@ impl TestApp {
         }
     }
 
+    /// SIGTERM, then waits for the process to exit (at most 30 s); returns how long it took
+    /// and whether it exited successfully.
+    pub fn terminate(&mut self) -> (Duration, bool) {
+        let mut child = self.child.take().expect("the server runs");
+        let started = std::time::Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        loop {
+            if let Some(exit) = child.try_wait().expect("wait") {
+                return (started.elapsed(), exit.success());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                child.kill().expect("kill");
+                child.wait().expect("wait");
+                return (started.elapsed(), false);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The server's peak resident memory so far, in KiB (`VmHWM` in Linux's /proc).
     pub fn server_peak_memory_kib(&self) -> u64 {
         let pid = self.child.as_ref().expect("the server runs").id();
