@@ -198,16 +198,30 @@ pub struct BackupSummary {
 /// Writes a consistent, compacted copy of the database to `file` with `VACUUM INTO`: one read
 /// transaction, so it sees one committed state while the server goes on writing (WAL).
 pub async fn backup(conn: &mut SqliteConnection, file: &Path) -> Result<BackupSummary, StoreError> {
-    let target = file.to_str().ok_or_else(|| StoreError::Conflict("the backup path is not UTF-8".into()))?;
+    let target = file
+        .to_str()
+        .ok_or_else(|| StoreError::Conflict("the backup path is not UTF-8".into()))?;
     sqlx::query("VACUUM INTO ?").bind(target).execute(&mut *conn).await?;
     // Counted in the copy itself: the server may have written more since.
-    let mut copy = SqliteConnectOptions::new().filename(file).read_only(true).connect().await?;
+    let mut copy = SqliteConnectOptions::new()
+        .filename(file)
+        .read_only(true)
+        .connect()
+        .await?;
     let check: String = sqlx::query("PRAGMA integrity_check").fetch_one(&mut copy).await?.get(0);
     if check != "ok" {
-        return Err(StoreError::Conflict(format!("the copy failed its integrity check: {check}")));
+        return Err(StoreError::Conflict(format!(
+            "the copy failed its integrity check: {check}"
+        )));
     }
-    let events: i64 = sqlx::query("SELECT COUNT(*) FROM events").fetch_one(&mut copy).await?.get(0);
-    let issues: i64 = sqlx::query("SELECT COUNT(*) FROM issues").fetch_one(&mut copy).await?.get(0);
+    let events: i64 = sqlx::query("SELECT COUNT(*) FROM events")
+        .fetch_one(&mut copy)
+        .await?
+        .get(0);
+    let issues: i64 = sqlx::query("SELECT COUNT(*) FROM issues")
+        .fetch_one(&mut copy)
+        .await?
+        .get(0);
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     Ok(BackupSummary { events, issues, bytes })
 }

@@ -266,3 +266,103 @@ async fn sigterm_under_load_answers_what_it_accepted_commits_it_and_exits_within
         "every event answered 200 is stored, and nothing else"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_keep_counters_exact() {
+    // Retention off: with it, counters rightly exceed the events kept.
+    let mut app = spawn_app_with(&["--retention-max-events", "10000000"]).await;
+    let mut accepted: Vec<String> = Vec::new();
+    for round in 0..10 {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let mut senders = Vec::new();
+        for worker in 0..8 {
+            let (client, url, auth, tx) = (
+                app.client.clone(),
+                envelope_url(&app),
+                crate::helpers::sentry_auth(&app.key),
+                tx.clone(),
+            );
+            senders.push(tokio::spawn(async move {
+                for n in 0..5_000 {
+                    let mut event = error_event();
+                    // Five issues, so issue counters are exercised as well as events.
+                    event["exception"]["values"][0]["type"] = format!("Crash{}Error", (worker + n) % 5).into();
+                    let id = event["event_id"].as_str().unwrap().to_string();
+                    let sent = client
+                        .post(&url)
+                        .header("X-Sentry-Auth", &auth)
+                        .body(crate::helpers::envelope_of(&event))
+                        .send()
+                        .await;
+                    match sent.map(|r| r.status().as_u16()) {
+                        Ok(200) => {
+                            if tx.send(id).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(status) => panic!("unexpected status {status} before the kill"),
+                        Err(_) => return,
+                    }
+                }
+            }));
+        }
+        drop(tx);
+        // A random moment: 150 to 900 ms into the load.
+        let wait = 150 + (uuid::Uuid::new_v4().as_u128() % 750) as u64;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        app.kill();
+        for s in senders {
+            s.await.unwrap();
+        }
+        while let Some(id) = rx.recv().await {
+            accepted.push(id);
+        }
+        assert!(!accepted.is_empty(), "round {round} accepted events");
+        app.start();
+    }
+
+    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
+        .await
+        .unwrap();
+    let pool = db.read_pool().await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let stored: std::collections::HashSet<String> = sqlx::query_scalar("SELECT event_id FROM events")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows as usize, stored.len(), "no event is stored twice");
+    let missing: Vec<&String> = accepted.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} accepted events lost",
+        missing.len(),
+        accepted.len()
+    );
+    let mismatched: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT i.id, i.times_seen, (SELECT COUNT(*) FROM events e WHERE e.issue_id = i.id) AS n \
+         FROM issues i WHERE i.times_seen != (SELECT COUNT(*) FROM events e WHERE e.issue_id = i.id)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        mismatched.is_empty(),
+        "issue counters differ from stored events: {mismatched:?}"
+    );
+    let hourly: i64 = sqlx::query_scalar("SELECT SUM(count) FROM issue_hourly")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(hourly, rows, "hourly counts add up to the stored events");
+    pool.close().await;
+}
