@@ -98,7 +98,16 @@ pub enum ProjectCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token; prints it as the last line. Only its hash is stored.
-    Create { name: String },
+    Create {
+        name: String,
+        /// `read` (list and read) or `admin` (also change and delete).
+        #[arg(long, default_value = "admin")]
+        scope: String,
+    },
+    /// List tokens: id, scope, name, when created (never the tokens themselves).
+    List,
+    /// Revoke a token by its id; it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,7 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Project(cmd) => block_on(project(cmd, &settings)),
-        Command::Token(TokenCommand::Create { name }) => block_on(token_create(&name, &settings)),
+        Command::Token(cmd) => block_on(token(cmd, &settings)),
         Command::User(UserCommand::Create { email, admin }) => block_on(user_create(&email, admin, &settings)),
         Command::Alerts(cmd) => block_on(alerts(cmd, &settings)),
         Command::Backup { file } => block_on(async {
@@ -420,13 +429,39 @@ async fn project_id(conn: &mut sqlx::SqliteConnection, slug: &str) -> anyhow::Re
         .id)
 }
 
-async fn token_create(name: &str, settings: &Settings) -> anyhow::Result<()> {
+async fn token(cmd: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings).await?;
     let mut conn = db.write_connection().await?;
-    let token = random_hex(32);
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    store::create_token(&mut conn, name, &hash).await?;
-    println!("created API token {name:?}; it is shown only once:");
-    println!("{token}");
+    match cmd {
+        TokenCommand::Create { name, scope } => {
+            let scope = store::TokenScope::parse(&scope).map_err(anyhow::Error::msg)?;
+            let token = random_hex(32);
+            let hash = hex::encode(Sha256::digest(token.as_bytes()));
+            let id = store::create_token(&mut conn, &name, &hash, scope).await?;
+            println!(
+                "created {} API token {name:?} (id {id}); it is shown only once:",
+                scope.as_str()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            println!("{:<6} {:<6} {:<24} CREATED", "ID", "SCOPE", "NAME");
+            for t in store::list_tokens(&mut conn).await? {
+                println!(
+                    "{:<6} {:<6} {:<24} {}",
+                    t.id,
+                    t.scope.as_str(),
+                    t.name,
+                    crate::event::format_rfc3339(t.created_at)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !store::revoke_token(&mut conn, id).await? {
+                anyhow::bail!("no token with id {id} (see tocsin token list)");
+            }
+            println!("revoked token {id}");
+        }
+    }
     Ok(())
 }

@@ -30,6 +30,7 @@ pub mod config;
 pub mod event;
 pub mod grouping;
 pub mod health;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;

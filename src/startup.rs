@@ -114,6 +114,8 @@ impl Application {
             ),
             codec: codec.clone(),
             keys: keys.clone(),
+            login_throttle: Default::default(),
+            trust_forwarded_for: settings.trust_forwarded_for.value,
         });
         let notify_settings = crate::notify::NotifySettings {
             public_url: public_url.clone(),

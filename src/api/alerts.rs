@@ -3,15 +3,25 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::require_token;
+use super::auth::{require_admin_token, require_token};
 use super::{ApiError, ApiState};
 use crate::event::unix_now;
 use crate::notify::channels;
 use crate::project::Project;
 use crate::store::{self, Channel, Triggers};
 
-pub(super) async fn project(req: &HttpRequest, state: &ApiState) -> Result<Project, ApiError> {
-    require_token(req, state).await?;
+/// Whether a handler only reads or also changes: changing needs an `admin` token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Change,
+}
+
+pub(super) async fn project(req: &HttpRequest, state: &ApiState, access: Access) -> Result<Project, ApiError> {
+    match access {
+        Access::Read => require_token(req, state).await?,
+        Access::Change => require_admin_token(req, state).await?,
+    };
     let org = req.match_info().get("org").unwrap_or_default();
     state.check_org(org)?;
     let slug = req.match_info().get("project_slug").unwrap_or_default();
@@ -36,14 +46,14 @@ fn channel_json(c: &Channel) -> Value {
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Read).await?;
     let channels = store::list_channels(&state.pool, Some(project.id)).await?;
     Ok(HttpResponse::Ok().json(channels.iter().map(channel_json).collect::<Vec<_>>()))
 }
 
 /// `POST` `{"kind": "email"|"slack"|"webhook", "target": …, "secret"?: …, "triggers"?: [...]}`.
 pub async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Change).await?;
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -88,7 +98,7 @@ pub async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
 }
 
 pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Change).await?;
     let raw = req.match_info().get("id").unwrap_or_default();
     let id: i64 = raw
         .parse()
@@ -101,7 +111,7 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 }
 
 pub async fn test(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Change).await?;
     let n = store::enqueue_test(&state.admin, project.id, unix_now()).await?;
     Ok(HttpResponse::Accepted().json(json!({ "queued": n })))
 }

@@ -17,8 +17,27 @@ pub async fn require_token(req: &HttpRequest, state: &ApiState) -> Result<String
     token_name(req, &state.pool).await?.ok_or(ApiError::Unauthorized)
 }
 
+/// Like [`require_token`], for requests that change or delete: the token needs the `admin`
+/// scope; a `read` token gets 403.
+pub async fn require_admin_token(req: &HttpRequest, state: &ApiState) -> Result<String, ApiError> {
+    match token_with_scope(req, &state.pool).await? {
+        None => Err(ApiError::Unauthorized),
+        Some((name, store::TokenScope::Admin)) => Ok(name),
+        Some((name, store::TokenScope::Read)) => Err(ApiError::Forbidden(format!(
+            "token {name:?} may only read; changing and deleting need a token created with --scope admin"
+        ))),
+    }
+}
+
 /// The name of a valid bearer token on the request, if it carries one.
 pub async fn token_name(req: &HttpRequest, pool: &sqlx::SqlitePool) -> Result<Option<String>, store::StoreError> {
+    Ok(token_with_scope(req, pool).await?.map(|(name, _)| name))
+}
+
+async fn token_with_scope(
+    req: &HttpRequest,
+    pool: &sqlx::SqlitePool,
+) -> Result<Option<(String, store::TokenScope)>, store::StoreError> {
     let token = req
         .headers()
         .get("authorization")
@@ -27,7 +46,7 @@ pub async fn token_name(req: &HttpRequest, pool: &sqlx::SqlitePool) -> Result<Op
         .map(str::trim)
         .filter(|t| !t.is_empty());
     match token {
-        Some(token) => store::token_name(pool, &token_hash(token)).await,
+        Some(token) => store::token_by_hash(pool, &token_hash(token)).await,
         None => Ok(None),
     }
 }

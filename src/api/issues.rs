@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::require_token;
+use super::auth::{require_admin_token, require_token};
 use super::pagination::{Page, query_pairs};
 use super::query;
 use super::shapes::issue_json;
@@ -72,7 +72,7 @@ pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 /// `PUT /api/0/issues/{id}/` with `{"status": "resolved" | "unresolved" | "ignored",
 /// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`.
 pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let actor = require_token(&req, &state).await?;
+    let actor = require_admin_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -105,7 +105,7 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
 
 /// `DELETE /api/0/issues/{id}/`: the issue, its events and hashes. Answered 202 as Sentry does.
 pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    require_token(&req, &state).await?;
+    require_admin_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
     match state
         .writer

@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::alerts::project;
+use super::alerts::{Access, project};
 use super::{ApiError, ApiState};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
@@ -14,12 +14,12 @@ use crate::project::Project;
 use crate::store::{self, ProjectLimits};
 
 pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Read).await?;
     Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
 }
 
 pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Change).await?;
     let body: serde_json::Map<String, Value> = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON object: {e}")))?;
     let mut limits = store::project_limits_of(&state.pool, project.id).await?;
@@ -63,7 +63,7 @@ pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiStat
 }
 
 pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    let project = project(&req, &state).await?;
+    let project = project(&req, &state, Access::Change).await?;
     store::delete_project(&state.admin, project.id).await?;
     state.keys.clear();
     Ok(HttpResponse::NoContent().finish())

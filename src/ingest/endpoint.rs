@@ -313,17 +313,9 @@ async fn prepare_and_write(
     Ok(event_id)
 }
 
-/// The address `{{auto}}` stands for: the peer, or the first `X-Forwarded-For` hop when the
-/// operator said a proxy in front of Tocsin sets that header.
+/// The address `{{auto}}` stands for.
 fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
-    let forwarded = trust_forwarded_for
-        .then(|| header(req, "x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.split(',').next())
-        .and_then(|first| first.trim().parse::<std::net::IpAddr>().ok());
-    forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .map(|ip| ip.to_string())
+    crate::http::client_ip(req, trust_forwarded_for).map(|ip| ip.to_string())
 }
 
 /// The CPU part of accepting an event: JSON → normalised model → grouping and tags →

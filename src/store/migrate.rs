@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0006_dictionaries.sql"),
     ),
     (7, "scrubbing", include_str!("../../migrations/0007_scrubbing.sql")),
+    (
+        8,
+        "token scopes",
+        include_str!("../../migrations/0008_token_scopes.sql"),
+    ),
 ];
 
 pub fn migrator() -> Migrator {

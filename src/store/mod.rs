@@ -53,7 +53,7 @@ pub use projects::{
 pub use retention::{
     ProjectRetention, eviction_candidates, free_pages, project_limits, rejections_since, stored_per_project,
 };
-pub use tokens::{create_token, token_name};
+pub use tokens::{TokenRecord, TokenScope, create_token, list_tokens, revoke_token, token_by_hash, token_name};
 pub use users::{
     SessionRecord, UserRecord, complete_setup, count_users, create_session, create_user, delete_session,
     replace_setup_token, session, setup_token_is_valid, user_by_email,

@@ -5,21 +5,106 @@ use sqlx::{Row, SqliteExecutor};
 use super::StoreError;
 use crate::event::unix_now;
 
-pub async fn create_token(ex: impl SqliteExecutor<'_>, name: &str, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)")
-        .bind(name)
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// List and read issues, events, projects, alerts and metrics.
+    Read,
+    /// Also change and delete.
+    Admin,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<TokenScope, String> {
+        match text.trim() {
+            "read" => Ok(TokenScope::Read),
+            "admin" | "write" => Ok(TokenScope::Admin),
+            other => Err(format!("unknown token scope {other:?}: use read or admin")),
+        }
+    }
+}
+
+/// A token as listed (never the token itself).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_at: f64,
+    pub last_used_at: Option<f64>,
+}
+
+pub async fn create_token(
+    ex: impl SqliteExecutor<'_>,
+    name: &str,
+    token_hash: &str,
+    scope: TokenScope,
+) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("INSERT INTO api_tokens (name, token_hash, scope, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(name)
+            .bind(token_hash)
+            .bind(scope.as_str())
+            .bind(unix_now())
+            .fetch_one(ex)
+            .await?
+            .get(0),
+    )
+}
+
+/// The name and scope of the token with this hash, if there is one.
+pub async fn token_by_hash(
+    ex: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<(String, TokenScope)>, StoreError> {
+    let row = sqlx::query("SELECT name, scope FROM api_tokens WHERE token_hash = ?")
         .bind(token_hash)
-        .bind(unix_now())
-        .execute(ex)
+        .fetch_optional(ex)
         .await?;
-    Ok(())
+    Ok(row.map(|r| {
+        let scope = if r.get::<&str, _>(1) == "read" {
+            TokenScope::Read
+        } else {
+            TokenScope::Admin
+        };
+        (r.get(0), scope)
+    }))
 }
 
 /// The name of the token with this hash, if there is one.
 pub async fn token_name(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT name FROM api_tokens WHERE token_hash = ?")
-        .bind(token_hash)
-        .fetch_optional(ex)
+    Ok(token_by_hash(ex, token_hash).await?.map(|(name, _)| name))
+}
+
+pub async fn list_tokens(ex: impl SqliteExecutor<'_>) -> Result<Vec<TokenRecord>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")
+        .fetch_all(ex)
         .await?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(rows
+        .iter()
+        .map(|r| TokenRecord {
+            id: r.get(0),
+            name: r.get(1),
+            scope: TokenScope::parse(r.get::<&str, _>(2)).unwrap_or(TokenScope::Read),
+            created_at: r.get(3),
+            last_used_at: r.get(4),
+        })
+        .collect())
+}
+
+/// Revokes (deletes) a token; false if there was none with this id.
+pub async fn revoke_token(ex: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ?")
+        .bind(id)
+        .execute(ex)
+        .await?
+        .rows_affected()
+        > 0)
 }

@@ -79,6 +79,30 @@ pub async fn login(
 ) -> Result<HttpResponse, WebError> {
     check_form_cookie(&req, &form.form_token)?;
     let form = form.into_inner();
+    let address = client_address(&req, state.trust_forwarded_for);
+    if let Err(wait) = state.login_throttle.check(&address, &form.email) {
+        let minutes = wait.div_ceil(60);
+        tracing::warn!(%address, "sign-in refused: too many failed attempts");
+        let token = random_hex(16);
+        let refused = LoginPage {
+            chrome: Chrome::anonymous("Sign in"),
+            form_token: token.clone(),
+            next: safe_next(form.next.as_deref()),
+            email: form.email,
+            error: Some(format!(
+                "Too many failed sign-ins from here or for this account. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            )),
+            no_users: false,
+        };
+        let mut resp = with_form_cookie(page(&refused)?, token, &state)?;
+        *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(resp);
+    }
     let user = store::user_by_email(&state.pool, form.email.trim()).await?;
     let verified = match &user {
         Some(user) => {
@@ -90,6 +114,7 @@ pub async fn login(
         None => false,
     };
     let Some(user) = user.filter(|_| verified) else {
+        state.login_throttle.failed(&address, &form.email);
         let token = random_hex(16);
         let retry = LoginPage {
             chrome: Chrome::anonymous("Sign in"),
@@ -103,7 +128,12 @@ pub async fn login(
         *resp.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
         return Ok(resp);
     };
+    state.login_throttle.succeeded(&form.email);
     start_session(user.id, &safe_next(form.next.as_deref()), &state).await
+}
+
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    crate::http::client_ip(req, trust_forwarded_for).map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
 /// `POST /logout`

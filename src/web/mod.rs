@@ -14,7 +14,9 @@ mod issues;
 mod password;
 mod projects;
 mod session;
+mod throttle;
 mod time;
+mod tokens;
 
 use actix_web::web;
 use sqlx::SqlitePool;
@@ -41,6 +43,10 @@ pub struct WebState {
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
     /// Ingest's key cache, cleared when a project's limits change or it is deleted.
     pub keys: std::sync::Arc<crate::ingest::KeyCache>,
+    /// Failed sign-ins per address and account.
+    pub login_throttle: throttle::LoginThrottle,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// What the layout needs from every page.
@@ -76,6 +82,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(auth::logout))
         .route("/setup/{token}", web::get().to(auth::setup_form))
         .route("/setup/{token}", web::post().to(auth::setup))
+        .route("/settings/tokens", web::get().to(tokens::show))
+        .route("/settings/tokens", web::post().to(tokens::create))
+        .route("/settings/tokens/{id}/revoke", web::post().to(tokens::revoke))
         .route("/projects", web::get().to(projects::list))
         .route("/projects", web::post().to(projects::create))
         .route("/projects/{slug}", web::get().to(projects::detail))

@@ -623,3 +623,78 @@ async fn an_admin_deletes_a_project_only_after_typing_its_slug() {
         403
     );
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_for_a_while_even_for_the_right_one() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let _ = browser; // the admin exists: admin@example.org / "correct horse"
+    let attempt = |password: &'static str| {
+        let b = Browser::new(&app);
+        async move {
+            let token = hidden(&b.get("/login").await.body, "form_token");
+            b.post(
+                "/login",
+                &[
+                    ("email", "admin@example.org"),
+                    ("password", password),
+                    ("form_token", &token),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("wrong guess").await.status, 401);
+    }
+    let locked = attempt("correct horse").await;
+    assert_eq!(locked.status, 429, "the account is locked after 10 failures");
+    assert!(locked.body.contains("Too many failed sign-ins"), "{}", locked.body);
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_read_token_on_the_tokens_page_sees_it_once_and_revokes_it() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let page = browser.get("/settings/tokens/").await;
+    assert_eq!(page.status, 200);
+    let csrf = hidden(&page.body, "csrf");
+    let created = browser
+        .post(
+            "/settings/tokens",
+            &[("csrf", &csrf), ("name", "grafana"), ("scope", "read")],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let token = created
+        .body
+        .split("id=\"new-token\"")
+        .nth(1)
+        .and_then(|s| s.split("<code>").nth(1))
+        .and_then(|s| s.split("</code>").next())
+        .unwrap()
+        .to_string();
+    assert_eq!(token.len(), 64, "{token}");
+    assert!(
+        !browser.get("/settings/tokens/").await.body.contains(&token),
+        "shown only once"
+    );
+    let use_it = |t: String| {
+        let client = app.client.clone();
+        let url = app.url("/api/0/projects/default/default/issues/");
+        async move { client.get(url).bearer_auth(t).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(use_it(token.clone()).await, 200);
+    let list = browser.get("/settings/tokens/").await.body;
+    let id = list
+        .split("action=\"/settings/tokens/")
+        .filter_map(|s| s.split('/').next())
+        .last()
+        .unwrap()
+        .to_string();
+    let revoked = browser
+        .post(&format!("/settings/tokens/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, 303);
+    assert_eq!(use_it(token).await, 401);
+}
