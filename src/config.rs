@@ -77,6 +77,9 @@ pub struct SettingsArgs {
     /// Events per second the whole server accepts before answering 429 (0: no limit).
     #[arg(long, env = "TOCSIN_SERVER_RATE_LIMIT", global = true)]
     pub server_rate_limit: Option<u64>,
+    /// Seconds a client has to send a request body; slower bodies get 408 (slow-loris defence).
+    #[arg(long, env = "TOCSIN_BODY_TIMEOUT", global = true)]
+    pub body_timeout: Option<f64>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -108,6 +111,7 @@ struct FileSettings {
     retention_max_age_days: Option<f64>,
     retention_interval: Option<f64>,
     server_rate_limit: Option<u64>,
+    body_timeout: Option<f64>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -195,6 +199,7 @@ pub struct Settings {
     pub retention_max_age_days: Setting<f64>,
     pub retention_interval: Setting<f64>,
     pub server_rate_limit: Setting<u64>,
+    pub body_timeout: Setting<f64>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -228,6 +233,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_RETENTION_MAX_AGE_DAYS",
     "TOCSIN_RETENTION_INTERVAL",
     "TOCSIN_SERVER_RATE_LIMIT",
+    "TOCSIN_BODY_TIMEOUT",
     "TOCSIN_CONFIG",
 ];
 
@@ -348,6 +354,7 @@ impl Settings {
                 file.server_rate_limit,
                 0,
             ),
+            body_timeout: layer(args.body_timeout, "TOCSIN_BODY_TIMEOUT", file.body_timeout, 30.0),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -367,6 +374,9 @@ impl Settings {
             anyhow::bail!(
                 "retention_max_events must be at least 1 and retention_max_age_days positive (see --retention-max-events, --retention-max-age-days)"
             );
+        }
+        if self.body_timeout.value.is_nan() || self.body_timeout.value < 0.5 {
+            anyhow::bail!("body_timeout must be at least 0.5 seconds (set --body-timeout or TOCSIN_BODY_TIMEOUT)");
         }
         if self.retention_interval.value < 0.1 {
             anyhow::bail!("retention_interval must be at least 0.1 seconds (set --retention-interval)");
@@ -500,6 +510,11 @@ impl Settings {
             "server_rate_limit",
             self.server_rate_limit.value.to_string(),
             self.server_rate_limit.source,
+        );
+        line(
+            "body_timeout",
+            self.body_timeout.value.to_string(),
+            self.body_timeout.source,
         );
         out
     }

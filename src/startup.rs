@@ -86,6 +86,7 @@ impl Application {
             trust_forwarded_for: settings.trust_forwarded_for.value,
             disk: crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value),
             quotas: quotas.clone(),
+            body_timeout: Duration::from_secs_f64(settings.body_timeout.value),
             codec: codec.clone(),
         });
         let admin = db.admin_pool().await?;

@@ -373,7 +373,19 @@ fn normalize_thread(v: &mut Value, path: &str, errors: &mut Errors) -> bool {
     true
 }
 
+/// Frames kept per stack trace: the oldest half and the newest half of this many (Sentry keeps
+/// 250 too). A runaway recursion of 100,000 frames is stored and grouped as 250, with
+/// `frames_omitted: [start, end]` (Sentry's field) saying which were left out.
+const MAX_FRAMES: usize = 250;
+
 fn normalize_stacktrace(st: &mut Map<String, Value>, path: &str, errors: &mut Errors) {
+    if let Some(Value::Array(frames)) = st.get_mut("frames")
+        && frames.len() > MAX_FRAMES
+    {
+        let (start, end) = (MAX_FRAMES / 2, frames.len() - MAX_FRAMES / 2);
+        frames.drain(start..end);
+        st.insert("frames_omitted".into(), serde_json::json!([start, end]));
+    }
     match st.get_mut("frames") {
         Some(Value::Array(frames)) => {
             let mut kept = Vec::with_capacity(frames.len());

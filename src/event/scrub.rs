@@ -152,9 +152,9 @@ pub fn scrub(event: &mut Value, config: &ScrubConfig) -> usize {
     filtered
 }
 
-/// Deeper than this is left alone: normalisation refuses such depth anyway, and recursion
-/// must stay bounded.
-const MAX_DEPTH: usize = 64;
+/// Recursion stays bounded: the JSON parser already refuses nesting deeper than 128, so every
+/// value it returns is scrubbed; anything deeper would be replaced whole.
+const MAX_DEPTH: usize = 256;
 
 fn scrub_object(obj: &mut Map<String, Value>, config: &ScrubConfig, filtered: &mut usize, depth: usize) {
     for (key, value) in obj.iter_mut() {
@@ -175,6 +175,8 @@ fn scrub_object(obj: &mut Map<String, Value>, config: &ScrubConfig, filtered: &m
 
 fn scrub_value(value: &mut Value, config: &ScrubConfig, filtered: &mut usize, depth: usize) {
     if depth > MAX_DEPTH {
+        *value = Value::String(FILTERED.into());
+        *filtered += 1;
         return;
     }
     match value {

@@ -13,6 +13,7 @@ pub async fn read(
     req: &HttpRequest,
     limit: usize,
     what: &str,
+    timeout: std::time::Duration,
 ) -> Result<Vec<u8>, IngestError> {
     let too_large = || IngestError::TooLarge(format!("the {what} exceeds {} as sent", human_size(limit)));
     let declared = req
@@ -24,12 +25,21 @@ pub async fn read(
         return Err(too_large());
     }
     let mut buf = Vec::with_capacity(declared.unwrap_or(16 * 1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| IngestError::BodyRead(e.to_string()))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(too_large());
+    // One deadline for the whole body: a client trickling a byte at a time (slow loris) is
+    // cut off instead of holding a connection and its buffer for ever.
+    let read_all = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| IngestError::BodyRead(e.to_string()))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
         }
-        buf.extend_from_slice(&chunk);
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, read_all).await {
+        Ok(result) => result?,
+        Err(_) => return Err(IngestError::BodyTimeout(timeout.as_secs_f64())),
     }
     Ok(buf)
 }

@@ -84,7 +84,7 @@ async fn envelope_inner(
         owner = Some(authorize(state, &auth.key, project_id).await?);
     }
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope").await?;
+    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope", state.body_timeout).await?;
     let data = off_thread(raw.len(), move || {
         decode::decode_all(raw, &encodings, MAX_ENVELOPE_DECODED, "envelope")
     })
@@ -172,7 +172,14 @@ async fn store_inner(
     let owner = authorize(state, &auth.key, project_id).await?;
     admit(state, &owner)?;
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "store request").await?;
+    let raw = body::read(
+        payload,
+        req,
+        MAX_ENVELOPE_COMPRESSED,
+        "store request",
+        state.body_timeout,
+    )
+    .await?;
     let json = off_thread(raw.len(), move || {
         let data = decode::decode_all(raw, &encodings, MAX_STORE_DECODED, "store request")?;
         decode::store_body(data, MAX_EVENT)

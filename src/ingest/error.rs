@@ -44,6 +44,8 @@ pub enum IngestError {
     BadEvent(String),
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(f64),
     #[error("too many events queued for storage; retry after {RETRY_AFTER_SECS} s")]
     QueueFull,
     #[error("the event could not be stored: {0}")]
@@ -68,6 +70,7 @@ impl ResponseError for IngestError {
             MissingAuth | BadAuthHeader(_) => StatusCode::UNAUTHORIZED,
             UnknownKey | DisabledKey | WrongProject { .. } | DsnProjectMismatch { .. } => StatusCode::FORBIDDEN,
             TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull | RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Unavailable(_) | DiskFull { .. } => StatusCode::SERVICE_UNAVAILABLE,

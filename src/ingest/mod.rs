@@ -36,6 +36,8 @@ pub struct IngestState {
     pub disk: disk::DiskGuard,
     /// The rate limits.
     pub quotas: std::sync::Arc<quota::Quotas>,
+    /// How long a client has to send a request body.
+    pub body_timeout: std::time::Duration,
     /// Compresses payloads (with the project's dictionary once it has one).
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
 }

@@ -14,6 +14,7 @@ mod fixtures;
 mod fuzz_regressions;
 mod grouping_corpus;
 mod health;
+mod hostile;
 mod issues;
 mod notify;
 mod protocol;
