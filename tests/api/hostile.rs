@@ -152,10 +152,7 @@ async fn invalid_utf8_is_refused_with_400_and_nan_and_duplicate_keys_are_accepte
         stored["level"], "error",
         "the last duplicate key wins, as in every JSON parser SDKs test with"
     );
-    assert!(
-        stored["extra"]["a"].is_null() || stored["extra"]["a"].is_string(),
-        "{stored}"
-    );
+    assert_eq!(stored["extra"], json!({"a": null, "b": null, "c": null}), "{stored}");
 }
 
 #[tokio::test]
