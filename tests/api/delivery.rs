@@ -149,27 +149,14 @@ async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
     assert!(rows[1].last_error.as_deref().unwrap().contains("404"));
 
     // The metrics count every attempt by channel kind and result.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let count = |result: &str| {
-        let prefix = format!("tocsin_notifications_total{{kind=\"slack\",result=\"{result}\"}} ");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0)
+    let count = |result: &'static str| {
+        let series = format!("tocsin_notifications_total{{kind=\"slack\",result=\"{result}\"}}");
+        let app = &app;
+        async move { app.metric(&series).await as i64 }
     };
-    assert_eq!(count("sent"), 1, "{metrics}");
-    assert_eq!(count("failed"), 1, "{metrics}");
-    assert_eq!(count("retry") as i64, rows[0].attempts - 1, "{metrics}");
+    assert_eq!(count("sent").await, 1);
+    assert_eq!(count("failed").await, 1);
+    assert_eq!(count("retry").await, rows[0].attempts - 1);
 }
 
 #[tokio::test]

@@ -27,16 +27,7 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
     assert_eq!(no_key.status(), 401);
     let anonymous = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(text.contains("tocsin_events_accepted_total{project=\"1\"} 1"), "{text}");
     assert!(text.contains("tocsin_issues_created_total{project=\"1\"} 1"), "{text}");
     assert!(

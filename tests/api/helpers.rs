@@ -271,6 +271,29 @@ impl TestApp {
         assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     }
 
+    /// `/metrics` as the test token sees it.
+    pub async fn metrics_text(&self) -> String {
+        let resp = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200);
+        resp.text().await.expect("text")
+    }
+
+    /// The value of one metric line (`name{labels}` exactly as exposed), 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let prefix = format!("{series} ");
+        self.metrics_text()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
+    }
+
     /// Events in the database, read straight from the SQLite file.
     pub async fn stored_event_count(&self) -> i64 {
         let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)

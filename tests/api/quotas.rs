@@ -15,14 +15,7 @@ async fn post(app: &TestApp) -> (u16, Option<String>, Option<String>, serde_json
 }
 
 async fn metrics(app: &TestApp) -> String {
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
-    resp.text().await.unwrap()
+    app.metrics_text().await
 }
 
 /// Waits for the start of a minute if this one is nearly over, so a test's burst falls into

@@ -120,16 +120,7 @@ async fn over_its_event_limit_a_project_loses_the_busiest_issues_middle_events_a
     }
     assert!(!is_stored(&app, &busy[1]).await, "the busy issue's old events go first");
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("tocsin_retention_events_deleted_total 25"),
         "{metrics}"
