@@ -2,7 +2,7 @@
 -- their text (SDK, modules, contexts, frames), so a dictionary shrinks a stored payload to a
 -- fraction of what compressing it alone gives.
 CREATE TABLE dictionaries (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: events name it
     project_id  INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     data        BLOB    NOT NULL,
     created_at  REAL    NOT NULL

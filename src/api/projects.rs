@@ -66,6 +66,7 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
     let project = project(&req, &state, Access::Change).await?;
     store::delete_project(&state.admin, project.id).await?;
     state.keys.clear();
+    state.codec.forget_project(project.id);
     Ok(HttpResponse::NoContent().finish())
 }
 

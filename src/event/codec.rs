@@ -138,6 +138,15 @@ impl Codec {
         r.by_id.remove(&id);
     }
 
+    /// Forgets a deleted project's dictionaries (the database dropped them with it).
+    pub fn forget_project(&self, project_id: i64) {
+        let mut r = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = r.current.remove(&project_id) {
+            r.by_id.remove(&d.id);
+        }
+        r.since_training.remove(&project_id);
+    }
+
     /// Projects that should get a (new) dictionary now.
     pub fn due_for_training(&self) -> Vec<i64> {
         let r = self.registry.read().unwrap_or_else(|p| p.into_inner());

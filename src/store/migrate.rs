@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "token scopes",
         include_str!("../../migrations/0008_token_scopes.sql"),
     ),
+    (9, "project ids", include_str!("../../migrations/0009_project_ids.sql")),
 ];
 
 pub fn migrator() -> Migrator {

@@ -25,7 +25,8 @@ pub struct KeyOwner {
     pub scrub: std::sync::Arc<ScrubConfig>,
 }
 
-/// Creates a project with one key. Ids are assigned in order, so the first project is 1.
+/// Creates a project with one key. Ids are assigned in order, so the first project is 1, and
+/// a deleted project's id is never given again.
 pub async fn create_project(
     conn: &mut SqliteConnection,
     slug: &Slug,
@@ -34,7 +35,16 @@ pub async fn create_project(
 ) -> Result<ProjectWithKey, StoreError> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let now = unix_now();
-    let inserted = sqlx::query("INSERT INTO projects (slug, name, created_at) VALUES (?, ?, ?) RETURNING id")
+    // The next id after the highest ever given (never a deleted project's).
+    let next: i64 = sqlx::query(
+        "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM projects)) + 1 \
+         WHERE name = 'project_id' RETURNING value",
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
+    let inserted = sqlx::query("INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+        .bind(next)
         .bind(slug.as_str())
         .bind(name)
         .bind(now)

@@ -257,5 +257,6 @@ pub async fn delete(
     }
     store::delete_project(&state.admin, project.id).await?;
     state.keys.clear();
+    state.codec.forget_project(project.id);
     Ok(see_other("/projects/"))
 }

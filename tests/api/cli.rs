@@ -191,6 +191,11 @@ async fn project_set_validates_limits_and_project_delete_removes_the_events() {
     assert!(listed.stdout.contains("kept"), "{}", listed.stdout);
     let missing = app.cli(&["project", "delete", "default"]);
     assert!(!missing.success);
+    // Ids are never reused, even the highest one's after it is deleted.
+    let (kept, _) = app.create_project("top", None);
+    assert!(app.cli(&["project", "delete", "top"]).success);
+    let (next, _) = app.create_project("after-top", None);
+    assert_eq!(next, kept + 1, "a deleted project's id is not given again");
 }
 
 #[tokio::test]
