@@ -96,8 +96,11 @@ pub fn parse_dsn(dsn: &str) -> Option<(String, String)> {
     let (_, rest) = dsn.split_once("://")?;
     let (userinfo, hostpath) = rest.split_once('@')?;
     let key = userinfo.split(':').next()?.to_string();
-    let project = hostpath.trim_end_matches('/').rsplit('/').next()?.to_string();
-    (!key.is_empty() && hostpath.contains('/')).then_some((key, project))
+    // The project is the last segment of the path, never of the host: `http://k@host///`
+    // has none (the `auth` fuzz target found such a DSN yielding an empty or host-named id).
+    let (_host, path) = hostpath.split_once('/')?;
+    let project = path.trim_end_matches('/').rsplit('/').next()?.to_string();
+    (!key.is_empty() && !project.is_empty()).then_some((key, project))
 }
 
 #[cfg(test)]

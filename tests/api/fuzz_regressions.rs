@@ -14,6 +14,24 @@ fn an_auth_header_with_a_multibyte_character_at_byte_six_is_an_error_not_a_panic
     assert!(tocsin::ingest::auth::parse_dsn(text).is_none());
 }
 
+/// `fuzz/artifacts/auth/crash-108401…`: a DSN whose path is only slashes parsed with an empty
+/// project id.
+const DSN_WITHOUT_PROJECT: &[u8] = b"=\x03e\x00\x00\x00\x00\x000://\x00@///////";
+
+#[test]
+fn a_dsn_whose_path_is_only_slashes_has_no_project_and_is_refused() {
+    let text = std::str::from_utf8(DSN_WITHOUT_PROJECT).unwrap();
+    assert_eq!(tocsin::ingest::auth::parse_dsn(text), None);
+    assert_eq!(
+        tocsin::ingest::auth::parse_dsn("https://abc@errors.example.com///"),
+        None
+    );
+    assert_eq!(
+        tocsin::ingest::auth::parse_dsn("https://abc@errors.example.com/sentry/7"),
+        Some(("abc".to_string(), "7".to_string()))
+    );
+}
+
 #[tokio::test]
 async fn the_same_header_over_http_gets_401_and_the_server_keeps_serving() {
     let app = spawn_app().await;
