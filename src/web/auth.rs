@@ -1,5 +1,6 @@
 //! Sign-in, sign-out, and the one-time setup link that creates the first admin.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -83,20 +84,11 @@ pub async fn login(
     if let Err(wait) = state.login_throttle.check(&address, &form.email) {
         let minutes = wait.div_ceil(60);
         tracing::warn!(%address, "sign-in refused: too many failed attempts");
-        let token = random_hex(16);
-        let refused = LoginPage {
-            chrome: Chrome::anonymous("Sign in"),
-            form_token: token.clone(),
-            next: safe_next(form.next.as_deref()),
-            email: form.email,
-            error: Some(format!(
-                "Too many failed sign-ins from here or for this account. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            )),
-            no_users: false,
-        };
-        let mut resp = with_form_cookie(page(&refused)?, token, &state)?;
-        *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+        let error = format!(
+            "Too many failed sign-ins from here or for this account. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut resp = login_again(form, error, StatusCode::TOO_MANY_REQUESTS, &state)?;
         resp.headers_mut().insert(
             actix_web::http::header::RETRY_AFTER,
             actix_web::http::header::HeaderValue::from(wait),
@@ -115,21 +107,31 @@ pub async fn login(
     };
     let Some(user) = user.filter(|_| verified) else {
         state.login_throttle.failed(&address, &form.email);
-        let token = random_hex(16);
-        let retry = LoginPage {
-            chrome: Chrome::anonymous("Sign in"),
-            form_token: token.clone(),
-            next: safe_next(form.next.as_deref()),
-            email: form.email,
-            error: Some("Wrong email or password.".into()),
-            no_users: false,
-        };
-        let mut resp = with_form_cookie(page(&retry)?, token, &state)?;
-        *resp.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
-        return Ok(resp);
+        return login_again(
+            form,
+            "Wrong email or password.".into(),
+            StatusCode::UNAUTHORIZED,
+            &state,
+        );
     };
     state.login_throttle.succeeded(&form.email);
     start_session(user.id, &safe_next(form.next.as_deref()), &state).await
+}
+
+/// The sign-in form again, with the email kept, a fresh form token and why it failed.
+fn login_again(form: LoginForm, error: String, status: StatusCode, state: &WebState) -> Result<HttpResponse, WebError> {
+    let token = random_hex(16);
+    let again = LoginPage {
+        chrome: Chrome::anonymous("Sign in"),
+        form_token: token.clone(),
+        next: safe_next(form.next.as_deref()),
+        email: form.email,
+        error: Some(error),
+        no_users: false,
+    };
+    let mut resp = with_form_cookie(page(&again)?, token, state)?;
+    *resp.status_mut() = status;
+    Ok(resp)
 }
 
 fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
