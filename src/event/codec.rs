@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use zstd::zstd_safe::{CCtx, CDict, DCtx, DDict};
@@ -36,8 +37,9 @@ struct Registry {
     by_id: HashMap<i64, Arc<Dictionary>>,
     /// project → its newest dictionary
     current: HashMap<i64, Arc<Dictionary>>,
-    /// project → events compressed since its current dictionary (or without one)
-    since_training: HashMap<i64, u64>,
+    /// project → events compressed since its current dictionary (or without one); atomic so
+    /// that compressing, on every ingest worker, takes only the read lock
+    since_training: HashMap<i64, AtomicU64>,
 }
 
 /// The dictionaries of every project, shared by ingest (compress), the API and UI
@@ -73,7 +75,7 @@ impl Codec {
         let newer = r.current.get(&project_id).is_none_or(|d| d.id < id);
         if newer {
             r.current.insert(project_id, dict);
-            r.since_training.insert(project_id, 0);
+            r.since_training.insert(project_id, AtomicU64::new(0));
         }
         Ok(())
     }
@@ -81,9 +83,23 @@ impl Codec {
     /// Compresses a payload of `project_id`; returns the bytes and the dictionary used.
     pub fn compress(&self, project_id: i64, json: &[u8]) -> Result<(Vec<u8>, Option<i64>), String> {
         let dict = {
-            let mut r = self.registry.write().unwrap_or_else(|p| p.into_inner());
-            *r.since_training.entry(project_id).or_default() += 1;
-            r.current.get(&project_id).cloned()
+            let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
+            match r.since_training.get(&project_id) {
+                Some(n) => {
+                    n.fetch_add(1, Ordering::Relaxed);
+                    r.current.get(&project_id).cloned()
+                }
+                None => {
+                    // A project's first event since start: the one time it takes the write lock.
+                    drop(r);
+                    let mut r = self.registry.write().unwrap_or_else(|p| p.into_inner());
+                    r.since_training
+                        .entry(project_id)
+                        .or_default()
+                        .fetch_add(1, Ordering::Relaxed);
+                    r.current.get(&project_id).cloned()
+                }
+            }
         };
         let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(json.len()));
         CCTX.with(|cctx| {
@@ -158,7 +174,7 @@ impl Codec {
                 } else {
                     TRAIN_AFTER
                 };
-                **n >= threshold
+                n.load(Ordering::Relaxed) >= threshold
             })
             .map(|(project, _)| *project)
             .collect()
@@ -167,8 +183,10 @@ impl Codec {
     /// Forgets a project's count until `n` more events arrive (training failed or there were
     /// too few samples); keeps the trainer from retrying on every tick.
     pub fn postpone(&self, project_id: i64) {
-        let mut r = self.registry.write().unwrap_or_else(|p| p.into_inner());
-        r.since_training.insert(project_id, 0);
+        let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = r.since_training.get(&project_id) {
+            n.store(0, Ordering::Relaxed);
+        }
     }
 }
 

@@ -94,6 +94,13 @@ pub fn page(template: &impl Template) -> Result<HttpResponse, WebError> {
         .body(template.render()?))
 }
 
+/// A page answered with another status than 200 (a form sent back with what was wrong: 400).
+pub fn page_with_status(template: &impl Template, status: StatusCode) -> Result<HttpResponse, WebError> {
+    let mut resp = page(template)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
 /// A 303 redirect, the answer to every successful form POST.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -4,7 +4,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::error::{page, see_other};
+use actix_web::http::StatusCode;
+
+use super::error::{page, page_with_status, see_other};
 use super::{Chrome, Viewer, WebError, WebState};
 use crate::event::scrub::ScrubConfig;
 use crate::project::{PublicKey, Slug, dsn};
@@ -115,18 +117,21 @@ async fn project_page(
         .find(|p| p.slug == slug)
         .ok_or_else(|| WebError::NotFound(format!("There is no project {slug:?}.")))?;
     let settings = settings_view(state, project.id).await?;
-    let failed = error.is_some();
-    let mut resp = page(&ProjectPage {
-        chrome: Chrome::for_viewer(&project.name, &viewer),
-        project,
-        is_admin: viewer.is_admin,
-        settings,
-        error,
-    })?;
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
-    }
-    Ok(resp)
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page_with_status(
+        &ProjectPage {
+            chrome: Chrome::for_viewer(&project.name, &viewer),
+            project,
+            is_admin: viewer.is_admin,
+            settings,
+            error,
+        },
+        status,
+    )
 }
 
 #[derive(Deserialize)]
@@ -152,9 +157,7 @@ pub async fn update_settings(
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
-    if !viewer.is_admin {
-        return Err(WebError::Forbidden("only admins change project limits".into()));
-    }
+    viewer.require_admin("change project limits")?;
     let project = store::project_by_slug(&state.pool, &path)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
@@ -197,9 +200,7 @@ pub async fn create(
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
-    if !viewer.is_admin {
-        return Err(WebError::Forbidden("only admins create projects".into()));
-    }
+    viewer.require_admin("create projects")?;
     let problem = match Slug::parse(form.slug.trim()) {
         Err(e) => Some(e),
         Ok(slug) => {
@@ -220,14 +221,15 @@ pub async fn create(
             }
         }
     };
-    let mut resp = page(&ProjectsPage {
-        chrome: Chrome::for_viewer("Projects", &viewer),
-        projects: rows(&state).await?,
-        is_admin: viewer.is_admin,
-        error: problem,
-    })?;
-    *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
-    Ok(resp)
+    page_with_status(
+        &ProjectsPage {
+            chrome: Chrome::for_viewer("Projects", &viewer),
+            projects: rows(&state).await?,
+            is_admin: viewer.is_admin,
+            error: problem,
+        },
+        StatusCode::BAD_REQUEST,
+    )
 }
 
 #[derive(Deserialize)]
@@ -245,9 +247,7 @@ pub async fn delete(
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
-    if !viewer.is_admin {
-        return Err(WebError::Forbidden("only admins delete projects".into()));
-    }
+    viewer.require_admin("delete projects")?;
     let project = store::project_by_slug(&state.pool, &path)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;

@@ -42,6 +42,15 @@ impl Viewer {
             ))
         }
     }
+
+    /// Refuses a non-admin: `what` says what only admins may do ("delete projects").
+    pub fn require_admin(&self, what: &str) -> Result<(), WebError> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(format!("only admins {what}")))
+        }
+    }
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

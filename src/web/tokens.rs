@@ -4,7 +4,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::error::{page, see_other};
+use actix_web::http::StatusCode;
+
+use super::error::{page_with_status, see_other};
 use super::{Chrome, Viewer, WebError, WebState};
 use crate::store::{self, TokenScope};
 
@@ -25,14 +27,6 @@ struct TokensPage {
     error: Option<String>,
 }
 
-fn admin_only(viewer: &Viewer) -> Result<(), WebError> {
-    if viewer.is_admin {
-        Ok(())
-    } else {
-        Err(WebError::Forbidden("only admins manage API tokens".into()))
-    }
-}
-
 async fn render(
     viewer: &Viewer,
     state: &WebState,
@@ -50,21 +44,24 @@ async fn render(
             created: super::time::relative(t.created_at, now),
         })
         .collect();
-    let failed = error.is_some();
-    let mut resp = page(&TokensPage {
-        chrome: Chrome::for_viewer("API tokens", viewer),
-        tokens,
-        created,
-        error,
-    })?;
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
-    }
-    Ok(resp)
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page_with_status(
+        &TokensPage {
+            chrome: Chrome::for_viewer("API tokens", viewer),
+            tokens,
+            created,
+            error,
+        },
+        status,
+    )
 }
 
 pub async fn show(viewer: Viewer, state: web::Data<WebState>) -> Result<HttpResponse, WebError> {
-    admin_only(&viewer)?;
+    viewer.require_admin("manage API tokens")?;
     render(&viewer, &state, None, None).await
 }
 
@@ -83,7 +80,7 @@ pub async fn create(
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
-    admin_only(&viewer)?;
+    viewer.require_admin("manage API tokens")?;
     let name = form.name.trim();
     if name.is_empty() || name.len() > 100 {
         return render(
@@ -115,7 +112,7 @@ pub async fn revoke(
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
-    admin_only(&viewer)?;
+    viewer.require_admin("manage API tokens")?;
     if !store::revoke_token(&state.admin, *path).await? {
         return Err(WebError::NotFound(format!("There is no token {}.", *path)));
     }

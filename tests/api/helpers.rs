@@ -265,6 +265,18 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// DELETE an API path with the test token; returns the status.
+    pub async fn api_delete(&self, path: &str) -> u16 {
+        let resp = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        resp.status().as_u16()
+    }
+
     /// Posts an event to the default project and asserts it was accepted.
     pub async fn send(&self, event: &Value) {
         let resp = self.post_envelope(envelope_of(event)).await;

@@ -362,14 +362,8 @@ async fn deleting_an_issue_removes_its_events_and_the_next_event_opens_a_new_iss
     let first = bug("gone");
     app.send(&first).await;
     let id = only_issue(&app, "query=").await["id"].as_str().unwrap().to_string();
-    let resp = app
-        .client
-        .delete(app.url(&format!("/api/0/issues/{id}/")))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+    let status = app.api_delete(&format!("/api/0/issues/{id}/")).await;
+    assert_eq!(status, 202);
     assert_eq!(app.api_get(&format!("/api/0/issues/{id}/")).await.0, 404);
     assert_eq!(
         app.get_event("default", first["event_id"].as_str().unwrap())

@@ -177,14 +177,8 @@ async fn deleting_an_issue_removes_its_events_and_the_free_pages_are_returned() 
     }
     let before = pragma(&app, "page_count").await;
     let id = issue(&app, "BulkyError").await["id"].as_str().unwrap().to_string();
-    let resp = app
-        .client
-        .delete(app.url(&format!("/api/0/issues/{id}/")))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
+    let status = app.api_delete(&format!("/api/0/issues/{id}/")).await;
+    assert!((200..300).contains(&status), "{status}");
     assert_eq!(app.stored_event_count().await, 0);
     eventually("the free pages are returned", || async {
         pragma(&app, "freelist_count").await == 0
