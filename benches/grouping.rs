@@ -42,7 +42,7 @@ fn main() {
     let one = || {
         let body = decode::decode_all(black_box(gzipped.clone()), &encodings, 1 << 24, "envelope").expect("gunzip");
         let envelope = tocsin::ingest::envelope::parse(&body).expect("envelope");
-        let mut raw = event::parse_lenient(envelope.items[0].payload).expect("json");
+        let mut raw = event::parse_lenient(&envelope.items[0].payload).expect("json");
         event::scrub::scrub(&mut raw, &scrub_config);
         let input = NormalizeInput {
             envelope_event_id: None,

@@ -117,7 +117,7 @@ fn issue_templates(issues: usize, large: bool) -> Vec<Value> {
     ))
     .unwrap();
     let envelope = tocsin::ingest::envelope::parse(&fixture).unwrap();
-    let base: Value = serde_json::from_slice(envelope.items[0].payload).unwrap();
+    let base: Value = serde_json::from_slice(&envelope.items[0].payload).unwrap();
     (0..issues)
         .map(|n| {
             let mut event = base.clone();

@@ -59,7 +59,7 @@ async fn run() {
     ))
     .unwrap();
     let envelope = tocsin::ingest::envelope::parse(&fixture).unwrap();
-    let template: serde_json::Value = serde_json::from_slice(envelope.items[0].payload).unwrap();
+    let template: serde_json::Value = serde_json::from_slice(&envelope.items[0].payload).unwrap();
     let auth = format!("Sentry sentry_key={key}, sentry_version=7");
     let url = format!("{base}/api/1/envelope/");
     let mut tasks = Vec::new();

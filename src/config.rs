@@ -80,6 +80,11 @@ pub struct SettingsArgs {
     /// Seconds a client has to send a request body; slower bodies get 408 (slow-loris defence).
     #[arg(long, env = "TOCSIN_BODY_TIMEOUT", global = true)]
     pub body_timeout: Option<f64>,
+    /// Bytes that request bodies, their decoders and the events parsed from them may hold at
+    /// once, server-wide; past it, ingest answers 503 + Retry-After (a quarter is kept for
+    /// small requests, and one request may hold at most half).
+    #[arg(long, env = "TOCSIN_REQUEST_MEMORY", global = true)]
+    pub request_memory: Option<usize>,
     /// Optional TOML file with any of the keys above (as `data_dir = "…"`).
     #[arg(long, env = "TOCSIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -112,6 +117,7 @@ struct FileSettings {
     retention_interval: Option<f64>,
     server_rate_limit: Option<u64>,
     body_timeout: Option<f64>,
+    request_memory: Option<usize>,
 }
 
 /// How hard SQLite works to make a commit durable.
@@ -200,6 +206,7 @@ pub struct Settings {
     pub retention_interval: Setting<f64>,
     pub server_rate_limit: Setting<u64>,
     pub body_timeout: Setting<f64>,
+    pub request_memory: Setting<usize>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -207,6 +214,9 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 pub const DEFAULT_DATA_DIR: &str = "./tocsin-data";
 pub const DEFAULT_ORG: &str = "default";
 pub const DEFAULT_QUEUE_CAPACITY: usize = 5_000;
+/// 64 MiB: room for hundreds of ordinary requests at once, and a server that stays well under
+/// 200 MB whatever clients send.
+pub const DEFAULT_REQUEST_MEMORY: usize = 64 * 1024 * 1024;
 pub const DEFAULT_ALERT_FLOOD_LIMIT: i64 = 30;
 
 /// Every environment variable Tocsin reads; others with the `TOCSIN_` prefix are probably typos.
@@ -234,6 +244,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOCSIN_RETENTION_INTERVAL",
     "TOCSIN_SERVER_RATE_LIMIT",
     "TOCSIN_BODY_TIMEOUT",
+    "TOCSIN_REQUEST_MEMORY",
     "TOCSIN_CONFIG",
 ];
 
@@ -355,6 +366,12 @@ impl Settings {
                 0,
             ),
             body_timeout: layer(args.body_timeout, "TOCSIN_BODY_TIMEOUT", file.body_timeout, 30.0),
+            request_memory: layer(
+                args.request_memory,
+                "TOCSIN_REQUEST_MEMORY",
+                file.request_memory,
+                DEFAULT_REQUEST_MEMORY,
+            ),
             config_file: args.config.clone(),
         };
         settings.validate()?;
@@ -377,6 +394,11 @@ impl Settings {
         }
         if self.body_timeout.value.is_nan() || self.body_timeout.value < 0.5 {
             anyhow::bail!("body_timeout must be at least 0.5 seconds (set --body-timeout or TOCSIN_BODY_TIMEOUT)");
+        }
+        if self.request_memory.value < 8 * 1024 * 1024 {
+            anyhow::bail!(
+                "request_memory must be at least 8388608 bytes (set --request-memory or TOCSIN_REQUEST_MEMORY)"
+            );
         }
         if self.retention_interval.value < 0.1 {
             anyhow::bail!("retention_interval must be at least 0.1 seconds (set --retention-interval)");
@@ -515,6 +537,11 @@ impl Settings {
             "body_timeout",
             self.body_timeout.value.to_string(),
             self.body_timeout.source,
+        );
+        line(
+            "request_memory",
+            self.request_memory.value.to_string(),
+            self.request_memory.source,
         );
         out
     }

@@ -24,6 +24,7 @@
 //! block the writer and the writer never blocks them.
 
 pub mod api;
+pub mod budget;
 pub mod cli;
 pub mod compression;
 pub mod config;

@@ -65,6 +65,11 @@ struct Inner {
     notifications: Family<Labels, Counter>,
     database_bytes: Gauge,
     retention_deleted: Counter,
+    request_memory: Gauge,
+    request_memory_limit: Gauge,
+    request_memory_refused: Counter,
+    /// The budget the three gauges above are sampled from.
+    budget: std::sync::OnceLock<Arc<crate::budget::MemoryBudget>>,
 }
 
 /// Shared handle to every metric; cheap to clone.
@@ -172,6 +177,24 @@ impl Metrics {
             "Events deleted by retention (age or per-project limit)",
             retention_deleted.clone(),
         );
+        let request_memory = Gauge::default();
+        r.register(
+            "request_memory_bytes",
+            "Bytes request bodies, decoders and parsed events hold now (charged to the budget)",
+            request_memory.clone(),
+        );
+        let request_memory_limit = Gauge::default();
+        r.register(
+            "request_memory_limit_bytes",
+            "The request memory budget (request_memory)",
+            request_memory_limit.clone(),
+        );
+        let request_memory_refused = Counter::default();
+        r.register(
+            "request_memory_refused",
+            "Charges the request memory budget refused (ingest answered 503, or 413 for one request over half the budget)",
+            request_memory_refused.clone(),
+        );
         Metrics(Arc::new(Inner {
             registry: r,
             events_received,
@@ -189,6 +212,10 @@ impl Metrics {
             notifications,
             database_bytes,
             retention_deleted,
+            request_memory,
+            request_memory_limit,
+            request_memory_refused,
+            budget: std::sync::OnceLock::new(),
         }))
     }
 
@@ -289,10 +316,23 @@ impl Metrics {
         self.0.retention_deleted.inc_by(n);
     }
 
-    /// The Prometheus text exposition; `queue_depth` and `database_bytes` are sampled now.
+    /// Reports this budget's use in the `request_memory_*` metrics.
+    pub fn watch_budget(&self, budget: Arc<crate::budget::MemoryBudget>) {
+        let _ = self.0.budget.set(budget);
+    }
+
+    /// The Prometheus text exposition; `queue_depth`, `database_bytes` and the budget are
+    /// sampled now.
     pub fn render(&self, queue_depth: usize, database_bytes: u64) -> String {
         self.0.queue_depth.set(queue_depth as i64);
         self.0.database_bytes.set(database_bytes as i64);
+        if let Some(budget) = self.0.budget.get() {
+            self.0.request_memory.set(budget.used() as i64);
+            self.0.request_memory_limit.set(budget.limit() as i64);
+            let refused = budget.refused() as u64;
+            let counted = self.0.request_memory_refused.get();
+            self.0.request_memory_refused.inc_by(refused.saturating_sub(counted));
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.0.registry);

@@ -79,6 +79,8 @@ impl Application {
         let trainer = crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
         let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
         let keys = std::sync::Arc::new(KeyCache::new(pool.clone()));
+        let budget = crate::budget::MemoryBudget::new(settings.request_memory.value);
+        metrics.watch_budget(budget.clone());
         let ingest = web::Data::new(IngestState {
             keys: keys.clone(),
             writer: writer.clone(),
@@ -88,6 +90,7 @@ impl Application {
             quotas: quotas.clone(),
             body_timeout: Duration::from_secs_f64(settings.body_timeout.value),
             codec: codec.clone(),
+            budget: budget.clone(),
         });
         let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {

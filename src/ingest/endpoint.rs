@@ -3,10 +3,13 @@
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::{Value, json};
 
-use super::decode::{self, human_size};
-use super::{
-    IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, body, cors, envelope,
-};
+use std::sync::Arc;
+
+use super::body::{Body, Progress, Pump, Sink};
+use super::decode::{self, Decoder, human_size};
+use super::envelope::{Envelope, EnvelopeError, Item, Keep, Reader};
+use super::{IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, cors};
+use crate::budget::Charge;
 use crate::event::codec::Codec;
 use crate::event::scrub::ScrubConfig;
 use crate::event::{self, EventId, NormalizeInput};
@@ -78,26 +81,47 @@ async fn envelope_inner(
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
     state.disk.check()?;
-    let header_auth = auth::from_request(req)?;
-    let mut owner = None;
-    if let Some(auth) = &header_auth {
-        owner = Some(authorize(state, &auth.key, project_id).await?);
+    let mut body = Body::new(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope", state.body_timeout)?;
+    let result = envelope_body(req, project_id, &mut body, state).await;
+    if result.is_err() {
+        body.discard().await;
     }
-    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let raw = body::read(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope", state.body_timeout).await?;
-    let data = off_thread(raw.len(), move || {
-        decode::decode_all(raw, &encodings, MAX_ENVELOPE_DECODED, "envelope")
-    })
-    .await?;
-    let envelope = envelope::parse(&data).map_err(IngestError::BadEnvelope)?;
+    result
+}
 
-    // A `dsn` header must name the project of the URL even when other credentials came along
-    // (Relay rejects the mismatch too); alone, it is the credential.
-    let dsn_key = dsn_key(&envelope.headers, project_id)?;
-    let owner = match (owner, dsn_key) {
-        (Some(owner), _) => owner,
-        (None, Some(key)) => authorize(state, &key, project_id).await?,
-        (None, None) => return Err(IngestError::MissingAuth),
+/// Reads the envelope as it arrives: credentials from the headers before the body, or from the
+/// envelope's `dsn` before anything past its first line.
+async fn envelope_body(
+    req: &HttpRequest,
+    project_id: i64,
+    body: &mut Body,
+    state: &IngestState,
+) -> Result<HttpResponse, IngestError> {
+    let mut owner = match auth::from_request(req)? {
+        Some(auth) => Some(authorize(state, &auth.key, project_id).await?),
+        None => None,
+    };
+    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
+    let charge = request_charge(state)?;
+    let decoder = Decoder::new(&encodings, MAX_ENVELOPE_DECODED, "envelope", &charge)?;
+    let mut pump = Pump::new(body, decoder);
+    let mut sink = EnvelopeSink {
+        reader: Reader::new(charge.clone()),
+        metrics: &state.metrics,
+    };
+    let mut checked = false;
+    while pump.run(&mut sink).await? == Progress::Paused {
+        let headers = sink.reader.headers().expect("the reader pauses after the header line");
+        owner = Some(envelope_owner(state, headers, project_id, owner).await?);
+        checked = true;
+        sink.reader.resume();
+    }
+    drop(pump);
+    let mut envelope = sink.finish()?;
+    // An envelope without a newline after its header line is only complete now.
+    let owner = match owner {
+        Some(owner) if checked => owner,
+        owner => envelope_owner(state, &envelope.headers, project_id, owner).await?,
     };
     let envelope_event_id = match envelope.headers.get("event_id") {
         None | Some(Value::Null) => None,
@@ -114,40 +138,125 @@ async fn envelope_inner(
 
     let mut event_payload = None;
     let mut feedback = Vec::new();
-    for item in &envelope.items {
-        match item.ty.as_str() {
-            "event" => {
-                if event_payload.is_some() {
-                    return Err(IngestError::BadEnvelope("more than one event item".into()));
-                }
-                event_payload = Some(item.payload);
-            }
-            "user_report" | "feedback" => {
-                feedback.push(super::feedback::parse(
-                    &item.ty,
-                    item.payload,
-                    project_id,
-                    envelope_event_id,
-                )?);
-            }
-            other => state.metrics.item_dropped(other),
+    for item in &mut envelope.items {
+        if item.ty == "event" {
+            event_payload = Some(std::mem::take(&mut item.payload));
+        } else {
+            feedback.push(super::feedback::parse(
+                &item.ty,
+                &item.payload,
+                project_id,
+                envelope_event_id,
+            )?);
         }
     }
+    drop(envelope);
     // Feedback is checked before anything is stored, and stored after the event it names.
     let Some(event_payload) = event_payload else {
         store_feedback(state, feedback).await?;
         return Ok(success(None));
     };
-    if event_payload.len() > MAX_EVENT {
-        return Err(IngestError::TooLarge(format!(
-            "the event item exceeds {}",
-            human_size(MAX_EVENT)
-        )));
-    }
     admit(state, &owner)?;
-    let id = accept_event(req, state, &owner, event_payload.to_vec(), envelope_event_id).await?;
+    let id = accept_event(req, state, &owner, event_payload, envelope_event_id, &charge).await?;
     store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
+}
+
+/// What a request holds before its decoders: the chunk being read and its bookkeeping.
+const REQUEST_CHARGE: usize = 32 * 1024;
+
+/// A new request's share of the memory budget, with its base taken.
+fn request_charge(state: &IngestState) -> Result<Arc<Charge>, IngestError> {
+    let charge = Arc::new(state.budget.charge());
+    charge.grow(REQUEST_CHARGE).map_err(decode::budget_error)?;
+    Ok(charge)
+}
+
+/// Who sent the envelope: the header credentials' owner, else the key of its `dsn`. A `dsn` must
+/// name the project of the URL even when other credentials came along (Relay rejects the
+/// mismatch too).
+async fn envelope_owner(
+    state: &IngestState,
+    headers: &serde_json::Map<String, Value>,
+    project_id: i64,
+    owner: Option<KeyOwner>,
+) -> Result<KeyOwner, IngestError> {
+    let dsn_key = dsn_key(headers, project_id)?;
+    match (owner, dsn_key) {
+        (Some(owner), _) => Ok(owner),
+        (None, Some(key)) => authorize(state, &key, project_id).await,
+        (None, None) => Err(IngestError::MissingAuth),
+    }
+}
+
+/// The envelope reader with what it keeps: the event (one) and feedback, each up to 1 MiB.
+struct EnvelopeSink<'a> {
+    reader: Reader,
+    metrics: &'a crate::metrics::Metrics,
+}
+
+impl EnvelopeSink<'_> {
+    fn keep(metrics: &crate::metrics::Metrics) -> impl FnMut(&str, &[Item]) -> Keep {
+        move |ty, kept| match ty {
+            "event" if kept.iter().any(|item| item.ty == "event") => Keep::Refuse("more than one event item"),
+            "event" | "user_report" | "feedback" => Keep::UpTo(MAX_EVENT),
+            other => {
+                metrics.item_dropped(other);
+                Keep::Skip
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Envelope, IngestError> {
+        self.reader
+            .finish(&mut Self::keep(self.metrics))
+            .map_err(envelope_error)
+    }
+}
+
+impl Sink for EnvelopeSink<'_> {
+    fn feed(&mut self, data: &[u8]) -> Result<usize, IngestError> {
+        self.reader
+            .feed(data, &mut Self::keep(self.metrics))
+            .map_err(envelope_error)
+    }
+
+    fn paused(&self) -> bool {
+        self.reader.paused()
+    }
+}
+
+fn envelope_error(err: EnvelopeError) -> IngestError {
+    match err {
+        EnvelopeError::Malformed(msg) => IngestError::BadEnvelope(msg),
+        EnvelopeError::TooLarge(msg) => IngestError::TooLarge(msg),
+        EnvelopeError::Budget(over) => decode::budget_error(over),
+    }
+}
+
+/// A whole decoded body (a `/store/` event), charged as it grows.
+struct Collect {
+    data: Vec<u8>,
+    charge: Arc<Charge>,
+}
+
+impl Sink for Collect {
+    fn feed(&mut self, bytes: &[u8]) -> Result<usize, IngestError> {
+        let needed = self.data.len() + bytes.len();
+        if needed > self.data.capacity() {
+            let grown = (self.data.capacity() * 2).max(needed);
+            self.charge
+                .grow(grown - self.data.capacity())
+                .map_err(decode::budget_error)?;
+            self.data.reserve_exact(grown - self.data.len());
+        }
+        self.data.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn paused(&self) -> bool {
+        false
+    }
 }
 
 async fn store_feedback(state: &IngestState, rows: Vec<crate::store::FeedbackRow>) -> Result<(), IngestError> {
@@ -168,30 +277,45 @@ async fn store_inner(
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
     state.disk.check()?;
-    let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
-    let owner = authorize(state, &auth.key, project_id).await?;
-    admit(state, &owner)?;
-    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let raw = body::read(
+    let mut body = Body::new(
         payload,
         req,
         MAX_ENVELOPE_COMPRESSED,
         "store request",
         state.body_timeout,
-    )
-    .await?;
-    let json = off_thread(raw.len(), move || {
-        let data = decode::decode_all(raw, &encodings, MAX_STORE_DECODED, "store request")?;
-        decode::store_body(data, MAX_EVENT)
-    })
-    .await?;
+    )?;
+    let result = store_body(req, project_id, &mut body, state).await;
+    if result.is_err() {
+        body.discard().await;
+    }
+    result
+}
+
+async fn store_body(
+    req: &HttpRequest,
+    project_id: i64,
+    body: &mut Body,
+    state: &IngestState,
+) -> Result<HttpResponse, IngestError> {
+    let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
+    let owner = authorize(state, &auth.key, project_id).await?;
+    admit(state, &owner)?;
+    let encodings = decode::content_encodings(header(req, "content-encoding"))?;
+    let charge = request_charge(state)?;
+    let decoder = Decoder::new(&encodings, MAX_STORE_DECODED, "store request", &charge)?;
+    let mut sink = Collect {
+        data: Vec::new(),
+        charge: charge.clone(),
+    };
+    Pump::new(body, decoder).run(&mut sink).await?;
+    let json = decode::store_body_charged(sink.data, MAX_EVENT, &charge)?;
     if json.len() > MAX_EVENT {
         return Err(IngestError::TooLarge(format!(
             "the event exceeds {}",
             human_size(MAX_EVENT)
         )));
     }
-    let id = accept_event(req, state, &owner, json, None).await?;
+    let id = accept_event(req, state, &owner, json, None, &charge).await?;
     Ok(success(Some(id)))
 }
 
@@ -264,13 +388,15 @@ async fn accept_event(
     owner: &KeyOwner,
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
+    charge: &Charge,
 ) -> Result<EventId, IngestError> {
     let project_id = owner.project_id;
-    let result = prepare_and_write(req, state, owner, payload, envelope_event_id).await;
+    let result = prepare_and_write(req, state, owner, payload, envelope_event_id, charge).await;
     if let Err(err) = &result {
         let reason = match err {
             IngestError::QueueFull => "queue_full",
             IngestError::Unavailable(_) => "unavailable",
+            IngestError::MemoryBusy => "memory_busy",
             _ => "invalid",
         };
         state.metrics.event_refused(project_id, reason);
@@ -284,8 +410,11 @@ async fn prepare_and_write(
     owner: &KeyOwner,
     payload: Vec<u8>,
     envelope_event_id: Option<EventId>,
+    charge: &Charge,
 ) -> Result<EventId, IngestError> {
     let project_id = owner.project_id;
+    // Parsing builds a tree many times the JSON's size: it is charged before it is built.
+    charge.grow(parse_cost(&payload)).map_err(decode::budget_error)?;
     // A project that stores no IP addresses does not get the peer's either.
     let client_ip = client_ip(req, state.trust_forwarded_for).filter(|_| !owner.scrub.scrub_ip_addresses);
     let (codec, scrub) = (state.codec.clone(), owner.scrub.clone());
@@ -300,6 +429,10 @@ async fn prepare_and_write(
         )
     })
     .await?;
+    // While it waits for the writer, the request holds only the row.
+    charge
+        .set(REQUEST_CHARGE + row.payload.len())
+        .map_err(decode::budget_error)?;
     state.metrics.tags_dropped(tags_dropped);
     let event_id = EventId::parse(&row.event_id).ok_or_else(|| IngestError::Unavailable("lost the event id".into()))?;
     tracing::Span::current().record("event_id", row.event_id.as_str());
@@ -376,6 +509,15 @@ fn prepare(
         dict_id,
     };
     Ok((row, tags.dropped))
+}
+
+/// What parsing `json` into a tree may hold at its peak: the text, the serialised copy and
+/// the tree, whose every value (a `serde_json::Value` in an ordered map) costs about 100 bytes
+/// however short its text. Counting the characters that start or separate values is a cheap
+/// upper bound on their number.
+pub fn parse_cost(json: &[u8]) -> usize {
+    let values = json.iter().filter(|&&b| matches!(b, b',' | b':' | b'[' | b'{')).count();
+    json.len() * 3 + values * 128
 }
 
 /// Runs `f` inline for small inputs and on the blocking pool for large ones, so one big

@@ -1,73 +1,329 @@
-//! The envelope format (PROTOCOL.md §3.2.1): a JSON header line, then items, each a JSON header
-//! line and a payload of `length` bytes, or up to the next newline when `length` is absent.
+//! The envelope format (PROTOCOL.md §3.2.1), read as a stream: a JSON header line, then items,
+//! each a JSON header line and a payload of `length` bytes, or up to the next newline when
+//! `length` is absent.
+//!
+//! The reader is fed decoded bytes as they arrive and keeps only what the caller wants: items of
+//! other types (attachments, sessions, replays, …) are skipped as they pass, never buffered, and
+//! a kept item is refused the moment it outgrows its cap. What is kept is charged to the
+//! request's share of the memory budget before it is held.
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-/// A parsed envelope, borrowing its payloads from the body.
+use crate::budget::{Charge, MemoryBudget, OverBudget};
+
+/// Longest header line (the envelope's or an item's); SDKs send a few hundred bytes.
+pub const MAX_HEADER_LINE: usize = 64 * 1024;
+/// Most items in one envelope; SDKs send a handful. Each costs a JSON parse even when skipped.
+pub const MAX_ITEMS: usize = 1000;
+
+/// A complete envelope with the items that were kept.
 #[derive(Debug)]
-pub struct Envelope<'a> {
+pub struct Envelope {
     pub headers: Map<String, Value>,
-    pub items: Vec<Item<'a>>,
+    pub items: Vec<Item>,
 }
 
 #[derive(Debug)]
-pub struct Item<'a> {
-    /// The item's `type` (unknown types are kept here and skipped by the caller).
+pub struct Item {
+    /// The item's `type`.
     pub ty: String,
     pub headers: Map<String, Value>,
-    pub payload: &'a [u8],
+    pub payload: Vec<u8>,
 }
 
-/// Parses a whole envelope; errors name the byte offset or item that is wrong.
-pub fn parse(body: &[u8]) -> Result<Envelope<'_>, String> {
-    let (header_line, mut pos) = line_at(body, 0);
-    let headers = json_object(header_line).map_err(|e| format!("envelope header: {e}"))?;
-    let mut items = Vec::new();
-    while pos < body.len() {
-        let (line, next) = line_at(body, pos);
-        // Tolerate blank lines between items (some hand-written envelopes have them).
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            pos = next;
-            continue;
+/// What to do with an item of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Keep its payload, refusing the envelope if it passes this many bytes.
+    UpTo(usize),
+    /// Skip it.
+    Skip,
+    /// Refuse the envelope, saying why (e.g. a second event).
+    Refuse(&'static str),
+}
+
+/// Decides, from an item's type and the items kept before it, what happens to its payload.
+pub type Policy<'a> = dyn FnMut(&str, &[Item]) -> Keep + 'a;
+
+/// Why reading stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnvelopeError {
+    Malformed(String),
+    /// A line or a kept item passed its cap.
+    TooLarge(String),
+    /// The budget cannot hold what would be kept.
+    Budget(OverBudget),
+}
+
+enum State {
+    /// The envelope's header line.
+    Header,
+    /// Between items: blank lines or the next item's header line.
+    ItemHeader,
+    /// A payload of known length; `keep` says whether its bytes are kept.
+    Sized {
+        remaining: usize,
+        declared: usize,
+        keep: bool,
+    },
+    /// After a sized payload: a newline or the end.
+    AfterSized,
+    /// A payload that ends at the next newline.
+    Line { keep: bool },
+}
+
+/// Reads one envelope from decoded bytes.
+pub struct Reader {
+    state: State,
+    line: Vec<u8>,
+    headers: Option<Map<String, Value>>,
+    /// Set when the header line was read; cleared by [`Reader::resume`].
+    paused: bool,
+    items: Vec<Item>,
+    /// The item whose payload is being read (kept or not).
+    current: Option<Item>,
+    current_kept: bool,
+    cap: usize,
+    count: usize,
+    charge: Arc<Charge>,
+}
+
+impl Reader {
+    pub fn new(charge: Arc<Charge>) -> Reader {
+        Reader {
+            state: State::Header,
+            line: Vec::new(),
+            headers: None,
+            paused: false,
+            items: Vec::new(),
+            current: None,
+            current_kept: false,
+            cap: 0,
+            count: 0,
+            charge,
         }
-        let n = items.len() + 1;
-        let headers = json_object(line).map_err(|e| format!("item {n} header: {e}"))?;
-        let ty = match headers.get("type") {
-            Some(Value::String(t)) => t.clone(),
-            _ => return Err(format!("item {n} header has no \"type\"")),
-        };
-        let (payload, after) = match headers.get("length") {
-            None | Some(Value::Null) => line_at(body, next),
-            Some(len) => {
-                let len = len
-                    .as_u64()
-                    .and_then(|l| usize::try_from(l).ok())
-                    .ok_or_else(|| format!("item {n} has an invalid length {len}"))?;
-                let end = next
-                    .checked_add(len)
-                    .filter(|&end| end <= body.len())
-                    .ok_or_else(|| format!("item {n} ({ty}) declares {len} bytes but the envelope ends first"))?;
-                match body.get(end) {
-                    None => (&body[next..end], end),
-                    Some(b'\n') => (&body[next..end], end + 1),
-                    Some(_) => {
-                        return Err(format!("item {n} ({ty}) payload is not followed by a newline"));
+    }
+
+    /// The envelope's headers, once its first line was read.
+    pub fn headers(&self) -> Option<&Map<String, Value>> {
+        self.headers.as_ref()
+    }
+
+    /// Whether the reader stopped right after the header line, for the caller to authenticate
+    /// the envelope before anything else is read.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    pub fn resume(&mut self) {
+        self.paused = false;
+    }
+
+    /// The items kept so far.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// Reads from `data`; returns how much was consumed (all of it unless the reader paused).
+    /// `keep` decides, for each item header, what happens to the payload.
+    pub fn feed(&mut self, data: &[u8], keep: &mut Policy<'_>) -> Result<usize, EnvelopeError> {
+        let mut pos = 0;
+        while pos < data.len() && !self.paused {
+            let rest = &data[pos..];
+            match self.state {
+                State::Header | State::ItemHeader => {
+                    let (line, used, complete) = split_line(rest);
+                    if self.line.len() + line.len() > MAX_HEADER_LINE {
+                        return Err(EnvelopeError::TooLarge(format!(
+                            "a header line of the envelope exceeds {} KiB",
+                            MAX_HEADER_LINE / 1024
+                        )));
+                    }
+                    self.line.extend_from_slice(line);
+                    pos += used;
+                    if complete {
+                        self.end_header_line(keep)?;
+                    }
+                }
+                State::Sized {
+                    remaining,
+                    declared,
+                    keep,
+                } => {
+                    let n = remaining.min(rest.len());
+                    if keep {
+                        self.append(&rest[..n])?;
+                    }
+                    pos += n;
+                    self.state = if remaining == n {
+                        State::AfterSized
+                    } else {
+                        State::Sized {
+                            remaining: remaining - n,
+                            declared,
+                            keep,
+                        }
+                    };
+                }
+                State::AfterSized => {
+                    if rest[0] != b'\n' {
+                        let (n, ty) = (self.count, self.current_type());
+                        return Err(EnvelopeError::Malformed(format!(
+                            "item {n} ({ty}) payload is not followed by a newline"
+                        )));
+                    }
+                    pos += 1;
+                    self.end_item();
+                }
+                State::Line { keep } => {
+                    let (line, used, complete) = split_line(rest);
+                    if keep {
+                        self.append(line)?;
+                    }
+                    pos += used;
+                    if complete {
+                        self.end_item();
                     }
                 }
             }
-        };
-        items.push(Item { ty, headers, payload });
-        pos = after;
+        }
+        Ok(pos)
     }
-    Ok(Envelope { headers, items })
+
+    /// The data ended: completes what a missing final newline left open.
+    pub fn finish(mut self, keep: &mut Policy<'_>) -> Result<Envelope, EnvelopeError> {
+        match self.state {
+            State::Header => self.end_header_line(keep)?,
+            State::ItemHeader if !self.line.iter().all(u8::is_ascii_whitespace) => {
+                self.end_header_line(keep)?;
+                return self.finish(keep);
+            }
+            State::Sized {
+                remaining, declared, ..
+            } if remaining > 0 => {
+                let (n, ty) = (self.count, self.current_type());
+                return Err(EnvelopeError::Malformed(format!(
+                    "item {n} ({ty}) declares {declared} bytes but the envelope ends first"
+                )));
+            }
+            State::Sized { .. } | State::AfterSized | State::Line { .. } => self.end_item(),
+            State::ItemHeader => {}
+        }
+        let headers = self.headers.take().unwrap_or_default();
+        Ok(Envelope {
+            headers,
+            items: self.items,
+        })
+    }
+
+    fn current_type(&self) -> &str {
+        self.current.as_ref().map_or("", |i| i.ty.as_str())
+    }
+
+    fn end_header_line(&mut self, keep: &mut Policy<'_>) -> Result<(), EnvelopeError> {
+        let line = std::mem::take(&mut self.line);
+        if matches!(self.state, State::Header) {
+            let headers = json_object(&line).map_err(|e| EnvelopeError::Malformed(format!("envelope header: {e}")))?;
+            self.headers = Some(headers);
+            self.state = State::ItemHeader;
+            self.paused = true;
+            return Ok(());
+        }
+        // Tolerate blank lines between items (some hand-written envelopes have them).
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.count += 1;
+        let n = self.count;
+        if n > MAX_ITEMS {
+            return Err(EnvelopeError::TooLarge(format!(
+                "the envelope has more than {MAX_ITEMS} items"
+            )));
+        }
+        let headers = json_object(&line).map_err(|e| EnvelopeError::Malformed(format!("item {n} header: {e}")))?;
+        let ty = match headers.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            _ => return Err(EnvelopeError::Malformed(format!("item {n} header has no \"type\""))),
+        };
+        let length = match headers.get("length") {
+            None | Some(Value::Null) => None,
+            Some(len) => Some(
+                len.as_u64()
+                    .and_then(|l| usize::try_from(l).ok())
+                    .ok_or_else(|| EnvelopeError::Malformed(format!("item {n} has an invalid length {len}")))?,
+            ),
+        };
+        let kept = match keep(&ty, &self.items) {
+            Keep::Refuse(why) => return Err(EnvelopeError::Malformed(why.to_string())),
+            Keep::Skip => false,
+            Keep::UpTo(cap) => {
+                if let Some(len) = length.filter(|&len| len > cap) {
+                    return Err(too_large(&ty, cap, len));
+                }
+                self.cap = cap;
+                true
+            }
+        };
+        let mut payload = Vec::new();
+        if let Some(len) = length.filter(|_| kept) {
+            self.charge.grow(len).map_err(EnvelopeError::Budget)?;
+            payload.reserve_exact(len);
+        }
+        self.current = Some(Item { ty, headers, payload });
+        self.state = match length {
+            Some(remaining) => State::Sized {
+                remaining,
+                declared: remaining,
+                keep: kept,
+            },
+            None => State::Line { keep: kept },
+        };
+        self.current_kept = kept;
+        Ok(())
+    }
+
+    /// Appends to the kept payload, charging what the payload's buffer grows by.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), EnvelopeError> {
+        let item = self.current.as_mut().expect("an item is open");
+        let needed = item.payload.len() + bytes.len();
+        if needed > self.cap {
+            return Err(too_large(&item.ty, self.cap, needed));
+        }
+        if needed > item.payload.capacity() {
+            let new_capacity = (item.payload.capacity() * 2).clamp(needed, self.cap.max(needed));
+            self.charge
+                .grow(new_capacity - item.payload.capacity())
+                .map_err(EnvelopeError::Budget)?;
+            item.payload.reserve_exact(new_capacity - item.payload.len());
+        }
+        item.payload.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn end_item(&mut self) {
+        if let Some(item) = self.current.take()
+            && self.current_kept
+        {
+            self.items.push(item);
+        }
+        self.state = State::ItemHeader;
+    }
 }
 
-/// The line starting at `start` (without its `\n`) and the offset after it.
-fn line_at(body: &[u8], start: usize) -> (&[u8], usize) {
-    let start = start.min(body.len());
-    match body[start..].iter().position(|&b| b == b'\n') {
-        Some(i) => (&body[start..start + i], start + i + 1),
-        None => (&body[start..], body.len()),
+fn too_large(ty: &str, cap: usize, len: usize) -> EnvelopeError {
+    EnvelopeError::TooLarge(format!(
+        "the {ty} item exceeds {} ({len} bytes or more)",
+        super::decode::human_size(cap)
+    ))
+}
+
+/// The bytes up to a newline (or all of them), how many to consume, and whether the line ended.
+fn split_line(data: &[u8]) -> (&[u8], usize, bool) {
+    match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], i + 1, true),
+        None => (data, data.len(), false),
     }
 }
 
@@ -79,57 +335,26 @@ fn json_object(line: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn items_with_and_without_length_and_no_final_newline() {
-        let body = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n{\"type\":\"event\",\"length\":7}\n{\"a\":1}\n{\"type\":\"client_report\"}\n{\"b\":2}";
-        let env = parse(body).unwrap();
-        assert_eq!(env.items.len(), 2);
-        assert_eq!(env.items[0].ty, "event");
-        assert_eq!(env.items[0].payload, b"{\"a\":1}");
-        assert_eq!(env.items[1].payload, b"{\"b\":2}");
+/// Parses a whole envelope in memory, keeping every item. For tests, benchmarks and fuzzing; the
+/// server reads envelopes as they arrive.
+pub fn parse(body: &[u8]) -> Result<Envelope, String> {
+    let charge = Arc::new(MemoryBudget::new(usize::MAX).charge());
+    let mut reader = Reader::new(charge);
+    let mut keep_all = |_: &str, _: &[Item]| Keep::UpTo(usize::MAX);
+    let mut pos = 0;
+    while pos < body.len() {
+        pos += reader.feed(&body[pos..], &mut keep_all).map_err(describe)?;
+        reader.resume();
     }
+    reader.finish(&mut keep_all).map_err(describe)
+}
 
-    #[test]
-    fn the_develop_spec_edge_cases_parse() {
-        // An attachment whose length covers a BOM and a CRLF.
-        let body = b"{}\n{\"type\":\"attachment\",\"length\":10}\n\xef\xbb\xbfHello\r\n\n";
-        let env = parse(body).unwrap();
-        assert_eq!(env.items[0].payload, b"\xef\xbb\xbfHello\r\n");
-        // Two empty attachments, each followed by an empty line.
-        let body = b"{}\n{\"type\":\"attachment\",\"length\":0}\n\n{\"type\":\"attachment\",\"length\":0}\n\n";
-        let env = parse(body).unwrap();
-        assert_eq!(env.items.len(), 2);
-        assert!(env.items.iter().all(|i| i.payload.is_empty()));
-        // An implicit-length payload ending at EOF.
-        let env = parse(b"{}\n{\"type\":\"session\"}\n{\"started\":\"2020-02-07T14:16:00Z\"}").unwrap();
-        assert_eq!(env.items[0].payload, b"{\"started\":\"2020-02-07T14:16:00Z\"}");
-    }
-
-    #[test]
-    fn a_header_only_envelope_has_no_items() {
-        assert!(parse(b"{}").unwrap().items.is_empty());
-        assert!(parse(b"{}\n").unwrap().items.is_empty());
-    }
-
-    #[test]
-    fn truncated_and_garbled_envelopes_are_errors() {
-        assert!(parse(b"not json\n").is_err());
-        assert!(
-            parse(b"{}\n{\"type\":\"event\",\"length\":50}\n{}")
-                .unwrap_err()
-                .contains("ends first")
-        );
-        assert!(
-            parse(b"{}\n{\"type\":\"event\",\"length\":2}\n{}X")
-                .unwrap_err()
-                .contains("newline")
-        );
-        assert!(parse(b"{}\n{\"length\":2}\n{}").unwrap_err().contains("type"));
-        assert!(parse(b"{}\n{\"type\":\"event\",\"length\":-1}\n{}").is_err());
-        assert!(parse(b"[]").is_err());
+fn describe(err: EnvelopeError) -> String {
+    match err {
+        EnvelopeError::Malformed(msg) | EnvelopeError::TooLarge(msg) => msg,
+        EnvelopeError::Budget(over) => format!("{over:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,6 +52,8 @@ pub enum IngestError {
     Unavailable(String),
     #[error("{}", rate_limited(.0))]
     RateLimited(super::quota::Refused),
+    #[error("the server is holding as much request data as it allows; retry after {RETRY_AFTER_SECS} s")]
+    MemoryBusy,
     #[error("the server's disk is nearly full ({free_mib} MiB free, {min_mib} MiB required); retry later")]
     DiskFull { free_mib: u64, min_mib: u64 },
 }
@@ -73,7 +75,7 @@ impl ResponseError for IngestError {
             BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             QueueFull | RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable(_) | DiskFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | DiskFull { .. } | MemoryBusy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -92,7 +94,10 @@ impl ResponseError for IngestError {
         resp.insert_header(("X-Sentry-Error", header));
         if matches!(
             self,
-            IngestError::QueueFull | IngestError::Unavailable(_) | IngestError::DiskFull { .. }
+            IngestError::QueueFull
+                | IngestError::Unavailable(_)
+                | IngestError::DiskFull { .. }
+                | IngestError::MemoryBusy
         ) {
             resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
             // Python and JS need an integer; Rust needs all three fields (PROTOCOL.md §3.6).

@@ -40,9 +40,12 @@ pub struct IngestState {
     pub body_timeout: std::time::Duration,
     /// Compresses payloads (with the project's dictionary once it has one).
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
+    /// What request bodies, decoders and parsed events may hold at once.
+    pub budget: std::sync::Arc<crate::budget::MemoryBudget>,
 }
 
-/// Sentry's limits (PROTOCOL.md §3.7).
+/// Sentry's limits (PROTOCOL.md §3.7). The decoded size bounds the work one envelope can cost
+/// (items Tocsin skips stream past, but are still decoded); only what is kept is held.
 pub const MAX_ENVELOPE_COMPRESSED: usize = 20 * 1024 * 1024;
 pub const MAX_ENVELOPE_DECODED: usize = 100 * 1024 * 1024;
 pub const MAX_EVENT: usize = 1024 * 1024;

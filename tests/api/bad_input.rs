@@ -91,9 +91,11 @@ fn with_auth(app: &TestApp, auth: String) -> RequestBuilder {
         .body(envelope_of(&error_event()))
 }
 
-/// 200 MiB of zeros, gzipped (about 200 KB): twice the decoded envelope cap.
+/// A well-formed envelope whose attachment is 200 MiB of zeros, gzipped (about 200 KB): the
+/// attachment streams past unkept, and the envelope is refused at the decoded cap.
 static GZIP_BOMB: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(b"{}\n{\"type\":\"attachment\"}\n").unwrap();
     zeros_into(&mut enc, 200);
     enc.finish().unwrap()
 });
@@ -247,7 +249,8 @@ const GIGABYTE_GZIP_BOMB_ENVELOPE: Refusal = Refusal {
             .header("Content-Encoding", "gzip")
     },
     status: 413,
-    detail: "exceeds 100 MiB once decompressed",
+    // Zeros are no envelope: refused once its first line passes the cap, after 64 KiB.
+    detail: "a header line of the envelope exceeds 64 KiB",
 };
 
 const DEFLATE_BOMB_STORE: Refusal = Refusal {
