@@ -16,6 +16,7 @@ mod grouping_corpus;
 mod health;
 mod hostile;
 mod issues;
+mod memory;
 mod notify;
 mod protocol;
 mod python;
