@@ -157,6 +157,10 @@ impl Application {
                 interval: Duration::from_secs_f64(settings.retention_interval.value),
             },
         );
+        let small_bodies = web::Data::new(crate::ingest::body::SmallBodies {
+            budget: budget.clone(),
+            timeout: Duration::from_secs_f64(settings.body_timeout.value),
+        });
         let prefix = url_path_prefix(&public_url);
         let request_metrics = health.metrics.clone();
         let server = HttpServer::new(move || {
@@ -180,10 +184,7 @@ impl Application {
                 .app_data(api.clone())
                 .app_data(health.clone())
                 .app_data(pages.clone())
-                .app_data(web::FormConfig::default().error_handler(|err, _| {
-                    let detail = format!("the form is incomplete or malformed: {err}");
-                    crate::web::WebError::BadRequest(detail).into()
-                }))
+                .app_data(small_bodies.clone())
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     let detail = err.to_string();
                     actix_web::error::InternalError::from_response(

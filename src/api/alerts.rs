@@ -52,10 +52,14 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
 }
 
 /// `POST` `{"kind": "email"|"slack"|"webhook", "target": …, "secret"?: …, "triggers"?: [...]}`.
-pub async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let project = project(&req, &state, Access::Change).await?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&super::json_body(&req, payload).await?)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let spec = channels::parse(
         &text("kind"),

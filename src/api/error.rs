@@ -20,6 +20,19 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A request body refused as ingest refuses one (too large, badly encoded, too slow, or no
+    /// memory for it now), with ingest's status.
+    #[error("{detail}")]
+    Body { status: StatusCode, detail: String },
+}
+
+impl From<crate::ingest::IngestError> for ApiError {
+    fn from(e: crate::ingest::IngestError) -> Self {
+        ApiError::Body {
+            status: e.status_code(),
+            detail: e.to_string(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -49,6 +62,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Body { status, .. } => *status,
         }
     }
 
@@ -60,7 +74,7 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        if matches!(self, ApiError::Unavailable(_)) {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header(("Retry-After", "1"));
         }
         resp.json(serde_json::json!({ "detail": self.to_string() }))

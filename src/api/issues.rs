@@ -71,11 +71,15 @@ pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 
 /// `PUT /api/0/issues/{id}/` with `{"status": "resolved" | "unresolved" | "ignored",
 /// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`.
-pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let actor = require_admin_token(&req, &state).await?;
     let issue = resolve(&req, &state).await?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&super::json_body(&req, payload).await?)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let actor = format!("token:{actor}");
     let mut commands = Vec::new();
     if let Some(raw) = body.get("assignedTo") {

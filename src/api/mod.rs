@@ -41,6 +41,15 @@ pub struct ApiState {
     pub keys: std::sync::Arc<crate::ingest::KeyCache>,
 }
 
+/// Longest JSON body the API reads; its requests are a few fields.
+const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// Reads a request's JSON body (after its credentials were checked), capped and charged like
+/// every body.
+async fn json_body(req: &actix_web::HttpRequest, payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    Ok(crate::ingest::body::read_small(req, payload.into_inner(), MAX_JSON_BODY).await?)
+}
+
 impl ApiState {
     fn check_org(&self, org: &str) -> Result<(), ApiError> {
         if org == self.org {

@@ -18,9 +18,13 @@ pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
     Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
 }
 
-pub async fn update(req: HttpRequest, body: web::Bytes, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let project = project(&req, &state, Access::Change).await?;
-    let body: serde_json::Map<String, Value> = serde_json::from_slice(&body)
+    let body: serde_json::Map<String, Value> = serde_json::from_slice(&super::json_body(&req, payload).await?)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON object: {e}")))?;
     let mut limits = store::project_limits_of(&state.pool, project.id).await?;
     let mut scrub = store::scrub_config_of(&state.pool, project.id).await?;

@@ -4,21 +4,35 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use actix_web::HttpRequest;
-use actix_web::web::{self, Bytes};
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::IngestError;
-use super::decode::{Decoder, human_size};
+use super::decode::{self, Decoder, human_size};
+use crate::budget::{Charge, MemoryBudget};
 
 /// Decoded bytes handed on between two yields to the other requests of the same worker, so a
 /// bomb being decoded does not hold a worker for long.
 const YIELD_EVERY: usize = 256 * 1024;
 
+/// What a request holds before its decoders: the chunk being read and its bookkeeping.
+pub const REQUEST_CHARGE: usize = 32 * 1024;
+
+/// A new request's share of the memory budget, with its base taken.
+pub fn request_charge(budget: &Arc<MemoryBudget>) -> Result<Arc<Charge>, IngestError> {
+    let charge = Arc::new(budget.charge());
+    charge.grow(REQUEST_CHARGE).map_err(decode::budget_error)?;
+    Ok(charge)
+}
+
 /// A request body, read with a size cap and a deadline.
 pub struct Body {
-    payload: web::Payload,
+    payload: Payload,
     deadline: Instant,
     timeout: Duration,
     limit: usize,
@@ -29,7 +43,7 @@ pub struct Body {
 impl Body {
     /// Refuses a declared `Content-Length` over `limit` before reading anything.
     pub fn new(
-        payload: web::Payload,
+        payload: Payload,
         req: &HttpRequest,
         limit: usize,
         what: &'static str,
@@ -158,4 +172,68 @@ impl<'a> Pump<'a> {
             }
         }
     }
+}
+
+/// A whole decoded body (a `/store/` event, an API or form body), charged as it grows.
+pub struct Collect {
+    pub data: Vec<u8>,
+    pub charge: Arc<Charge>,
+}
+
+impl Sink for Collect {
+    fn feed(&mut self, bytes: &[u8]) -> Result<usize, IngestError> {
+        let needed = self.data.len() + bytes.len();
+        if needed > self.data.capacity() {
+            let grown = (self.data.capacity() * 2).max(needed);
+            self.charge
+                .grow(grown - self.data.capacity())
+                .map_err(decode::budget_error)?;
+            self.data.reserve_exact(grown - self.data.len());
+        }
+        self.data.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn paused(&self) -> bool {
+        false
+    }
+}
+
+/// How the UI and the API read their (small) bodies: like ingest's, decoded as they arrive,
+/// capped, timed and charged to the memory budget. Registered as app data.
+pub struct SmallBodies {
+    pub budget: Arc<MemoryBudget>,
+    pub timeout: Duration,
+}
+
+/// Reads a whole small body (a form, an API request's JSON) of at most `limit` bytes, as sent
+/// and decoded, with any Content-Encoding ingest takes.
+pub async fn read_small(req: &HttpRequest, payload: Payload, limit: usize) -> Result<Vec<u8>, IngestError> {
+    let Some(bodies) = req.app_data::<actix_web::web::Data<SmallBodies>>() else {
+        return Err(IngestError::Unavailable("request bodies are not configured".into()));
+    };
+    let mut body = Body::new(payload, req, limit, "request body", bodies.timeout)?;
+    let result = read_small_body(req, &mut body, &bodies.budget, limit).await;
+    if result.is_err() {
+        body.discard().await;
+    }
+    result
+}
+
+async fn read_small_body(
+    req: &HttpRequest,
+    body: &mut Body,
+    budget: &Arc<MemoryBudget>,
+    limit: usize,
+) -> Result<Vec<u8>, IngestError> {
+    let encoding = req.headers().get("content-encoding").and_then(|v| v.to_str().ok());
+    let encodings = decode::content_encodings(encoding)?;
+    let charge = request_charge(budget)?;
+    let decoder = Decoder::new(&encodings, limit, "request body", &charge)?;
+    let mut sink = Collect {
+        data: Vec::new(),
+        charge,
+    };
+    Pump::new(body, decoder).run(&mut sink).await?;
+    Ok(sink.data)
 }

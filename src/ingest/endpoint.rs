@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use std::sync::Arc;
 
-use super::body::{Body, Progress, Pump, Sink};
+use super::body::{Body, Collect, Progress, Pump, Sink};
 use super::decode::{self, Decoder, human_size};
 use super::envelope::{Envelope, EnvelopeError, Item, Keep, Reader};
 use super::{IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, cors};
@@ -81,7 +81,13 @@ async fn envelope_inner(
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
     state.disk.check()?;
-    let mut body = Body::new(payload, req, MAX_ENVELOPE_COMPRESSED, "envelope", state.body_timeout)?;
+    let mut body = Body::new(
+        payload.into_inner(),
+        req,
+        MAX_ENVELOPE_COMPRESSED,
+        "envelope",
+        state.body_timeout,
+    )?;
     let result = envelope_body(req, project_id, &mut body, state).await;
     if result.is_err() {
         body.discard().await;
@@ -162,14 +168,11 @@ async fn envelope_body(
     Ok(success(Some(id)))
 }
 
-/// What a request holds before its decoders: the chunk being read and its bookkeeping.
-const REQUEST_CHARGE: usize = 32 * 1024;
+use super::body::REQUEST_CHARGE;
 
 /// A new request's share of the memory budget, with its base taken.
 fn request_charge(state: &IngestState) -> Result<Arc<Charge>, IngestError> {
-    let charge = Arc::new(state.budget.charge());
-    charge.grow(REQUEST_CHARGE).map_err(decode::budget_error)?;
-    Ok(charge)
+    super::body::request_charge(&state.budget)
 }
 
 /// Who sent the envelope: the header credentials' owner, else the key of its `dsn`. A `dsn` must
@@ -234,31 +237,6 @@ fn envelope_error(err: EnvelopeError) -> IngestError {
     }
 }
 
-/// A whole decoded body (a `/store/` event), charged as it grows.
-struct Collect {
-    data: Vec<u8>,
-    charge: Arc<Charge>,
-}
-
-impl Sink for Collect {
-    fn feed(&mut self, bytes: &[u8]) -> Result<usize, IngestError> {
-        let needed = self.data.len() + bytes.len();
-        if needed > self.data.capacity() {
-            let grown = (self.data.capacity() * 2).max(needed);
-            self.charge
-                .grow(grown - self.data.capacity())
-                .map_err(decode::budget_error)?;
-            self.data.reserve_exact(grown - self.data.len());
-        }
-        self.data.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn paused(&self) -> bool {
-        false
-    }
-}
-
 async fn store_feedback(state: &IngestState, rows: Vec<crate::store::FeedbackRow>) -> Result<(), IngestError> {
     for row in rows {
         state.writer.feedback(row).await.map_err(|e| match e {
@@ -278,7 +256,7 @@ async fn store_inner(
     let project_id = project_id(path)?;
     state.disk.check()?;
     let mut body = Body::new(
-        payload,
+        payload.into_inner(),
         req,
         MAX_ENVELOPE_COMPRESSED,
         "store request",

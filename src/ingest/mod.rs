@@ -4,7 +4,7 @@
 //! then wait for the writer to commit; see the crate docs for the whole path.
 
 pub mod auth;
-mod body;
+pub mod body;
 mod cors;
 pub mod decode;
 pub mod disk;

@@ -1,6 +1,7 @@
 //! A project's alert settings: channels (email, Slack, webhook), their triggers, and a test
 //! notification button.
 
+use super::form::Form;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -73,7 +74,7 @@ pub struct AddForm {
 pub async fn add(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<AddForm>,
+    form: Form<AddForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -139,7 +140,7 @@ pub struct CsrfOnly {
 pub async fn remove(
     viewer: Viewer,
     path: web::Path<(String, i64)>,
-    form: web::Form<CsrfOnly>,
+    form: Form<CsrfOnly>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -155,7 +156,7 @@ pub async fn remove(
 pub async fn test(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    form: Form<CsrfOnly>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;

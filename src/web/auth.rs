@@ -1,5 +1,6 @@
 //! Sign-in, sign-out, and the one-time setup link that creates the first admin.
 
+use super::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -75,11 +76,11 @@ pub async fn login_form(query: web::Query<NextQuery>, state: web::Data<WebState>
 /// `POST /login`
 pub async fn login(
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: Form<LoginForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     check_form_cookie(&req, &form.form_token)?;
-    let form = form.into_inner();
+    let form = form.0;
     let address = client_address(&req, state.trust_forwarded_for);
     if let Err(wait) = state.login_throttle.check(&address, &form.email) {
         let minutes = wait.div_ceil(60);
@@ -142,7 +143,7 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
 pub async fn logout(
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<CsrfForm>,
+    form: Form<CsrfForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -171,12 +172,12 @@ pub async fn setup_form(path: web::Path<String>, state: web::Data<WebState>) -> 
 pub async fn setup(
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<SetupForm>,
+    form: Form<SetupForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     check_form_cookie(&req, &form.form_token)?;
     require_setup_token(&path, &state).await?;
-    let form = form.into_inner();
+    let form = form.0;
     let email = form.email.trim().to_string();
     let problem = if !email.contains('@') {
         Some("Enter an email address.".to_string())

@@ -18,6 +18,19 @@ pub enum WebError {
     Forbidden(String),
     #[error("{0}")]
     Internal(String),
+    /// A form body refused as ingest refuses a body (too large, badly encoded, too slow, or no
+    /// memory for it now), with ingest's status.
+    #[error("{detail}")]
+    Body { status: StatusCode, detail: String },
+}
+
+impl From<crate::ingest::IngestError> for WebError {
+    fn from(e: crate::ingest::IngestError) -> Self {
+        WebError::Body {
+            status: e.status_code(),
+            detail: e.to_string(),
+        }
+    }
 }
 
 impl From<StoreError> for WebError {
@@ -48,6 +61,7 @@ impl ResponseError for WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Body { status, .. } => *status,
         }
     }
 
@@ -66,6 +80,7 @@ impl ResponseError for WebError {
             WebError::NotFound(_) => "Not found",
             WebError::BadRequest(_) => "Bad request",
             WebError::Forbidden(_) => "Forbidden",
+            WebError::Body { .. } => "Request refused",
             _ => "Something went wrong",
         };
         let detail = match self {

@@ -1,6 +1,7 @@
 //! The issue page: header, counters, status actions, charts, tag distribution, the event view
 //! (latest by default), the events list, and the activity log.
 
+use super::form::Form;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -328,7 +329,7 @@ pub struct StatusForm {
 pub async fn set_status(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<StatusForm>,
+    form: Form<StatusForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -421,7 +422,7 @@ pub struct AssignForm {
 pub async fn assign(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<AssignForm>,
+    form: Form<AssignForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -463,7 +464,7 @@ pub struct LinkForm {
 pub async fn add_link(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<LinkForm>,
+    form: Form<LinkForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -499,7 +500,7 @@ pub struct CommentForm {
 pub async fn comment(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<CommentForm>,
+    form: Form<CommentForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;

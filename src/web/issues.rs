@@ -1,6 +1,7 @@
 //! Issue lists: per project and across projects, with status tabs, the search language, pickers,
 //! sort, pagination, sparklines, and bulk resolve/ignore.
 
+use super::form::Form;
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -235,11 +236,9 @@ async fn render(
 pub async fn bulk(
     req: HttpRequest,
     viewer: Viewer,
-    body: web::Bytes,
+    Form(fields): Form<Vec<(String, String)>>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let fields: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).map_err(|e| WebError::BadRequest(format!("invalid form: {e}")))?;
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     viewer.check_csrf(get("csrf").unwrap_or_default())?;
     let change = match get("action") {

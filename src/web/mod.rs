@@ -9,6 +9,7 @@ mod auth;
 mod charts;
 mod error;
 mod event_view;
+mod form;
 mod issue_page;
 mod issues;
 mod password;

@@ -1,5 +1,6 @@
 //! Projects: the list with DSNs and issue counts, a project's setup page, and creating one.
 
+use super::form::Form;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -153,7 +154,7 @@ pub struct SettingsForm {
 pub async fn update_settings(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<SettingsForm>,
+    form: Form<SettingsForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -196,7 +197,7 @@ pub struct CreateForm {
 /// `POST /projects`: admins create projects.
 pub async fn create(
     viewer: Viewer,
-    form: web::Form<CreateForm>,
+    form: Form<CreateForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -243,7 +244,7 @@ pub struct DeleteForm {
 pub async fn delete(
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<DeleteForm>,
+    form: Form<DeleteForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;

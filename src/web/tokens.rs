@@ -1,5 +1,6 @@
 //! `/settings/tokens`: admins list, create and revoke API tokens. A new token is shown once.
 
+use super::form::Form;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -76,7 +77,7 @@ pub struct CreateForm {
 /// redirect, so the token never sits in a URL or the server's memory afterwards.
 pub async fn create(
     viewer: Viewer,
-    form: web::Form<CreateForm>,
+    form: Form<CreateForm>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
@@ -108,7 +109,7 @@ pub struct CsrfOnly {
 pub async fn revoke(
     viewer: Viewer,
     path: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    form: Form<CsrfOnly>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
