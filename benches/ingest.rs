@@ -188,7 +188,7 @@ fn main() {
 async fn run(opts: &Options) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = common::Server::start(&data);
+    let server = common::Server::start_with(&data, &[]);
     let pid = server.child.id();
     let (base, key) = (server.base.clone(), server.key.clone());
     let events = templates(opts.issues, opts.variants, opts.large);

@@ -44,7 +44,7 @@ async fn run() {
         .unwrap();
     user.stdin.take().unwrap().write_all(b"benchmark password\n").unwrap();
     assert!(user.wait().unwrap().success());
-    let server = common::Server::start(&data);
+    let server = common::Server::start_with(&data, &[]);
     let (base, key) = (server.base.clone(), server.key.clone());
     let client = reqwest::Client::builder()
         .cookie_store(true)

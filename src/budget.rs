@@ -17,6 +17,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// A request holding at most this much counts as small and may use the reserve.
 pub const SMALL_REQUEST: usize = 1024 * 1024;
 
+/// What parsing `json` into a tree may hold at its peak: the text, a serialised copy and the
+/// tree, whose every value (a `serde_json::Value` in an ordered map) costs about 100 bytes
+/// however short its text (`0,` is two bytes). Counting the characters that start or separate
+/// values is a cheap upper bound on their number.
+pub fn json_cost(json: &[u8]) -> usize {
+    let values = json
+        .iter()
+        .filter(|&&b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count();
+    json.len() * 3 + values * 128
+}
+
 /// The budget, shared by every request of the server.
 #[derive(Debug)]
 pub struct MemoryBudget {
@@ -188,6 +200,14 @@ mod tests {
         }
         assert_eq!(budget.charge().grow(1), Err(OverBudget::Busy));
         assert_eq!(budget.refused(), 2);
+    }
+
+    #[test]
+    fn a_json_tree_costs_by_its_values_not_only_its_bytes() {
+        assert_eq!(json_cost(b"[0,1]"), 5 * 3 + 2 * 128);
+        let dense = b"0,".repeat(1000);
+        let sparse = vec![b'a'; 2000];
+        assert!(json_cost(&dense) > 20 * json_cost(&sparse) / 3);
     }
 
     #[test]

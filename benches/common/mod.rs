@@ -12,9 +12,13 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(data: &Path) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tocsin"));
+    /// Starts the server with extra `serve` arguments. `TOCSIN_BENCH_BINARY` names another
+    /// build to measure (e.g. the previous main's), for before/after figures from one command.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let binary = std::env::var_os("TOCSIN_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_tocsin").into());
+        let mut command = Command::new(binary);
         command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data);
+        command.args(extra);
         // Retention off the path unless asked for (TOCSIN_RETENTION_MAX_EVENTS=…): the figures
         // are about ingest and storage, not thinning.
         if std::env::var_os("TOCSIN_RETENTION_MAX_EVENTS").is_none() {

@@ -9,7 +9,7 @@ use super::body::{Body, Collect, Progress, Pump, Sink};
 use super::decode::{self, Decoder, human_size};
 use super::envelope::{Envelope, EnvelopeError, Item, Keep, Reader};
 use super::{IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, cors};
-use crate::budget::Charge;
+use crate::budget::{Charge, json_cost};
 use crate::event::codec::Codec;
 use crate::event::scrub::ScrubConfig;
 use crate::event::{self, EventId, NormalizeInput};
@@ -148,12 +148,15 @@ async fn envelope_body(
         if item.ty == "event" {
             event_payload = Some(std::mem::take(&mut item.payload));
         } else {
+            let cost = json_cost(&item.payload);
+            charge.grow(cost).map_err(decode::budget_error)?;
             feedback.push(super::feedback::parse(
                 &item.ty,
                 &item.payload,
                 project_id,
                 envelope_event_id,
             )?);
+            charge.shrink(cost);
         }
     }
     drop(envelope);
@@ -392,7 +395,7 @@ async fn prepare_and_write(
 ) -> Result<EventId, IngestError> {
     let project_id = owner.project_id;
     // Parsing builds a tree many times the JSON's size: it is charged before it is built.
-    charge.grow(parse_cost(&payload)).map_err(decode::budget_error)?;
+    charge.grow(json_cost(&payload)).map_err(decode::budget_error)?;
     // A project that stores no IP addresses does not get the peer's either.
     let client_ip = client_ip(req, state.trust_forwarded_for).filter(|_| !owner.scrub.scrub_ip_addresses);
     let (codec, scrub) = (state.codec.clone(), owner.scrub.clone());
@@ -487,15 +490,6 @@ fn prepare(
         dict_id,
     };
     Ok((row, tags.dropped))
-}
-
-/// What parsing `json` into a tree may hold at its peak: the text, the serialised copy and
-/// the tree, whose every value (a `serde_json::Value` in an ordered map) costs about 100 bytes
-/// however short its text. Counting the characters that start or separate values is a cheap
-/// upper bound on their number.
-pub fn parse_cost(json: &[u8]) -> usize {
-    let values = json.iter().filter(|&&b| matches!(b, b',' | b':' | b'[' | b'{')).count();
-    json.len() * 3 + values * 128
 }
 
 /// Runs `f` inline for small inputs and on the blocking pool for large ones, so one big

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::budget::{Charge, MemoryBudget, OverBudget};
+use crate::budget::{Charge, MemoryBudget, OverBudget, json_cost};
 
 /// Longest header line (the envelope's or an item's); SDKs send a few hundred bytes.
 pub const MAX_HEADER_LINE: usize = 64 * 1024;
@@ -224,7 +224,11 @@ impl Reader {
 
     fn end_header_line(&mut self, keep: &mut Policy<'_>) -> Result<(), EnvelopeError> {
         let line = std::mem::take(&mut self.line);
+        // Parsed headers are kept (the envelope's, a kept item's) and charged; a skipped item's
+        // are given back below.
+        let cost = json_cost(&line);
         if matches!(self.state, State::Header) {
+            self.charge.grow(cost).map_err(EnvelopeError::Budget)?;
             let headers = json_object(&line).map_err(|e| EnvelopeError::Malformed(format!("envelope header: {e}")))?;
             self.headers = Some(headers);
             self.state = State::ItemHeader;
@@ -281,6 +285,9 @@ impl Reader {
             None => State::Line { keep: kept },
         };
         self.current_kept = kept;
+        if !kept {
+            self.charge.shrink(cost);
+        }
         Ok(())
     }
 

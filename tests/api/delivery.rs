@@ -26,7 +26,7 @@ fn add_channel(app: &TestApp, args: &[&str]) {
     assert!(out.success, "{}", out.stderr);
 }
 
-/// Waits (bounded) until every outbox row has left `pending` or `cond` holds.
+/// Waits (bounded) until `cond` holds for the outbox rows.
 async fn wait_outbox(
     app: &TestApp,
     cond: impl Fn(&[tocsin::store::OutboxRecord]) -> bool,
@@ -39,7 +39,7 @@ async fn wait_outbox(
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "outbox never settled: {rows:?}"
+            "the outbox never got there: {rows:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -47,6 +47,19 @@ async fn wait_outbox(
 
 fn settled(rows: &[tocsin::store::OutboxRecord]) -> bool {
     !rows.is_empty() && rows.iter().all(|r| r.state != "pending")
+}
+
+/// Waits until the dispatcher is done with every row queued so far (none is left `pending`).
+/// It marks a row only after the receiver acknowledged it (HTTP 2xx, SMTP 250), and the
+/// receivers record a request before they acknowledge it; so from here on, what the
+/// receivers hold is everything that was sent, and a second delivery would show in a count.
+/// Callers must have had their events committed (`send` waits for the 200) before calling.
+async fn dispatched(app: &TestApp) -> Vec<tocsin::store::OutboxRecord> {
+    wait_outbox(app, settled).await
+}
+
+fn delivered(rows: &[tocsin::store::OutboxRecord]) -> usize {
+    rows.iter().filter(|r| r.state == "delivered").count()
 }
 
 async fn app_with(extra: &[&str]) -> TestApp {
@@ -67,9 +80,10 @@ async fn slack_and_a_signed_webhook_get_exactly_one_post_per_new_issue_and_regre
     for _ in 0..11 {
         app.send(&bug("charge")).await;
     }
-    wait_outbox(&app, settled).await;
+    let rows = dispatched(&app).await;
+    assert_eq!(delivered(&rows), 2, "one per channel, not one per event: {rows:?}");
     let got = receiver.received();
-    assert_eq!(got.len(), 2, "one per channel, not one per event: {got:?}");
+    assert_eq!(got.len(), 2, "one post per channel, not one per event: {got:?}");
     let slack = got.iter().find(|r| r.path == "/slack").unwrap().json();
     assert!(
         slack["text"]
@@ -103,14 +117,27 @@ async fn slack_and_a_signed_webhook_get_exactly_one_post_per_new_issue_and_regre
         200
     );
     app.send(&bug("charge")).await;
-    let got = receiver.wait_for(4).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(receiver.received().len(), 4, "exactly one regression post per channel");
+    let rows = dispatched(&app).await;
+    assert_eq!(delivered(&rows), 4, "{rows:?}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 4, "exactly one regression post per channel: {got:?}");
+    assert_eq!(
+        got[2..]
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["/hook", "/slack"].into(),
+        "{got:?}"
+    );
     assert!(
         got.iter()
             .filter(|r| r.path == "/hook")
             .any(|r| r.json()["trigger"] == "regression")
     );
+    for kind in ["slack", "webhook"] {
+        let series = format!("tocsin_notifications_total{{kind=\"{kind}\",result=\"sent\"}}");
+        assert_eq!(app.metric(&series).await, 2.0, "{series}");
+    }
 }
 
 #[tokio::test]
@@ -119,7 +146,7 @@ async fn a_webhook_to_a_private_address_is_refused_unless_allowed() {
     let app = spawn_app_with(&[]).await;
     add_channel(&app, &["--webhook", &format!("{}/hook", receiver.base)]);
     app.send(&bug("probe")).await;
-    let rows = wait_outbox(&app, settled).await;
+    let rows = dispatched(&app).await;
     assert_eq!(rows[0].state, "failed");
     assert!(
         rows[0].last_error.as_deref().unwrap().contains("private address"),
@@ -137,7 +164,7 @@ async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
     app.send(&bug("retry")).await;
     receiver.wait_for(2).await;
     receiver.status.store(200, std::sync::atomic::Ordering::SeqCst);
-    let rows = wait_outbox(&app, settled).await;
+    let rows = dispatched(&app).await;
     assert_eq!(rows[0].state, "delivered");
     assert!(rows[0].attempts >= 3, "two failures and a success: {rows:?}");
 
@@ -147,6 +174,12 @@ async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
     assert_eq!(rows[1].state, "failed");
     assert_eq!(rows[1].attempts, 1, "a 4xx is not retried");
     assert!(rows[1].last_error.as_deref().unwrap().contains("404"));
+
+    assert_eq!(
+        receiver.received().len() as i64,
+        rows.iter().map(|r| r.attempts).sum::<i64>(),
+        "one request per attempt: {rows:?}"
+    );
 
     // The metrics count every attempt by channel kind and result.
     let count = |result: &'static str| {
@@ -161,8 +194,7 @@ async fn a_4xx_answer_fails_at_once_and_a_5xx_is_retried_until_delivered() {
 
 #[tokio::test]
 async fn a_new_issue_mails_once_and_its_regression_mails_again() {
-    let mut sink = SmtpSink::reserve();
-    sink.start();
+    let sink = SmtpSink::start();
     let port = sink.port.to_string();
     let app = app_with(&[
         "--smtp-host",
@@ -179,7 +211,8 @@ async fn a_new_issue_mails_once_and_its_regression_mails_again() {
     for _ in 0..10 {
         app.send(&bug("mail")).await;
     }
-    wait_outbox(&app, settled).await;
+    let rows = dispatched(&app).await;
+    assert_eq!(rows.len(), 1, "ten more events queue nothing: {rows:?}");
     assert_eq!(sink.mails().len(), 1, "ten more events send nothing");
     let mail = &mails[0];
     assert_eq!(mail["rcpt_tos"], json!(["oncall@example.org", "lead@example.org"]));
@@ -203,64 +236,100 @@ async fn a_new_issue_mails_once_and_its_regression_mails_again() {
         200
     );
     app.send(&bug("mail")).await;
-    let mails = sink.wait_for(2).await;
+    let rows = dispatched(&app).await;
+    assert_eq!(delivered(&rows), 2, "{rows:?}");
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 2, "the regression mails once");
     assert!(mails[1]["data"].as_str().unwrap().contains("Regression"));
+}
+
+/// Waits until the first notification's delivery has been tried, and asserts that the SMTP
+/// server refused it (it is down) and that it is still pending, to be retried.
+async fn refused_and_pending(app: &TestApp) {
+    let rows = wait_outbox(app, |r| r.first().is_some_and(|r| r.attempts >= 1)).await;
+    assert_eq!(rows[0].state, "pending", "a refused connection is retried: {rows:?}");
+    assert!(
+        rows[0].last_error.as_deref().is_some_and(|e| e.contains("refused")),
+        "the SMTP server was down: {rows:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_mail_queued_while_the_smtp_server_is_down_arrives_once_it_is_back() {
-    let mut sink = SmtpSink::reserve();
+    let mut sink = SmtpSink::down();
     let port = sink.port.to_string();
     let app = app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
     add_channel(&app, &["--email", "oncall@example.org"]);
     app.send(&bug("outage")).await;
-    wait_outbox(&app, |r| r.first().is_some_and(|r| r.attempts >= 1)).await;
+    refused_and_pending(&app).await;
     assert!(sink.mails().is_empty());
-    sink.start();
-    sink.wait_for(1).await;
-    wait_outbox(&app, settled).await;
+    sink.come_up();
+    let rows = dispatched(&app).await;
+    assert_eq!(rows[0].state, "delivered", "{rows:?}");
     assert_eq!(sink.mails().len(), 1);
 }
 
 #[tokio::test]
 async fn a_pending_notification_survives_a_crash_and_is_delivered_once() {
-    let mut sink = SmtpSink::reserve();
+    let mut sink = SmtpSink::down();
     let port = sink.port.to_string();
     let mut app = app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
     add_channel(&app, &["--email", "oncall@example.org"]);
     app.send(&bug("crash")).await;
-    wait_outbox(&app, |r| r.first().is_some_and(|r| r.attempts >= 1)).await;
+    refused_and_pending(&app).await;
     app.kill();
-    sink.start();
+    sink.come_up();
     app.start();
-    sink.wait_for(1).await;
-    wait_outbox(&app, settled).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let rows = dispatched(&app).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].state, "delivered", "{rows:?}");
     assert_eq!(sink.mails().len(), 1, "delivered exactly once after the restart");
+}
+
+/// A flood window length close to `about` seconds under which a window began half a second
+/// ago, and when that window began. The flood guard's windows are multiples of the length in
+/// Unix time; choosing the length so that one starts now makes a test independent of where
+/// the clock stands.
+fn flood_window_starting_now(about: f64) -> (f64, f64) {
+    let start = tocsin::event::unix_now() - 0.5;
+    let length = start / (start / about).round();
+    (length, start)
 }
 
 #[tokio::test]
 async fn fifty_new_issues_send_thirty_notifications_and_one_summary() {
     let receiver = HttpReceiver::start().await;
-    let window = 6.0;
-    let app = app_with(&["--alert-flood-window", "6"]).await;
+    let (window, start) = flood_window_starting_now(8.0);
+    let app = app_with(&["--alert-flood-window", &window.to_string()]).await;
     add_channel(&app, &["--slack", &format!("{}/flood", receiver.base)]);
-    // Start right after a window boundary, so all fifty fall into one window.
-    let now = tocsin::event::unix_now();
-    let into = now % window;
-    if into > 1.0 {
-        tokio::time::sleep(Duration::from_secs_f64(window - into + 0.05)).await;
-    }
     for n in 0..50 {
         app.send(&bug(&format!("f{n}"))).await;
     }
-    let got = receiver.wait_for(31).await;
-    let summary: Vec<_> = got
+    // The summary is due when the window ends, about eight seconds after it began.
+    let rows = dispatched(&app).await;
+    let new: Vec<_> = rows.iter().filter(|r| r.trigger == "new").collect();
+    assert_eq!(new.len(), 50, "{rows:?}");
+    assert!(
+        new.iter().all(|r| r.created_at < start + window),
+        "the fifty events did not fit into one {window} s window (a very slow machine?); \
+         the counts below would not mean anything"
+    );
+    let states = |state: &str| new.iter().filter(|r| r.state == state).count();
+    assert_eq!((states("delivered"), states("suppressed")), (30, 20), "{rows:?}");
+    let summaries: Vec<_> = rows.iter().filter(|r| r.trigger == "summary").collect();
+    assert_eq!(summaries.len(), 1, "{rows:?}");
+    assert_eq!(summaries[0].state, "delivered");
+
+    let texts: Vec<String> = receiver
+        .received()
         .iter()
-        .filter(|r| r.json()["text"].as_str().unwrap().contains("20 more new issues"))
+        .map(|r| r.json()["text"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(summary.len(), 1, "{got:?}");
-    assert_eq!(got.len(), 31);
+    assert_eq!(texts.len(), 31, "thirty notifications and one summary: {texts:?}");
+    assert!(
+        texts[30].contains("20 more new issues") && !texts[..30].iter().any(|t| t.contains("more new issues")),
+        "the summary comes last, when the window ends: {texts:?}"
+    );
 }
 
 #[tokio::test]

@@ -298,10 +298,15 @@ async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_k
         for s in senders {
             s.await.unwrap();
         }
+        let before = accepted.len();
         while let Some(id) = rx.recv().await {
             accepted.push(id);
         }
-        assert!(!accepted.is_empty(), "round {round} accepted events");
+        // This round's own acceptances: the total would pass on the first round's alone.
+        assert!(
+            accepted.len() > before,
+            "round {round} accepted no event before the kill"
+        );
         app.start();
     }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod attack;
 mod bad_input;
 mod browser;
 mod chromium;

@@ -4,7 +4,6 @@
 //! server's peak RSS stays under 200 MB. DSN keys are public, so the keyed attacks are as real as
 //! the anonymous ones.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
@@ -14,6 +13,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::attack::{ENCODINGS, content_encoding, encode, envelope_of_attachments, envelope_of_zeros, zeros};
 use crate::helpers::{TestApp, envelope_of, error_event, new_event_id, sentry_auth, spawn_app, spawn_app_with};
 
 /// The acceptance bound on the server's peak resident memory.
@@ -81,66 +81,6 @@ impl Bystander {
             refusals.join("\n")
         );
         ids.len()
-    }
-}
-
-/// 16 MiB of zeros: no envelope at all.
-fn zeros(mib: usize) -> Vec<u8> {
-    vec![0u8; mib * 1024 * 1024]
-}
-
-/// A well-formed envelope whose item of `ty` (no length) is `mib` MiB of zeros.
-fn envelope_of_zeros(ty: &str, mib: usize) -> Vec<u8> {
-    let mut body = format!("{{}}\n{{\"type\":\"{ty}\"}}\n").into_bytes();
-    body.extend(zeros(mib));
-    body
-}
-
-/// Each way a body can be encoded, with its `Content-Encoding`.
-const ENCODINGS: [&str; 6] = ["gzip", "deflate", "deflate (raw)", "br", "zstd", "br, gzip"];
-
-fn encode(encoding: &str, data: &[u8]) -> Vec<u8> {
-    match encoding {
-        "gzip" => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            enc.write_all(data).unwrap();
-            enc.finish().unwrap()
-        }
-        "deflate" => {
-            let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-            enc.write_all(data).unwrap();
-            enc.finish().unwrap()
-        }
-        "deflate (raw)" => {
-            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-            enc.write_all(data).unwrap();
-            enc.finish().unwrap()
-        }
-        "br" => {
-            // The largest window brotli has (16 MiB), to make the decoder want the most memory.
-            let mut out = Vec::new();
-            let mut enc = brotli::CompressorWriter::new(&mut out, 64 * 1024, 5, 24);
-            enc.write_all(data).unwrap();
-            drop(enc);
-            out
-        }
-        "zstd" => {
-            // Streamed (no content size), with the largest window HTTP allows (8 MiB).
-            let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-            enc.window_log(23).unwrap();
-            enc.write_all(data).unwrap();
-            enc.finish().unwrap()
-        }
-        "br, gzip" => encode("gzip", &encode("br", data)),
-        other => panic!("no encoding {other}"),
-    }
-}
-
-fn content_encoding(encoding: &str) -> &str {
-    if encoding == "deflate (raw)" {
-        "deflate"
-    } else {
-        encoding
     }
 }
 
@@ -283,24 +223,6 @@ async fn sixty_four_concurrent_bombs_of_every_encoding_with_and_without_a_key_le
     eprintln!("bombs: the real client's {sent} events were all stored");
     assert_peak_under_limit(&app, "bombs");
     assert_steady(&app).await;
-}
-
-/// An envelope of `mib` MiB as sent: one small event, then attachments of 1 MiB each.
-fn envelope_of_attachments(event: &Value, mib: usize) -> Vec<u8> {
-    let mut body = envelope_of(event);
-    for i in 0..mib {
-        let payload = vec![b'a' + (i % 26) as u8; 1024 * 1024 - 100];
-        body.extend(
-            format!(
-                "{{\"type\":\"attachment\",\"length\":{},\"filename\":\"dump{i}.bin\"}}\n",
-                payload.len()
-            )
-            .into_bytes(),
-        );
-        body.extend(payload);
-        body.push(b'\n');
-    }
-    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

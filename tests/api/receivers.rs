@@ -1,8 +1,9 @@
 //! Real receivers for notifications: an HTTP server on loopback that records every request
 //! (for Slack and generic webhooks), and aiosmtpd from the test venv as the SMTP server.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -116,40 +117,70 @@ impl HttpReceiver {
     }
 }
 
-/// aiosmtpd on a fixed port, saving messages as JSON files.
+/// aiosmtpd, saving messages as JSON files. The Python process binds its own port (port 0)
+/// and holds it for its whole life, so no other process can take it, not even while the
+/// server is "down".
 pub struct SmtpSink {
     pub port: u16,
     pub dir: tempfile::TempDir,
-    child: Option<Child>,
+    child: Child,
+    stdout: BufReader<ChildStdout>,
 }
 
 impl SmtpSink {
-    /// A free port, nobody listening yet (for outage tests); `start` brings the server up.
-    pub fn reserve() -> SmtpSink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        SmtpSink {
-            port,
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        }
+    /// A running SMTP server.
+    pub fn start() -> SmtpSink {
+        let mut sink = SmtpSink::spawn(&[]);
+        sink.expect_line("ready");
+        sink
     }
 
-    pub fn start(&mut self) {
+    /// An SMTP server that is down: its port is bound but refuses connections until `come_up`.
+    pub fn down() -> SmtpSink {
+        SmtpSink::spawn(&["--down"])
+    }
+
+    /// Brings a server made with `down` up, on the same port.
+    pub fn come_up(&mut self) {
+        let stdin = self.child.stdin.as_mut().expect("stdin of the SMTP server");
+        stdin.write_all(b"start\n").expect("tell the SMTP server to start");
+        self.expect_line("ready");
+    }
+
+    fn spawn(args: &[&str]) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(crate::python::python())
             .arg(crate::python::script("smtp_sink.py"))
-            .arg(self.port.to_string())
-            .arg(self.dir.path())
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("start aiosmtpd");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut sink = SmtpSink {
+            port: 0,
+            dir,
+            child,
+            stdout,
+        };
+        let line = sink.read_line();
+        sink.port = line
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP server did not report its port: {line:?}"));
+        sink
+    }
+
+    fn read_line(&mut self) -> String {
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
-        self.child = Some(child);
+        self.stdout.read_line(&mut line).expect("read the SMTP server's stdout");
+        line.trim().to_string()
+    }
+
+    fn expect_line(&mut self, wanted: &str) {
+        let line = self.read_line();
+        assert_eq!(line, wanted, "the SMTP server did not start");
     }
 
     pub fn mails(&self) -> Vec<Value> {
@@ -185,9 +216,7 @@ impl SmtpSink {
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

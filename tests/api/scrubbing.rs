@@ -1,10 +1,116 @@
 //! Data scrubbing: the real sentry-sdk sends a crash full of secrets (send_default_pii=True,
-//! its own scrubber off) and none of them reaches the database file.
+//! its own scrubber off), recorded on the wire to prove they were sent, and none of them
+//! reaches the database file.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{TestApp, new_event_id, spawn_app};
 use crate::python::run_script;
+
+/// A recording step on the wire between an SDK and Tocsin: a loopback HTTP server that keeps
+/// each request body as the SDK sent it (decoded from its `Content-Encoding`), then forwards the
+/// request to Tocsin and relays the answer. Each answer closes the connection, so every request
+/// comes on a fresh one and needs no keep-alive bookkeeping.
+struct WireRecorder {
+    /// `host:port` to put into the DSN in place of Tocsin's.
+    address: String,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl WireRecorder {
+    async fn start(app: &TestApp) -> WireRecorder {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let (kept, client, base) = (bodies.clone(), app.client.clone(), app.base_url.clone());
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                tokio::spawn(relay(sock, kept.clone(), client.clone(), base.clone()));
+            }
+        });
+        WireRecorder { address, bodies }
+    }
+
+    fn bodies(&self) -> Vec<Vec<u8>> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn relay(mut sock: tokio::net::TcpStream, kept: Arc<Mutex<Vec<Vec<u8>>>>, client: reqwest::Client, base: String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).expect("an ASCII request head");
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap().split(' ');
+    let (method, path) = (request_line.next().unwrap(), request_line.next().unwrap());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!(
+        header("transfer-encoding"),
+        None,
+        "the recorder reads Content-Length bodies only"
+    );
+    let len: usize = header("content-length").map_or(0, |v| v.parse().unwrap());
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    kept.lock().unwrap().push(decoded(&body, header("content-encoding")));
+
+    let mut forward = client.request(method.parse().unwrap(), format!("{base}{path}"));
+    for (k, v) in &headers {
+        if !matches!(k.as_str(), "host" | "content-length" | "connection") {
+            forward = forward.header(k, v);
+        }
+    }
+    let (status, answer) = match forward.body(body).send().await {
+        Ok(resp) => (resp.status().as_u16(), resp.bytes().await.unwrap_or_default().to_vec()),
+        Err(_) => (502, Vec::new()),
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.len()
+    )
+    .into_bytes();
+    out.extend(answer);
+    let _ = sock.write_all(&out).await;
+    let _ = sock.shutdown().await;
+}
+
+/// A body as the SDK meant it, whatever compression it chose for the wire.
+fn decoded(body: &[u8], encoding: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    match encoding {
+        None | Some("identity") => out.extend_from_slice(body),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body).read_to_end(&mut out).unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).unwrap();
+        }
+        Some(other) => panic!("the SDK sent Content-Encoding {other}"),
+    }
+    out
+}
 
 /// Every byte Tocsin wrote: the database file, its WAL, and every payload decompressed (a
 /// compressed secret would not show in the raw bytes).
@@ -39,13 +145,34 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn secrets_sent_by_the_real_sdk_never_reach_the_database_file() {
     let app = spawn_app().await;
     let secrets: Vec<String> = (0..9).map(|i| format!("sekrit{i}x{}", &new_event_id()[..12])).collect();
+    let card = "4111 1111 1111 1111";
     let file = app.data_dir.with_file_name("secrets.txt");
-    std::fs::write(&file, format!("{}\n4111 1111 1111 1111", secrets.join("\n"))).unwrap();
-    let out = run_script("flask_secrets.py", &[&app.dsn, file.to_str().unwrap()]);
+    std::fs::write(&file, format!("{}\n{card}", secrets.join("\n"))).unwrap();
+    // The SDK reports through the recorder, so the test knows what really went over the wire.
+    let wire = WireRecorder::start(&app).await;
+    let dsn = app.dsn.replace(&app.address, &wire.address);
+    assert_ne!(dsn, app.dsn);
+    // Off the runtime's thread, which the recorder needs while the script runs.
+    let secrets_file = file.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || run_script("flask_secrets.py", &[&dsn, &secrets_file]))
+        .await
+        .unwrap();
     let id = out["event_ids"][0]
         .as_str()
         .expect("the SDK sent the crash")
         .to_string();
+
+    // Each secret was in what the SDK sent (in its event, not only somewhere in the traffic);
+    // else its absence below would prove nothing.
+    let sent: Vec<Vec<u8>> = wire.bodies().into_iter().filter(|b| contains(b, &id)).collect();
+    assert_eq!(sent.len(), 1, "one envelope carries the crash {id}");
+    for secret in secrets.iter().map(String::as_str).chain([card]) {
+        assert!(
+            contains(&sent[0], secret),
+            "the SDK did not send {secret}: {}",
+            String::from_utf8_lossy(&sent[0])
+        );
+    }
 
     let event = app.event_json("default", &id).await;
     let text = event.to_string();
@@ -59,7 +186,7 @@ async fn secrets_sent_by_the_real_sdk_never_reach_the_database_file() {
     for secret in &secrets {
         assert!(!contains(&stored, secret), "{secret} is somewhere in the database file");
     }
-    assert!(!contains(&stored, "4111 1111 1111 1111"), "the card number is stored");
+    assert!(!contains(&stored, card), "the card number is stored");
 
     // What is filtered says so, and what is not secret is kept.
     let request = &event["request"];

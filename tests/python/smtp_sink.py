@@ -1,17 +1,22 @@
 """A real SMTP server on loopback (aiosmtpd) that saves every message it receives.
 
-Usage: python smtp_sink.py PORT OUTDIR
-Writes one JSON file per message into OUTDIR ({"mail_from", "rcpt_tos", "data"}) and prints
-"ready" once it accepts connections. Runs until killed.
+Usage: python smtp_sink.py OUTDIR [--down]
+Binds 127.0.0.1 port 0 itself and prints "port N" (no other process can take the port between
+a test choosing it and the server binding it). Then it listens and prints "ready"; with --down
+it first holds the port without listening (connections are refused, as with a server that is
+down) until a line "start" arrives on stdin. Writes one JSON file per message into OUTDIR
+({"mail_from", "rcpt_tos", "data"}). Runs until killed.
 """
 
+import asyncio
 import json
 import os
+import socket
 import sys
 import time
 import uuid
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Save:
@@ -22,16 +27,25 @@ class Save:
             "data": envelope.content.decode("utf-8", "replace"),
         }
         name = uuid.uuid4().hex
-        tmp = os.path.join(sys.argv[2], f".{name}")
+        tmp = os.path.join(sys.argv[1], f".{name}")
         with open(tmp, "w") as f:
             json.dump(record, f)
         # Written whole, then renamed: a reader never sees half a message.
-        os.rename(tmp, os.path.join(sys.argv[2], f"mail-{time.time_ns()}-{name}"))
+        os.rename(tmp, os.path.join(sys.argv[1], f"mail-{time.time_ns()}-{name}"))
         return "250 OK"
 
 
-controller = Controller(Save(), hostname="127.0.0.1", port=int(sys.argv[1]))
-controller.start()
-print("ready", flush=True)
-while True:
-    time.sleep(3600)
+async def serve(sock):
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(Save(), hostname="127.0.0.1"), sock=sock
+    )
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.bind(("127.0.0.1", 0))
+print(f"port {sock.getsockname()[1]}", flush=True)
+if "--down" in sys.argv[2:] and sys.stdin.readline().strip() != "start":
+    sys.exit("expected 'start' on stdin")
+asyncio.run(serve(sock))

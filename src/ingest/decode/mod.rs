@@ -254,7 +254,7 @@ pub fn budget_error(over: OverBudget) -> IngestError {
     match over {
         OverBudget::Busy => IngestError::MemoryBusy,
         OverBudget::TooLarge => IngestError::TooLarge(
-            "decoding this request would need more memory than the server gives one request".into(),
+            "this request would need more memory than the server gives one request (half of request_memory)".into(),
         ),
     }
 }
