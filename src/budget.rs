@@ -22,10 +22,7 @@ pub const SMALL_REQUEST: usize = 1024 * 1024;
 /// however short its text (`0,` is two bytes). Counting the characters that start or separate
 /// values is a cheap upper bound on their number.
 pub fn json_cost(json: &[u8]) -> usize {
-    let values = json
-        .iter()
-        .filter(|&&b| matches!(b, b',' | b':' | b'[' | b'{'))
-        .count();
+    let values = json.iter().filter(|&&b| matches!(b, b',' | b':' | b'[' | b'{')).count();
     json.len() * 3 + values * 128
 }
 
