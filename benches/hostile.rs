@@ -45,28 +45,6 @@ fn options() -> Options {
     }
 }
 
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// User + system CPU seconds the process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
-}
-
 /// What the hostile requests got: a status, or the client's error.
 type Outcomes = BTreeMap<String, u64>;
 
@@ -230,8 +208,8 @@ fn main() {
             Arc::new(AtomicU64::new(0)),
             Arc::new(AtomicU64::new(0)),
         );
-        let idle_kib = proc_status_kib(pid, "VmRSS:");
-        let cpu_before = cpu_seconds(pid);
+        let idle_kib = common::proc_status_kib(pid, "VmRSS:");
+        let cpu_before = common::cpu_seconds(pid);
         let started = Instant::now();
         let outcomes = rt.block_on(async {
             let watcher = tokio::spawn(bystander(
@@ -251,8 +229,8 @@ fn main() {
             outcomes
         });
         let took = started.elapsed().as_secs_f64();
-        let cpu = cpu_seconds(pid) - cpu_before;
-        let peak_kib = proc_status_kib(pid, "VmHWM:");
+        let cpu = common::cpu_seconds(pid) - cpu_before;
+        let peak_kib = common::proc_status_kib(pid, "VmHWM:");
         let answered: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         println!(
             "{scenario:<12} peak RSS {:>6.1} MB (idle {:.1}); server CPU {cpu:.1} s over {took:.1} s; \

@@ -38,6 +38,8 @@ struct Figures {
     non_2xx: u64,
     idle_rss_mb: f64,
     peak_rss_mb: f64,
+    /// Cores the server kept busy on average while the load ran.
+    server_cores: f64,
     bytes_per_event: f64,
 }
 
@@ -57,15 +59,6 @@ fn options() -> Options {
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
     }
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// `issues` distinct realistic events built from the recorded sentry-python Flask error, each in
@@ -170,10 +163,11 @@ fn main() {
             v[v.len() / 2]
         };
         println!(
-            "median of {} runs: {:.0} events/s committed; latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; \
+            "median of {} runs: {:.0} events/s committed (server CPU {:.2} cores); latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; \
              non-2xx {:.0}; RSS idle {:.1} MB, peak {:.1} MB; {:.0} bytes per stored event",
             all.len(),
             median(|f| f.events_per_sec),
+            median(|f| f.server_cores),
             median(|f| f.p50),
             median(|f| f.p95),
             median(|f| f.p99),
@@ -209,7 +203,7 @@ async fn run(opts: &Options) -> Figures {
             .collect(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle_rss = rss_kib(pid, "VmRSS:");
+    let idle_rss = common::proc_status_kib(pid, "VmRSS:");
     println!(
         "load: {} connections, {:.0} s, {} issues × {} variants, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
         opts.connections,
@@ -228,6 +222,7 @@ async fn run(opts: &Options) -> Figures {
     let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=sentry.python/2.75.0");
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
+    let cpu_before = common::cpu_seconds(pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(opts.seconds);
     let mut tasks = Vec::new();
@@ -271,7 +266,8 @@ async fn run(opts: &Options) -> Figures {
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let peak_rss = rss_kib(pid, "VmHWM:");
+    let server_cores = (common::cpu_seconds(pid) - cpu_before) / elapsed;
+    let peak_rss = common::proc_status_kib(pid, "VmHWM:");
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| {
@@ -282,7 +278,7 @@ async fn run(opts: &Options) -> Figures {
     let statuses = statuses.lock().unwrap().clone();
     let ok = statuses.get(&200).copied().unwrap_or(0);
     println!(
-        "accepted = committed: {ok} events in {elapsed:.1} s = {:.0} events/s",
+        "accepted = committed: {ok} events in {elapsed:.1} s = {:.0} events/s; server CPU {server_cores:.2} cores",
         ok as f64 / elapsed
     );
     println!(
@@ -336,6 +332,7 @@ async fn run(opts: &Options) -> Figures {
         non_2xx: statuses.iter().filter(|(s, _)| **s != 200).map(|(_, n)| n).sum(),
         idle_rss_mb: idle_rss as f64 / 1024.0,
         peak_rss_mb: peak_rss as f64 / 1024.0,
+        server_cores,
         bytes_per_event,
     }
 }

@@ -64,25 +64,27 @@ async fn train(
     codec: &Arc<Codec>,
     project_id: i64,
 ) -> Result<Option<i64>, String> {
-    let stored = store::recent_payloads(pool, project_id, SAMPLES)
+    let stored = store::recent_payloads(pool, project_id, SAMPLES, 2 * TOTAL_SAMPLE_BYTES)
         .await
         .map_err(|e| e.to_string())?;
     let codec_for_training = codec.clone();
     let dictionary = tokio::task::spawn_blocking(move || {
         let mut samples: Vec<Vec<u8>> = Vec::new();
         let mut total = 0;
-        for (payload, dict) in &stored {
-            let Ok(mut sample) = codec_for_training.decompress(payload, *dict) else {
+        for (payload, dict) in stored {
+            let Ok(mut sample) = codec_for_training.decompress(&payload, dict) else {
                 continue;
             };
+            drop(payload);
             sample.truncate(SAMPLE_BYTES);
+            // Truncating keeps the allocation; a 50 KB event's sample would hold all of it.
+            sample.shrink_to_fit();
             total += sample.len();
             samples.push(sample);
             if total >= TOTAL_SAMPLE_BYTES {
                 break;
             }
         }
-        drop(stored);
         if samples.len() < MIN_SAMPLES {
             return Ok(None);
         }

@@ -26,19 +26,33 @@ pub async fn all_dictionaries(ex: impl SqliteExecutor<'_>) -> Result<Vec<StoredD
 }
 
 /// The project's newest payloads with their dictionary ids: training samples.
+///
+/// Rows are read one at a time and reading stops once `max_bytes` of payloads were read, so a
+/// project of large events does not load `limit` of them at once.
 pub async fn recent_payloads(
     ex: impl SqliteExecutor<'_>,
     project_id: i64,
     limit: i64,
+    max_bytes: usize,
 ) -> Result<Vec<(Vec<u8>, Option<i64>)>, StoreError> {
-    let rows = sqlx::query(
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query(
         "SELECT payload, dict_id FROM events WHERE project_id = ? ORDER BY project_id DESC, received DESC LIMIT ?",
     )
     .bind(project_id)
     .bind(limit)
-    .fetch_all(ex)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    .fetch(ex);
+    let mut out = Vec::new();
+    let mut total = 0;
+    while let Some(row) = rows.try_next().await? {
+        let payload: Vec<u8> = row.get(0);
+        total += payload.len();
+        out.push((payload, row.get(1)));
+        if total >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Dictionaries no stored event uses any more, except each project's newest.
