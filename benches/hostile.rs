@@ -32,13 +32,7 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let get = common::arg;
     Options {
         concurrency: get("--concurrency").and_then(|v| v.parse().ok()).unwrap_or(64),
         scenario: get("--scenario"),

@@ -44,13 +44,7 @@ struct Figures {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let get = common::arg;
     Options {
         connections: get("--connections").and_then(|v| v.parse().ok()).unwrap_or(32),
         seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),

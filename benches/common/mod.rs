@@ -73,3 +73,12 @@ pub fn cpu_seconds(pid: u32) -> f64 {
         .sum();
     ticks / 100.0
 }
+
+/// The value after `--name` on the benchmark's command line.
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}

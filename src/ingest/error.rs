@@ -82,7 +82,9 @@ impl ResponseError for IngestError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let detail = self.to_string();
-        if status.is_server_error() {
+        // Shedding load for want of memory is no fault of the server's, and an attacker could
+        // fill the log with it: `tocsin_request_memory_refused_total` counts it instead.
+        if status.is_server_error() && !matches!(self, IngestError::MemoryBusy) {
             tracing::error!(%status, error = %detail, "ingest failed");
         } else {
             tracing::debug!(%status, error = %detail, "ingest request refused");
