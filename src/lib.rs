@@ -5,7 +5,7 @@
 //! ```text
 //! SDK ──HTTP──▶ ingest handler (many in parallel; all CPU work happens here)
 //!               1. auth      key from X-Sentry-Auth | Authorization | ?sentry_key= | envelope "dsn",
-//!                            checked against the in-memory key cache (`ingest::keys`)
+//!                            checked against the in-memory key cache (`project::KeyCache`)
 //!               2. decode    Content-Encoding gzip | deflate | br | zstd, base64(+zlib) store bodies,
 //!                            every cap enforced while inflating (`ingest::decode`)
 //!               3. envelope  header line + items; keep `event`, count and drop the rest

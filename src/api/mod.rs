@@ -38,7 +38,7 @@ pub struct ApiState {
     /// Reads stored payloads.
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
     /// Ingest's key cache, cleared when a project's limits change or it is deleted.
-    pub keys: std::sync::Arc<crate::ingest::KeyCache>,
+    pub keys: std::sync::Arc<crate::project::KeyCache>,
 }
 
 /// Longest JSON body the API reads; its requests are a few fields.

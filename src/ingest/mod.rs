@@ -13,21 +13,19 @@ pub mod envelope;
 mod error;
 mod feedback;
 
-mod keys;
 pub mod quota;
 
 use actix_web::http::Method;
 use actix_web::web;
 
 pub use error::IngestError;
-pub use keys::KeyCache;
 
 use crate::metrics::Metrics;
 use crate::store::writer::WriterHandle;
 
 /// What ingest handlers share.
 pub struct IngestState {
-    pub keys: std::sync::Arc<KeyCache>,
+    pub keys: std::sync::Arc<crate::project::KeyCache>,
     pub writer: WriterHandle,
     pub metrics: Metrics,
     /// Whether `X-Forwarded-For` names the client (only behind a trusted proxy).

@@ -43,7 +43,7 @@ pub struct WebState {
     /// Reads stored payloads.
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
     /// Ingest's key cache, cleared when a project's limits change or it is deleted.
-    pub keys: std::sync::Arc<crate::ingest::KeyCache>,
+    pub keys: std::sync::Arc<crate::project::KeyCache>,
     /// Failed sign-ins per address and account.
     pub login_throttle: throttle::LoginThrottle,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).

@@ -1,4 +1,9 @@
-//! Projects, their slugs and DSN keys: the types, their rules, and how a DSN is spelt.
+//! Projects, their slugs and DSN keys: the types, their rules, how a DSN is spelt, and the
+//! cache through which ingest, the API and the UI look keys up.
+
+mod keys;
+
+pub use keys::KeyCache;
 
 use std::fmt;
 
