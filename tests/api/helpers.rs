@@ -332,24 +332,28 @@ impl TestApp {
     pub async fn raw_request(&self, request: &[u8]) -> RawResponse {
         let mut stream = tokio::net::TcpStream::connect(&self.address).await.expect("connect");
         stream.write_all(request).await.expect("write");
-        let mut buf = Vec::new();
-        // Read until the response is complete (Content-Length) or the server closes.
-        loop {
-            let mut chunk = [0u8; 8192];
-            let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk))
-                .await
-                .expect("response in time")
-                .unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(resp) = RawResponse::parse(&buf) {
-                return resp;
-            }
-        }
-        RawResponse::parse(&buf).unwrap_or_else(|| panic!("incomplete response: {:?}", String::from_utf8_lossy(&buf)))
+        read_response(&mut stream).await
     }
+}
+
+/// Reads an HTTP response until it is complete (Content-Length) or the server closes.
+pub async fn read_response(stream: &mut tokio::net::TcpStream) -> RawResponse {
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 8192];
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk))
+            .await
+            .expect("response in time")
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(resp) = RawResponse::parse(&buf) {
+            return resp;
+        }
+    }
+    RawResponse::parse(&buf).unwrap_or_else(|| panic!("incomplete response: {:?}", String::from_utf8_lossy(&buf)))
 }
 
 impl Drop for TestApp {
