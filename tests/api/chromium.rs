@@ -1,7 +1,7 @@
 //! A real headless Chromium for the browser tests: Debian's `chromium` and `chromium-driver`,
 //! installed with apt on first use when missing, driven over WebDriver with fantoccini.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,13 +49,31 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Browser {
         ensure_installed();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: chromedriver binds a free port itself and says which, so no other process can
+        // take the port between our choosing it and chromedriver binding it.
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
+        let stdout = driver.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Keep reading chromedriver's output for its whole life so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let port: u16 = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("chromedriver did not say it started");
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                break rest.trim_end_matches('.').trim().parse().expect("a port number");
+            }
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
