@@ -120,3 +120,31 @@ fn the_reader_pauses_after_the_header_line_so_the_dsn_can_be_checked_first() {
     assert_eq!(reader.feed(&body[n..], &mut keep).unwrap(), body.len() - n);
     assert_eq!(reader.finish(&mut keep).unwrap().items.len(), 1);
 }
+
+#[test]
+fn random_bytes_and_damaged_envelopes_give_an_answer_never_a_panic() {
+    let good = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n{\"type\":\"event\",\"length\":7}\n{\"a\":1}\n{\"type\":\"attachment\"}\nxyz\n{\"type\":\"user_report\",\"length\":0}\n\n";
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..3000 {
+        let mut body = good.to_vec();
+        if round % 3 == 0 {
+            body = (0..(next() % 200)).map(|_| next() as u8).collect();
+        } else {
+            for _ in 0..=(next() % 6) {
+                let at = (next() as usize) % body.len();
+                body[at] = [b'\n', b'{', b'}', b'"', b'0', b'9', 0xff][(next() % 7) as usize];
+            }
+        }
+        let step = 1 + (next() as usize % 40);
+        let charge = Arc::new(MemoryBudget::new(1 << 20).charge());
+        if let Ok(env) = read_events(&body, step, 64, charge) {
+            assert!(env.items.iter().all(|item| item.payload.len() <= 64));
+        }
+    }
+}
