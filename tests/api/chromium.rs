@@ -2,7 +2,6 @@
 //! installed with apt on first use when missing, driven over WebDriver with fantoccini.
 
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,32 +10,13 @@ use serde_json::{Map, Value, json};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Installs Chromium and its driver if they are missing (the machine's package manager, as
-/// root); a file lock keeps concurrent test processes from running apt twice.
+/// Installs Chromium and its driver if they are missing.
 fn ensure_installed() {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        return;
-    }
-    let lock = std::fs::File::create(Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium-install.lock")).unwrap();
-    lock.lock().unwrap();
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        return;
-    }
-    for args in [
-        &["update"][..],
-        &["install", "-y", "-q", "chromium", "chromium-driver"][..],
-    ] {
-        let out = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .output()
-            .expect("apt-get runs");
-        assert!(
-            out.status.success(),
-            "apt-get {args:?} failed (the browser tests need Debian's chromium and chromium-driver):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::debian::ensure_packages(
+        &[CHROMIUM, CHROMEDRIVER],
+        &["chromium", "chromium-driver"],
+        "the browser tests",
+    );
 }
 
 /// A chromedriver process and a browser session on it; both end when this is dropped.
