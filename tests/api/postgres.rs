@@ -157,12 +157,13 @@ fn watchdog(user: &Option<String>, bin: &Path, dir: &Path) {
         data = dir.join("data").display(),
         dir = dir.display(),
     );
+    // Started in the background by a shell that exits at once, so nothing is left to wait for.
     Command::new("sh")
-        .args(["-c", &script])
+        .args(["-c", &format!("({script}) >/dev/null 2>&1 &")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("start the cluster's watchdog");
 }
 
