@@ -63,14 +63,15 @@ fn start() -> Server {
         "the PostgreSQL tests",
     );
     let bin = bin_dir();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("cluster dir");
-    let data = dir.join("data");
     let as_user = unprivileged_user();
-    if let Some(user) = &as_user {
-        run(Command::new("chown").args(["-R", user]).arg(&dir));
+    let name = format!("pg-{}", std::process::id());
+    let mut dir = cluster_dir(Path::new(env!("CARGO_TARGET_TMPDIR")).join(&name), &as_user);
+    // A checkout whose parent folders the unprivileged user cannot enter: the system's temp dir.
+    if !reachable(&dir, &as_user) {
+        let _ = std::fs::remove_dir_all(&dir);
+        dir = cluster_dir(std::env::temp_dir().join(format!("tocsin-{name}")), &as_user);
     }
+    let data = dir.join("data");
     run(as_(&as_user, &bin.join("initdb"))
         .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
         .arg(&data));
@@ -104,6 +105,25 @@ fn start() -> Server {
         "the test PostgreSQL did not start; its log:\n{}",
         std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
     );
+}
+
+/// A new, empty folder for the cluster, owned by the user who runs it.
+fn cluster_dir(dir: PathBuf, user: &Option<String>) -> PathBuf {
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("cluster dir");
+    if let Some(user) = user {
+        run(Command::new("chown").args(["-R", user]).arg(&dir));
+    }
+    dir
+}
+
+/// Whether the user who runs the cluster can write in `dir` (every parent must let it in).
+fn reachable(dir: &Path, user: &Option<String>) -> bool {
+    as_(user, Path::new("/usr/bin/test"))
+        .arg("-w")
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// `/usr/lib/postgresql/<newest>/bin`, where Debian puts the server's programs.
