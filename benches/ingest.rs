@@ -305,9 +305,9 @@ async fn run(opts: &Options) -> Figures {
     let db = tocsin::store::Database::open(&data, tocsin::config::Synchronous::Normal)
         .await
         .unwrap();
-    let mut conn = db.write_connection().await.unwrap();
-    tocsin::store::checkpoint(&mut conn).await.unwrap();
-    let stored = tocsin::store::count_events(&mut conn).await.unwrap();
+    let pool = db.write_pool().await.unwrap();
+    tocsin::store::checkpoint(&pool).await.unwrap();
+    let stored = tocsin::store::count_events(&pool).await.unwrap();
     let bytes = std::fs::metadata(data.join("tocsin.db")).map(|m| m.len()).unwrap_or(0);
     if std::env::var_os("TOCSIN_BENCH_KEEP").is_some() {
         println!("kept the data directory {}", data.display());

@@ -189,8 +189,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let db = open(&settings).await?;
             let started = std::time::Instant::now();
-            let mut conn = db.write_connection().await?;
-            let summary = store::backup(&mut conn, &file)
+            let pool = db.write_pool().await?;
+            let summary = store::backup(&pool, &file)
                 .await
                 .with_context(|| format!("cannot write the backup to {}", file.display()))?;
             println!(
@@ -240,7 +240,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings).await?;
-    let mut conn = db.write_connection().await?;
+    let pool = db.write_pool().await?;
     let public_url = settings.public_url_for(&settings.bind.value);
     match cmd {
         ProjectCommand::Create { slug, name, key } => {
@@ -250,7 +250,7 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
                 None => PublicKey::generate(),
             };
             let name = name.unwrap_or_else(|| slug.to_string());
-            let created = match store::create_project(&mut conn, &slug, &name, &key).await {
+            let created = match store::create_project(&pool, &slug, &name, &key).await {
                 Err(StoreError::Conflict(msg)) => anyhow::bail!(msg),
                 other => other?,
             };
@@ -266,8 +266,8 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             safe_fields,
             scrub_ip_addresses,
         } => {
-            let id = project_id(&mut conn, &slug).await?;
-            let mut limits = store::project_limits_of(&mut conn, id).await?;
+            let id = project_id(&pool, &slug).await?;
+            let mut limits = store::project_limits_of(&pool, id).await?;
             if let Some(v) = max_events {
                 limits.max_events =
                     crate::project::parse_count_limit("--max-events", &v).map_err(anyhow::Error::msg)?;
@@ -280,8 +280,8 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
                 limits.rate_limit_per_minute =
                     crate::project::parse_count_limit("--rate-limit", &v).map_err(anyhow::Error::msg)?;
             }
-            store::set_project_limits(&mut conn, id, &limits).await?;
-            let mut scrub = store::scrub_config_of(&mut conn, id).await?;
+            store::set_project_limits(&pool, id, &limits).await?;
+            let mut scrub = store::scrub_config_of(&pool, id).await?;
             if let Some(v) = sensitive_fields {
                 scrub.sensitive_fields = ScrubConfig::parse_fields(&v).map_err(anyhow::Error::msg)?;
             }
@@ -291,7 +291,7 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             if let Some(v) = scrub_ip_addresses {
                 scrub.scrub_ip_addresses = v;
             }
-            store::set_scrub_config(&mut conn, id, &scrub).await?;
+            store::set_scrub_config(&pool, id, &scrub).await?;
             let or = |v: Option<String>, d: String| v.unwrap_or(d);
             println!(
                 "max_events = {}",
@@ -319,13 +319,13 @@ async fn project(cmd: ProjectCommand, settings: &Settings) -> anyhow::Result<()>
             println!("scrub_ip_addresses = {}", scrub.scrub_ip_addresses);
         }
         ProjectCommand::Delete { slug } => {
-            let id = project_id(&mut conn, &slug).await?;
-            store::delete_project(&mut conn, id).await?;
+            let id = project_id(&pool, &slug).await?;
+            store::delete_project(&pool, id).await?;
             println!("deleted project {slug} (id {id}) with its issues and events");
         }
         ProjectCommand::List => {
             println!("{:<6} {:<24} DSN", "ID", "SLUG");
-            for p in store::list_projects(&mut conn).await? {
+            for p in store::list_projects(&pool).await? {
                 println!(
                     "{:<6} {:<24} {}",
                     p.project.id,
@@ -350,8 +350,8 @@ async fn user_create(email: &str, admin: bool, settings: &Settings) -> anyhow::R
     let password = password.trim_end_matches(['\n', '\r']);
     let phc = crate::web::hash_password(password).map_err(anyhow::Error::msg)?;
     let db = open(settings).await?;
-    let mut conn = db.write_connection().await?;
-    match store::create_user(&mut conn, email, &phc, admin).await {
+    let pool = db.write_pool().await?;
+    match store::create_user(&pool, email, &phc, admin).await {
         Err(StoreError::Conflict(msg)) => anyhow::bail!(msg),
         other => other?,
     };
@@ -361,7 +361,7 @@ async fn user_create(email: &str, admin: bool, settings: &Settings) -> anyhow::R
 
 async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings).await?;
-    let mut conn = db.write_connection().await?;
+    let pool = db.write_pool().await?;
     let now = crate::event::unix_now();
     match cmd {
         AlertsCommand::Add {
@@ -372,7 +372,7 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             secret,
             triggers,
         } => {
-            let id = project_id(&mut conn, &project).await?;
+            let id = project_id(&pool, &project).await?;
             let (kind, target) = match (email, slack, webhook) {
                 (Some(to), None, None) => ("email", to),
                 (None, Some(url), None) => ("slack", url),
@@ -382,7 +382,7 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             let spec = crate::notify::channels::parse(kind, &target, secret).map_err(anyhow::Error::msg)?;
             let triggers = crate::notify::channels::parse_triggers(&triggers).map_err(anyhow::Error::msg)?;
             let channel = store::add_channel(
-                &mut conn,
+                &pool,
                 id,
                 spec.kind,
                 &spec.target,
@@ -398,32 +398,32 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         AlertsCommand::List { project } => {
             let id = match project {
-                Some(slug) => Some(project_id(&mut conn, &slug).await?),
+                Some(slug) => Some(project_id(&pool, &slug).await?),
                 None => None,
             };
             println!("{:<4} {:<8} {:<8} TARGET", "ID", "PROJECT", "KIND");
-            for c in store::list_channels(&mut conn, id).await? {
+            for c in store::list_channels(&pool, id).await? {
                 println!("{:<4} {:<8} {:<8} {}", c.id, c.project_id, c.kind, c.target);
             }
         }
         AlertsCommand::Remove { project, id } => {
-            let pid = project_id(&mut conn, &project).await?;
-            if !store::delete_channel(&mut conn, pid, id).await? {
+            let pid = project_id(&pool, &project).await?;
+            if !store::delete_channel(&pool, pid, id).await? {
                 anyhow::bail!("project {project:?} has no channel {id}");
             }
             println!("removed channel {id}");
         }
         AlertsCommand::Test { project } => {
-            let pid = project_id(&mut conn, &project).await?;
-            let n = store::enqueue_test(&mut conn, pid, now).await?;
+            let pid = project_id(&pool, &project).await?;
+            let n = store::enqueue_test(&pool, pid, now).await?;
             println!("queued a test notification on {n} channel(s); a running server sends it");
         }
     }
     Ok(())
 }
 
-async fn project_id(conn: &mut sqlx::SqliteConnection, slug: &str) -> anyhow::Result<i64> {
-    Ok(store::project_by_slug(conn, slug)
+async fn project_id(pool: &store::Pool, slug: &str) -> anyhow::Result<i64> {
+    Ok(store::project_by_slug(pool, slug)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no project {slug:?} (see tocsin project list)"))?
         .id)
@@ -431,13 +431,13 @@ async fn project_id(conn: &mut sqlx::SqliteConnection, slug: &str) -> anyhow::Re
 
 async fn token(cmd: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings).await?;
-    let mut conn = db.write_connection().await?;
+    let pool = db.write_pool().await?;
     match cmd {
         TokenCommand::Create { name, scope } => {
             let scope = store::TokenScope::parse(&scope).map_err(anyhow::Error::msg)?;
             let token = random_hex(32);
             let hash = hex::encode(Sha256::digest(token.as_bytes()));
-            let id = store::create_token(&mut conn, &name, &hash, scope).await?;
+            let id = store::create_token(&pool, &name, &hash, scope).await?;
             println!(
                 "created {} API token {name:?} (id {id}); it is shown only once:",
                 scope.as_str()
@@ -446,7 +446,7 @@ async fn token(cmd: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         TokenCommand::List => {
             println!("{:<6} {:<6} {:<24} CREATED", "ID", "SCOPE", "NAME");
-            for t in store::list_tokens(&mut conn).await? {
+            for t in store::list_tokens(&pool).await? {
                 println!(
                     "{:<6} {:<6} {:<24} {}",
                     t.id,
@@ -457,7 +457,7 @@ async fn token(cmd: TokenCommand, settings: &Settings) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { id } => {
-            if !store::revoke_token(&mut conn, id).await? {
+            if !store::revoke_token(&pool, id).await? {
                 anyhow::bail!("no token with id {id} (see tocsin token list)");
             }
             println!("revoked token {id}");

@@ -9,10 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-
 use crate::event::codec::{self, Codec};
-use crate::store::{self, writer::WriterHandle};
+use crate::store::{self, Pool, writer::WriterHandle};
 
 /// How often the task looks for projects due for training.
 const TICK: Duration = Duration::from_secs(2);
@@ -27,7 +25,7 @@ const SAMPLE_BYTES: usize = 16 * 1024;
 const TOTAL_SAMPLE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Loads every stored dictionary into the codec (at start-up).
-pub async fn load(pool: &SqlitePool, codec: &Codec) -> Result<(), store::StoreError> {
+pub async fn load(pool: &Pool, codec: &Codec) -> Result<(), store::StoreError> {
     for d in store::all_dictionaries(pool).await? {
         if let Err(e) = codec.add(d.id, d.project_id, &d.data) {
             // Events compressed with it will say so when read; the rest of the project works.
@@ -37,7 +35,7 @@ pub async fn load(pool: &SqlitePool, codec: &Codec) -> Result<(), store::StoreEr
     Ok(())
 }
 
-pub fn spawn(pool: SqlitePool, writer: WriterHandle, codec: Arc<Codec>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(pool: Pool, writer: WriterHandle, codec: Arc<Codec>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(TICK).await;
@@ -58,12 +56,7 @@ pub fn spawn(pool: SqlitePool, writer: WriterHandle, codec: Arc<Codec>) -> tokio
     })
 }
 
-async fn train(
-    pool: &SqlitePool,
-    writer: &WriterHandle,
-    codec: &Arc<Codec>,
-    project_id: i64,
-) -> Result<Option<i64>, String> {
+async fn train(pool: &Pool, writer: &WriterHandle, codec: &Arc<Codec>, project_id: i64) -> Result<Option<i64>, String> {
     let stored = store::recent_payloads(pool, project_id, SAMPLES, 2 * TOTAL_SAMPLE_BYTES)
         .await
         .map_err(|e| e.to_string())?;
@@ -104,7 +97,7 @@ async fn train(
 }
 
 /// Forgets dictionaries no stored event uses any more (retention thinned their events away).
-pub async fn drop_unused(pool: &SqlitePool, writer: &WriterHandle, codec: &Codec) -> Result<usize, String> {
+pub async fn drop_unused(pool: &Pool, writer: &WriterHandle, codec: &Codec) -> Result<usize, String> {
     let unused = store::unused_dictionaries(pool).await.map_err(|e| e.to_string())?;
     if unused.is_empty() {
         return Ok(0);

@@ -3,13 +3,12 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use crate::metrics::Metrics;
-use crate::store::{self, writer::WriterHandle};
+use crate::store::{self, Pool, writer::WriterHandle};
 
 pub struct HealthState {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub writer: WriterHandle,
     pub metrics: Metrics,
     /// The database file; its size (with the WAL) is a metric.

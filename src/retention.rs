@@ -10,14 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-
 use crate::event::codec::Codec;
 use crate::event::unix_now;
 use crate::ingest::quota::Quotas;
 use crate::metrics::Metrics;
 use crate::store::writer::{WriteError, WriterHandle};
-use crate::store::{self, StoreError};
+use crate::store::{self, Pool, StoreError};
 
 /// Candidates read per scan of a project's events.
 const SCAN_LIMIT: i64 = 5_000;
@@ -51,7 +49,7 @@ pub struct PassReport {
 }
 
 pub fn spawn(
-    pool: SqlitePool,
+    pool: Pool,
     writer: WriterHandle,
     quotas: Arc<Quotas>,
     codec: Arc<Codec>,
@@ -98,7 +96,7 @@ async fn persist_refused(writer: &WriterHandle, quotas: &Quotas) {
 }
 
 async fn pass(
-    pool: &SqlitePool,
+    pool: &Pool,
     writer: &WriterHandle,
     metrics: &Metrics,
     settings: &RetentionSettings,

@@ -66,14 +66,15 @@ impl Application {
         let pool = db.read_pool().await?;
         let metrics = Metrics::new();
         let (writer, writer_task) = writer::spawn(
-            db.write_connection().await?,
+            &db,
             settings.queue_capacity.value,
             store::FloodGuard {
                 limit: settings.alert_flood_limit.value,
                 window_secs: settings.alert_flood_window.value,
             },
             metrics.clone(),
-        );
+        )
+        .await?;
 
         let codec = std::sync::Arc::new(crate::event::codec::Codec::new());
         crate::compression::load(&pool, &codec).await?;
@@ -274,25 +275,25 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
 /// While no user exists, a fresh one-time token for the setup link (only its hash is stored;
 /// each start replaces the previous link).
 async fn first_admin_setup_token(db: &Database) -> anyhow::Result<Option<String>> {
-    let mut conn = db.write_connection().await?;
-    if store::count_users(&mut conn).await? > 0 {
+    let pool = db.write_pool().await?;
+    if store::count_users(&pool).await? > 0 {
         return Ok(None);
     }
     let token = crate::project::random_hex(24);
-    store::replace_setup_token(&mut conn, &crate::web::session_hash(&token)).await?;
+    store::replace_setup_token(&pool, &crate::web::session_hash(&token)).await?;
     Ok(Some(token))
 }
 
 /// On first start (no projects at all) create `default`, project id 1, so the DSN printed at
 /// start-up works at once. Returns every project.
 async fn ensure_default_project(db: &Database) -> anyhow::Result<Vec<store::ProjectWithKey>> {
-    let mut conn = db.write_connection().await?;
-    if store::count_projects(&mut conn).await? == 0 {
+    let pool = db.write_pool().await?;
+    if store::count_projects(&pool).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created = store::create_project(&mut conn, &slug, "Default", &PublicKey::generate()).await?;
+        let created = store::create_project(&pool, &slug, "Default", &PublicKey::generate()).await?;
         tracing::info!(project_id = created.project.id, "created the default project");
     }
-    Ok(store::list_projects(&mut conn).await?)
+    Ok(store::list_projects(&pool).await?)
 }
 
 /// `https://host/sentry` → `/sentry`; `http://host:8000` → ``.

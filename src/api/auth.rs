@@ -30,13 +30,13 @@ pub async fn require_admin_token(req: &HttpRequest, state: &ApiState) -> Result<
 }
 
 /// The name of a valid bearer token on the request, if it carries one.
-pub async fn token_name(req: &HttpRequest, pool: &sqlx::SqlitePool) -> Result<Option<String>, store::StoreError> {
+pub async fn token_name(req: &HttpRequest, pool: &store::Pool) -> Result<Option<String>, store::StoreError> {
     Ok(token_with_scope(req, pool).await?.map(|(name, _)| name))
 }
 
 async fn token_with_scope(
     req: &HttpRequest,
-    pool: &sqlx::SqlitePool,
+    pool: &store::Pool,
 ) -> Result<Option<(String, store::TokenScope)>, store::StoreError> {
     let token = req
         .headers()

@@ -14,20 +14,20 @@ mod query;
 mod shapes;
 
 use actix_web::web;
-use sqlx::SqlitePool;
 
 pub use error::ApiError;
 pub use query::{Assigned, Search, assignee_filter, parse as parse_search};
 
 pub use shapes::short_id;
 
+use crate::store::Pool;
 use crate::store::writer::WriterHandle;
 
 /// What API handlers share.
 pub struct ApiState {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// Read-write pool for alert channels.
-    pub admin: SqlitePool,
+    pub admin: Pool,
     pub writer: WriterHandle,
     /// The organization slug the API answers to.
     pub org: String,

@@ -137,7 +137,7 @@ fn unquote(value: &str) -> Result<String, String> {
 /// Turns an assignment filter into the store's terms; `me` is the signed-in person (the API's
 /// tokens are not people, so `assigned:me` needs the web UI).
 pub async fn assignee_filter(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Pool,
     assigned: Option<&Assigned>,
     me: Option<i64>,
 ) -> Result<Option<crate::store::AssigneeFilter>, String> {

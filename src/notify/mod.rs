@@ -12,13 +12,11 @@ mod webhook;
 
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-
 pub use email::SmtpSettings;
 pub use message::Message;
 
 use crate::event::unix_now;
-use crate::store::{self, DueItem};
+use crate::store::{self, DueItem, Pool};
 
 /// How long a notification keeps being retried.
 const GIVE_UP_AFTER_SECS: f64 = 24.0 * 3600.0;
@@ -47,15 +45,15 @@ pub enum Attempt {
 
 /// Starts the dispatcher; it runs for the life of the process.
 pub fn spawn(
-    pool: SqlitePool,
-    admin: SqlitePool,
+    pool: Pool,
+    admin: Pool,
     settings: NotifySettings,
     metrics: crate::metrics::Metrics,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(pool, admin, settings, metrics))
 }
 
-async fn run(pool: SqlitePool, admin: SqlitePool, settings: NotifySettings, metrics: crate::metrics::Metrics) {
+async fn run(pool: Pool, admin: Pool, settings: NotifySettings, metrics: crate::metrics::Metrics) {
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         // A webhook that redirects could send us anywhere, past the address check.
@@ -124,7 +122,7 @@ async fn deliver(
     }
 }
 
-async fn record(admin: &SqlitePool, item: &DueItem, attempt: Attempt, base: f64) -> Result<(), store::StoreError> {
+async fn record(admin: &Pool, item: &DueItem, attempt: Attempt, base: f64) -> Result<(), store::StoreError> {
     let now = unix_now();
     match attempt {
         Attempt::Delivered => {

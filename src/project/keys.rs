@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
-
-use crate::store::{self, KeyOwner, StoreError};
+use crate::store::{self, KeyOwner, Pool, StoreError};
 
 const POSITIVE_TTL: Duration = Duration::from_secs(30);
 const NEGATIVE_TTL: Duration = Duration::from_millis(500);
@@ -19,12 +17,12 @@ const NEGATIVE_TTL: Duration = Duration::from_millis(500);
 const MAX_ENTRIES: usize = 10_000;
 
 pub struct KeyCache {
-    pool: SqlitePool,
+    pool: Pool,
     entries: Mutex<HashMap<String, (Option<KeyOwner>, Instant)>>,
 }
 
 impl KeyCache {
-    pub fn new(pool: SqlitePool) -> KeyCache {
+    pub fn new(pool: Pool) -> KeyCache {
         KeyCache {
             pool,
             entries: Mutex::new(HashMap::new()),

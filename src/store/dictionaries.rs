@@ -1,8 +1,8 @@
 //! Stored zstd dictionaries (see `event::codec`) and the samples they are trained on.
 
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, SqliteConnection};
 
-use super::StoreError;
+use super::{Pool, StoreError};
 
 /// A stored dictionary.
 pub struct StoredDictionary {
@@ -11,9 +11,9 @@ pub struct StoredDictionary {
     pub data: Vec<u8>,
 }
 
-pub async fn all_dictionaries(ex: impl SqliteExecutor<'_>) -> Result<Vec<StoredDictionary>, StoreError> {
+pub async fn all_dictionaries(pool: &Pool) -> Result<Vec<StoredDictionary>, StoreError> {
     let rows = sqlx::query("SELECT id, project_id, data FROM dictionaries ORDER BY id")
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows
         .iter()
@@ -30,7 +30,7 @@ pub async fn all_dictionaries(ex: impl SqliteExecutor<'_>) -> Result<Vec<StoredD
 /// Rows are read one at a time and reading stops once `max_bytes` of payloads were read, so a
 /// project of large events does not load `limit` of them at once.
 pub async fn recent_payloads(
-    ex: impl SqliteExecutor<'_>,
+    pool: &Pool,
     project_id: i64,
     limit: i64,
     max_bytes: usize,
@@ -41,7 +41,7 @@ pub async fn recent_payloads(
     )
     .bind(project_id)
     .bind(limit)
-    .fetch(ex);
+    .fetch(pool.sqlite());
     let mut out = Vec::new();
     let mut total = 0;
     while let Some(row) = rows.try_next().await? {
@@ -56,14 +56,14 @@ pub async fn recent_payloads(
 }
 
 /// Dictionaries no stored event uses any more, except each project's newest.
-pub async fn unused_dictionaries(ex: impl SqliteExecutor<'_> + Copy) -> Result<Vec<i64>, StoreError> {
+pub async fn unused_dictionaries(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     // Scans only the project's events (its index), and a project keeps few dictionaries.
     let rows = sqlx::query(
         "SELECT d.id FROM dictionaries d
           WHERE d.id < (SELECT MAX(n.id) FROM dictionaries n WHERE n.project_id = d.project_id)
             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = d.project_id AND e.dict_id = d.id)",
     )
-    .fetch_all(ex)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }

@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::StoreError;
+use super::{Pool, StoreError};
 
 /// One prepared event, ready for the writer: indexed columns, the compressed payload, and what
 /// grouping and tag extraction (done in the handler) said about it.
@@ -156,23 +156,22 @@ pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRo
     Ok(())
 }
 
-pub async fn event_by_id(
-    ex: impl SqliteExecutor<'_>,
-    project_id: i64,
-    event_id: &str,
-) -> Result<Option<StoredEvent>, StoreError> {
+pub async fn event_by_id(pool: &Pool, project_id: i64, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(project_id)
         .bind(event_id)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.as_ref().map(stored_event))
 }
 
 /// How many events are stored (all projects).
-pub async fn count_events(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(ex).await?.get(0))
+pub async fn count_events(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM events")
+        .fetch_one(pool.sqlite())
+        .await?
+        .get(0))
 }
 
 /// Flags the event that reopened its issue, so retention keeps it.

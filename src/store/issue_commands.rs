@@ -3,8 +3,8 @@
 
 use sqlx::{Row, SqliteConnection};
 
-use super::StoreError;
 use super::issue_writes::Activity;
+use super::{Pool, StoreError};
 
 /// A requested status.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,13 +181,10 @@ async fn set_status(
 }
 
 /// The activity log of an issue, oldest first: `(kind, data JSON, actor, at)`.
-pub async fn activity_of(
-    ex: impl sqlx::SqliteExecutor<'_>,
-    issue_id: i64,
-) -> Result<Vec<(String, String, Option<String>, f64)>, StoreError> {
+pub async fn activity_of(pool: &Pool, issue_id: i64) -> Result<Vec<(String, String, Option<String>, f64)>, StoreError> {
     let rows = sqlx::query("SELECT kind, data, actor, at FROM activity WHERE issue_id = ? ORDER BY at, id")
         .bind(issue_id)
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
 }

@@ -1,9 +1,9 @@
 //! Reading issues: filtered and sorted lists, one issue, its tags and its events.
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::StoreError;
 use super::events::{EVENT_COLUMNS, StoredEvent, stored_event};
+use super::{Pool, StoreError};
 
 /// An issue as the API and UI show it.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
 }
 
 /// One page of issues (`limit + 1` rows are read to tell whether another page follows).
-pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
+pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE 1 = 1"));
     if let Some(project_id) = f.project_id {
         qb.push(" AND i.project_id = ");
@@ -193,31 +193,27 @@ pub async fn list_issues(pool: &SqlitePool, f: &IssueFilter) -> Result<(Vec<Issu
     qb.push_bind(f.limit + 1);
     qb.push(" OFFSET ");
     qb.push_bind(f.offset);
-    let rows = qb.build().fetch_all(pool).await?;
+    let rows = qb.build().fetch_all(pool.sqlite()).await?;
     let more = rows.len() as i64 > f.limit;
     Ok((rows.iter().take(f.limit as usize).map(issue_from_row).collect(), more))
 }
 
-pub async fn issue_by_id(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<IssueRecord>, StoreError> {
+pub async fn issue_by_id(pool: &Pool, id: i64) -> Result<Option<IssueRecord>, StoreError> {
     let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE i.id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.as_ref().map(issue_from_row))
 }
 
 /// `DEFAULT-3`: the project slug (any case) and the issue's number in it.
-pub async fn issue_by_short_id(
-    ex: impl SqliteExecutor<'_>,
-    slug: &str,
-    number: i64,
-) -> Result<Option<IssueRecord>, StoreError> {
+pub async fn issue_by_short_id(pool: &Pool, slug: &str, number: i64) -> Result<Option<IssueRecord>, StoreError> {
     let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE p.slug = ? AND i.short_number = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(slug.to_ascii_lowercase())
         .bind(number)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.as_ref().map(issue_from_row))
 }
@@ -243,7 +239,7 @@ pub struct TagSummary {
 
 /// Every tag key of the issue (or just `key`), with up to `top` most frequent values each.
 pub async fn issue_tags(
-    pool: &SqlitePool,
+    pool: &Pool,
     issue_id: i64,
     key: Option<&str>,
     top: i64,
@@ -255,7 +251,7 @@ pub async fn issue_tags(
     .bind(issue_id)
     .bind(key)
     .bind(key)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
@@ -267,7 +263,7 @@ pub async fn issue_tags(
         .bind(issue_id)
         .bind(&key)
         .bind(top)
-        .fetch_all(pool)
+        .fetch_all(pool.sqlite())
         .await?;
         out.push(TagSummary {
             top: values
@@ -297,7 +293,7 @@ pub enum EventOrder {
 
 /// A page of an issue's events (`limit + 1` read to tell whether more follow).
 pub async fn issue_events(
-    pool: &SqlitePool,
+    pool: &Pool,
     issue_id: i64,
     order: EventOrder,
     offset: i64,
@@ -315,7 +311,7 @@ pub async fn issue_events(
         .bind(issue_id)
         .bind(limit + 1)
         .bind(offset)
-        .fetch_all(pool)
+        .fetch_all(pool.sqlite())
         .await?;
     let more = rows.len() as i64 > limit;
     Ok((rows.iter().take(limit as usize).map(stored_event).collect(), more))
@@ -323,7 +319,7 @@ pub async fn issue_events(
 
 /// The ids of the events just before and just after `event` in its issue (by time).
 pub async fn event_neighbours(
-    pool: &SqlitePool,
+    pool: &Pool,
     event: &StoredEvent,
 ) -> Result<(Option<String>, Option<String>), StoreError> {
     let Some(issue_id) = event.issue_id else {
@@ -336,7 +332,7 @@ pub async fn event_neighbours(
     .bind(issue_id)
     .bind(event.timestamp)
     .bind(event.row_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.sqlite())
     .await?;
     let newer: Option<String> = sqlx::query_scalar(
         "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp, id) > (?, ?) \
@@ -345,14 +341,14 @@ pub async fn event_neighbours(
     .bind(issue_id)
     .bind(event.timestamp)
     .bind(event.row_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.sqlite())
     .await?;
     Ok((older, newer))
 }
 
 /// Events per hour for each issue since `since_hour` (epoch hours), for sparklines and charts.
 pub async fn hourly_counts(
-    pool: &SqlitePool,
+    pool: &Pool,
     issue_ids: &[i64],
     since_hour: i64,
 ) -> Result<std::collections::HashMap<i64, Vec<(i64, i64)>>, StoreError> {
@@ -369,7 +365,7 @@ pub async fn hourly_counts(
         list.push_bind(*id);
     }
     qb.push(") ORDER BY issue_id, hour");
-    for r in qb.build().fetch_all(pool).await? {
+    for r in qb.build().fetch_all(pool.sqlite()).await? {
         out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
     }
     Ok(out)
@@ -377,7 +373,7 @@ pub async fn hourly_counts(
 
 /// Distinct values of a tag across a project's issues (for pickers), most frequent first.
 pub async fn project_tag_values(
-    pool: &SqlitePool,
+    pool: &Pool,
     project_id: Option<i64>,
     key: &str,
     limit: i64,
@@ -390,7 +386,7 @@ pub async fn project_tag_values(
     .bind(project_id)
     .bind(project_id)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -403,10 +399,10 @@ pub struct IssueLink {
     pub created_by: Option<String>,
 }
 
-pub async fn issue_links(pool: &SqlitePool, issue_id: i64) -> Result<Vec<IssueLink>, StoreError> {
+pub async fn issue_links(pool: &Pool, issue_id: i64) -> Result<Vec<IssueLink>, StoreError> {
     let rows = sqlx::query("SELECT url, label, created_by FROM issue_links WHERE issue_id = ? ORDER BY id")
         .bind(issue_id)
-        .fetch_all(pool)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows
         .iter()
@@ -429,14 +425,14 @@ pub struct Feedback {
 }
 
 /// Feedback linked (by event id) to the issue's events, newest first.
-pub async fn issue_feedback(pool: &SqlitePool, issue_id: i64) -> Result<Vec<Feedback>, StoreError> {
+pub async fn issue_feedback(pool: &Pool, issue_id: i64) -> Result<Vec<Feedback>, StoreError> {
     let rows = sqlx::query(
         "SELECT f.event_id, f.name, f.email, f.comments, f.received FROM user_feedback f \
          JOIN events e ON e.project_id = f.project_id AND e.event_id = f.event_id \
          WHERE e.issue_id = ? ORDER BY f.received DESC, f.id DESC",
     )
     .bind(issue_id)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows
         .iter()
@@ -451,9 +447,9 @@ pub async fn issue_feedback(pool: &SqlitePool, issue_id: i64) -> Result<Vec<Feed
 }
 
 /// Everyone who can be assigned: `(id, email)`.
-pub async fn all_users(pool: &SqlitePool) -> Result<Vec<(i64, String)>, StoreError> {
+pub async fn all_users(pool: &Pool) -> Result<Vec<(i64, String)>, StoreError> {
     let rows = sqlx::query("SELECT id, email FROM users ORDER BY email")
-        .fetch_all(pool)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

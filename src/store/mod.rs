@@ -3,7 +3,7 @@
 //! Two kinds of connection: one write connection owned by the [`writer`] task (group commit),
 //! and a pool of read-only connections for everything that only reads. CLI commands open their
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
-//! running server.
+//! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
 mod dictionaries;
 mod digest;
@@ -14,6 +14,7 @@ mod issue_reads;
 mod issue_writes;
 mod migrate;
 mod outbox;
+mod pool;
 mod projects;
 mod retention;
 mod tokens;
@@ -37,6 +38,7 @@ pub use outbox::{
     Channel, DueItem, FloodGuard, OutboxRecord, Trigger, Triggers, add_channel, delete_channel, deliveries, due,
     enqueue_test, list_channels, mark_attempt_failed, mark_delivered, next_due, outbox,
 };
+pub use pool::Pool;
 
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
@@ -147,8 +149,8 @@ impl Database {
             .disable_statement_logging()
     }
 
-    /// A connection that may write: the writer task's, or a CLI command's.
-    pub async fn write_connection(&self) -> Result<SqliteConnection, StoreError> {
+    /// A connection that may write: the writer task's.
+    async fn write_connection(&self) -> Result<SqliteConnection, StoreError> {
         Ok(self.write_options().connect().await?)
     }
 
@@ -158,32 +160,41 @@ impl Database {
         self.options().auto_vacuum(SqliteAutoVacuum::Incremental)
     }
 
+    /// One write connection behind a [`Pool`], for a CLI command or a start-up step.
+    pub async fn write_pool(&self) -> Result<Pool, StoreError> {
+        pool(1, self.write_options()).await
+    }
+
     /// A small read-write pool for rare writes outside the event path: users, sessions, setup.
-    pub async fn admin_pool(&self) -> Result<SqlitePool, StoreError> {
-        Ok(SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(self.write_options())
-            .await?)
+    pub async fn admin_pool(&self) -> Result<Pool, StoreError> {
+        pool(2, self.write_options()).await
     }
 
     /// The read-only pool for handlers.
-    pub async fn read_pool(&self) -> Result<SqlitePool, StoreError> {
-        Ok(SqlitePoolOptions::new()
-            .max_connections(READ_POOL_SIZE)
-            .connect_with(self.options().read_only(true))
-            .await?)
+    pub async fn read_pool(&self) -> Result<Pool, StoreError> {
+        pool(READ_POOL_SIZE, self.options().read_only(true)).await
     }
 }
 
+async fn pool(size: u32, options: SqliteConnectOptions) -> Result<Pool, StoreError> {
+    let pool: SqlitePool = SqlitePoolOptions::new()
+        .max_connections(size)
+        .connect_with(options)
+        .await?;
+    Ok(Pool::new(pool))
+}
+
 /// `SELECT 1` on a pooled connection: the database file is reachable and readable.
-pub async fn ping(pool: &SqlitePool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+pub async fn ping(pool: &Pool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool.sqlite()).await?;
     Ok(())
 }
 
 /// Folds the WAL into the main file (`TRUNCATE`), so the file size is what the data takes.
-pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn).await?;
+pub async fn checkpoint(pool: &Pool) -> Result<(), StoreError> {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool.sqlite())
+        .await?;
     Ok(())
 }
 
@@ -197,11 +208,11 @@ pub struct BackupSummary {
 
 /// Writes a consistent, compacted copy of the database to `file` with `VACUUM INTO`: one read
 /// transaction, so it sees one committed state while the server goes on writing (WAL).
-pub async fn backup(conn: &mut SqliteConnection, file: &Path) -> Result<BackupSummary, StoreError> {
+pub async fn backup(pool: &Pool, file: &Path) -> Result<BackupSummary, StoreError> {
     let target = file
         .to_str()
         .ok_or_else(|| StoreError::Conflict("the backup path is not UTF-8".into()))?;
-    sqlx::query("VACUUM INTO ?").bind(target).execute(&mut *conn).await?;
+    sqlx::query("VACUUM INTO ?").bind(target).execute(pool.sqlite()).await?;
     // Counted in the copy itself: the server may have written more since.
     let mut copy = SqliteConnectOptions::new()
         .filename(file)

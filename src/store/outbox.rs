@@ -1,9 +1,9 @@
 //! Alert channels and the notification outbox. Rows are written inside the writer's batch
 //! transaction (so a crash cannot lose or duplicate them); a dispatcher delivers them.
 
-use sqlx::{Row, SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
-use super::StoreError;
+use super::{Pool, StoreError};
 
 /// Where a project's alerts go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Triggers {
 }
 
 pub async fn add_channel(
-    ex: impl SqliteExecutor<'_>,
+    pool: &Pool,
     project_id: i64,
     kind: &str,
     target: &str,
@@ -74,12 +74,18 @@ pub async fn add_channel(
     .bind(triggers.regression)
     .bind(triggers.unignored)
     .bind(now)
-    .fetch_one(ex)
+    .fetch_one(pool.sqlite())
     .await?
     .get(0))
 }
 
-pub async fn list_channels(ex: impl SqliteExecutor<'_>, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+/// The alert channels of one project, or of every project.
+pub async fn list_channels(pool: &Pool, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    channels_on(pool.sqlite(), project_id).await
+}
+
+/// [`list_channels`] on any connection: also read inside the writer's transaction.
+async fn channels_on(ex: impl SqliteExecutor<'_>, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, project_id, kind, target, on_new, on_regression, on_unignored FROM alert_channels \
          WHERE ? IS NULL OR project_id = ? ORDER BY id",
@@ -127,7 +133,7 @@ pub async fn enqueue(
     now: f64,
     guard: FloodGuard,
 ) -> Result<(), StoreError> {
-    let channels = list_channels(&mut *conn, Some(project_id)).await?;
+    let channels = channels_on(&mut *conn, Some(project_id)).await?;
     let hour = guard.window(now);
     for ch in channels {
         let enabled = match trigger {
@@ -221,14 +227,14 @@ pub struct OutboxRecord {
 }
 
 /// Every outbox row (optionally of one issue), oldest first.
-pub async fn outbox(pool: &SqlitePool, issue_id: Option<i64>) -> Result<Vec<OutboxRecord>, StoreError> {
+pub async fn outbox(pool: &Pool, issue_id: Option<i64>) -> Result<Vec<OutboxRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, channel_id, issue_id, trigger, state, payload, attempts, created_at, delivered_at, last_error \
          FROM outbox WHERE ? IS NULL OR issue_id = ? ORDER BY id",
     )
     .bind(issue_id)
     .bind(issue_id)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows
         .iter()
@@ -266,7 +272,7 @@ pub struct DueItem {
 }
 
 /// Pending notifications whose time has come, oldest first.
-pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
+pub async fn due(pool: &Pool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
     let rows = sqlx::query(
         "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
                 o.issue_id, i.short_number, i.times_seen, i.first_seen \
@@ -276,7 +282,7 @@ pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows
         .iter()
@@ -299,44 +305,39 @@ pub async fn due(pool: &SqlitePool, now: f64, limit: i64) -> Result<Vec<DueItem>
 }
 
 /// When the next pending notification is due, if any.
-pub async fn next_due(pool: &SqlitePool) -> Result<Option<f64>, StoreError> {
+pub async fn next_due(pool: &Pool) -> Result<Option<f64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
-            .fetch_one(pool)
+            .fetch_one(pool.sqlite())
             .await?,
     )
 }
 
-pub async fn mark_delivered(ex: impl SqliteExecutor<'_>, id: i64, now: f64) -> Result<(), StoreError> {
+pub async fn mark_delivered(pool: &Pool, id: i64, now: f64) -> Result<(), StoreError> {
     sqlx::query("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?")
         .bind(now)
         .bind(id)
-        .execute(ex)
+        .execute(pool.sqlite())
         .await?;
     Ok(())
 }
 
 /// Records a failed attempt: retried at `retry_at`, or `None` to give up.
-pub async fn mark_attempt_failed(
-    ex: impl SqliteExecutor<'_>,
-    id: i64,
-    error: &str,
-    retry_at: Option<f64>,
-) -> Result<(), StoreError> {
+pub async fn mark_attempt_failed(pool: &Pool, id: i64, error: &str, retry_at: Option<f64>) -> Result<(), StoreError> {
     match retry_at {
         Some(at) => {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
                 .bind(error)
                 .bind(at)
                 .bind(id)
-                .execute(ex)
+                .execute(pool.sqlite())
                 .await?
         }
         None => {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed' WHERE id = ?")
                 .bind(error)
                 .bind(id)
-                .execute(ex)
+                .execute(pool.sqlite())
                 .await?
         }
     };
@@ -344,7 +345,7 @@ pub async fn mark_attempt_failed(
 }
 
 /// Queues a `test` notification on every channel of a project; returns how many.
-pub async fn enqueue_test(ex: impl SqliteExecutor<'_>, project_id: i64, now: f64) -> Result<usize, StoreError> {
+pub async fn enqueue_test(pool: &Pool, project_id: i64, now: f64) -> Result<usize, StoreError> {
     let queued = sqlx::query(
         "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
          SELECT id, 'test', '{}', ?, ?, ? FROM alert_channels WHERE project_id = ?",
@@ -353,19 +354,19 @@ pub async fn enqueue_test(ex: impl SqliteExecutor<'_>, project_id: i64, now: f64
     .bind(now)
     .bind(now)
     .bind(project_id)
-    .execute(ex)
+    .execute(pool.sqlite())
     .await?
     .rows_affected();
     Ok(queued as usize)
 }
 
 /// Removes a channel of a project (its queued notifications go with it); `false` if none.
-pub async fn delete_channel(ex: impl SqliteExecutor<'_>, project_id: i64, channel_id: i64) -> Result<bool, StoreError> {
+pub async fn delete_channel(pool: &Pool, project_id: i64, channel_id: i64) -> Result<bool, StoreError> {
     Ok(
         sqlx::query("DELETE FROM alert_channels WHERE id = ? AND project_id = ?")
             .bind(channel_id)
             .bind(project_id)
-            .execute(ex)
+            .execute(pool.sqlite())
             .await?
             .rows_affected()
             > 0,
@@ -373,14 +374,14 @@ pub async fn delete_channel(ex: impl SqliteExecutor<'_>, project_id: i64, channe
 }
 
 /// An issue's notifications with their channel kind, newest first: its delivery history.
-pub async fn deliveries(pool: &SqlitePool, issue_id: i64) -> Result<Vec<(String, OutboxRecord)>, StoreError> {
+pub async fn deliveries(pool: &Pool, issue_id: i64) -> Result<Vec<(String, OutboxRecord)>, StoreError> {
     let rows = sqlx::query(
         "SELECT c.kind, o.id, o.channel_id, o.issue_id, o.trigger, o.state, o.payload, o.attempts, o.created_at, \
                 o.delivered_at, o.last_error \
            FROM outbox o JOIN alert_channels c ON c.id = o.channel_id WHERE o.issue_id = ? ORDER BY o.id DESC",
     )
     .bind(issue_id)
-    .fetch_all(pool)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows
         .iter()

@@ -1,8 +1,8 @@
 //! Projects and their DSN keys.
 
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::Row;
 
-use super::StoreError;
+use super::{Pool, StoreError};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
 use crate::project::{Project, PublicKey, Slug};
@@ -28,12 +28,12 @@ pub struct KeyOwner {
 /// Creates a project with one key. Ids are assigned in order, so the first project is 1, and
 /// a deleted project's id is never given again.
 pub async fn create_project(
-    conn: &mut SqliteConnection,
+    pool: &Pool,
     slug: &Slug,
     name: &str,
     key: &PublicKey,
 ) -> Result<ProjectWithKey, StoreError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
+    let mut tx = pool.sqlite().begin().await?;
     let now = unix_now();
     // The next id after the highest ever given (never a deleted project's).
     let next: i64 = sqlx::query(
@@ -90,12 +90,15 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-pub async fn count_projects(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM projects").fetch_one(ex).await?.get(0))
+pub async fn count_projects(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM projects")
+        .fetch_one(pool.sqlite())
+        .await?
+        .get(0))
 }
 
 /// Every project with its oldest active key, by id.
-pub async fn list_projects(ex: impl SqliteExecutor<'_>) -> Result<Vec<ProjectWithKey>, StoreError> {
+pub async fn list_projects(pool: &Pool) -> Result<Vec<ProjectWithKey>, StoreError> {
     let rows = sqlx::query(
         "SELECT p.id, p.slug, p.name,
                 (SELECT k.public_key FROM project_keys k
@@ -103,7 +106,7 @@ pub async fn list_projects(ex: impl SqliteExecutor<'_>) -> Result<Vec<ProjectWit
                   ORDER BY k.created_at, k.public_key LIMIT 1)
            FROM projects p ORDER BY p.id",
     )
-    .fetch_all(ex)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows
         .into_iter()
@@ -118,10 +121,10 @@ pub async fn list_projects(ex: impl SqliteExecutor<'_>) -> Result<Vec<ProjectWit
         .collect())
 }
 
-pub async fn project_by_slug(ex: impl SqliteExecutor<'_>, slug: &str) -> Result<Option<Project>, StoreError> {
+pub async fn project_by_slug(pool: &Pool, slug: &str) -> Result<Option<Project>, StoreError> {
     let row = sqlx::query("SELECT id, slug, name FROM projects WHERE slug = ?")
         .bind(slug)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.map(|row| Project {
         id: row.get(0),
@@ -131,14 +134,14 @@ pub async fn project_by_slug(ex: impl SqliteExecutor<'_>, slug: &str) -> Result<
 }
 
 /// The project a public key belongs to, if any.
-pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<KeyOwner>, StoreError> {
+pub async fn key_owner(pool: &Pool, key: &str) -> Result<Option<KeyOwner>, StoreError> {
     let row = sqlx::query(
         "SELECT k.project_id, k.is_active, p.rate_limit_per_minute, p.scrub_sensitive_fields, \
          p.scrub_safe_fields, p.scrub_ip_addresses FROM project_keys k \
          JOIN projects p ON p.id = k.project_id WHERE k.public_key = ?",
     )
     .bind(key)
-    .fetch_optional(ex)
+    .fetch_optional(pool.sqlite())
     .await?;
     Ok(row.map(|row| KeyOwner {
         project_id: row.get(0),
@@ -153,9 +156,9 @@ pub async fn key_owner(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<
 }
 
 /// Unresolved issues per project id.
-pub async fn unresolved_counts(ex: impl SqliteExecutor<'_>) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+pub async fn unresolved_counts(pool: &Pool) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
     let rows = sqlx::query("SELECT project_id, COUNT(*) FROM issues WHERE status = 'unresolved' GROUP BY project_id")
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
@@ -169,10 +172,10 @@ pub struct ProjectLimits {
     pub rate_limit_per_minute: Option<i64>,
 }
 
-pub async fn project_limits_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<ProjectLimits, StoreError> {
+pub async fn project_limits_of(pool: &Pool, project_id: i64) -> Result<ProjectLimits, StoreError> {
     let row = sqlx::query("SELECT max_events, max_age_days, rate_limit_per_minute FROM projects WHERE id = ?")
         .bind(project_id)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row
         .map(|r| ProjectLimits {
@@ -183,53 +186,49 @@ pub async fn project_limits_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> 
         .unwrap_or_default())
 }
 
-pub async fn set_project_limits(
-    ex: impl SqliteExecutor<'_>,
-    project_id: i64,
-    limits: &ProjectLimits,
-) -> Result<(), StoreError> {
+pub async fn set_project_limits(pool: &Pool, project_id: i64, limits: &ProjectLimits) -> Result<(), StoreError> {
     sqlx::query("UPDATE projects SET max_events = ?, max_age_days = ?, rate_limit_per_minute = ? WHERE id = ?")
         .bind(limits.max_events)
         .bind(limits.max_age_days)
         .bind(limits.rate_limit_per_minute)
         .bind(project_id)
-        .execute(ex)
+        .execute(pool.sqlite())
         .await?;
     Ok(())
 }
 
 /// Deletes the project with everything it owns (keys, issues, events, channels: the foreign
 /// keys cascade). The retention pass then returns the freed pages to the file system.
-pub async fn delete_project(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<bool, StoreError> {
+pub async fn delete_project(pool: &Pool, project_id: i64) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM projects WHERE id = ?")
         .bind(project_id)
-        .execute(ex)
+        .execute(pool.sqlite())
         .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Events stored for the project and for one issue: the "N stored of M" figures.
-pub async fn stored_events_of_project(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<i64, StoreError> {
+pub async fn stored_events_of_project(pool: &Pool, project_id: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE project_id = ?")
         .bind(project_id)
-        .fetch_one(ex)
+        .fetch_one(pool.sqlite())
         .await?
         .get(0))
 }
 
-pub async fn stored_events_of_issue(ex: impl SqliteExecutor<'_>, issue_id: i64) -> Result<i64, StoreError> {
+pub async fn stored_events_of_issue(pool: &Pool, issue_id: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE issue_id = ?")
         .bind(issue_id)
-        .fetch_one(ex)
+        .fetch_one(pool.sqlite())
         .await?
         .get(0))
 }
 
-pub async fn scrub_config_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> Result<ScrubConfig, StoreError> {
+pub async fn scrub_config_of(pool: &Pool, project_id: i64) -> Result<ScrubConfig, StoreError> {
     let row =
         sqlx::query("SELECT scrub_sensitive_fields, scrub_safe_fields, scrub_ip_addresses FROM projects WHERE id = ?")
             .bind(project_id)
-            .fetch_optional(ex)
+            .fetch_optional(pool.sqlite())
             .await?;
     Ok(row
         .map(|r| ScrubConfig {
@@ -240,11 +239,7 @@ pub async fn scrub_config_of(ex: impl SqliteExecutor<'_>, project_id: i64) -> Re
         .unwrap_or_default())
 }
 
-pub async fn set_scrub_config(
-    ex: impl SqliteExecutor<'_>,
-    project_id: i64,
-    config: &ScrubConfig,
-) -> Result<(), StoreError> {
+pub async fn set_scrub_config(pool: &Pool, project_id: i64, config: &ScrubConfig) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE projects SET scrub_sensitive_fields = ?, scrub_safe_fields = ?, scrub_ip_addresses = ? WHERE id = ?",
     )
@@ -252,7 +247,7 @@ pub async fn set_scrub_config(
     .bind(serde_json::to_string(&config.safe_fields).unwrap_or_else(|_| "[]".into()))
     .bind(config.scrub_ip_addresses)
     .bind(project_id)
-    .execute(ex)
+    .execute(pool.sqlite())
     .await?;
     Ok(())
 }

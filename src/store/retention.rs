@@ -4,9 +4,9 @@
 //! Selection runs on a read connection (it scans a project's events); only the `DELETE` of a
 //! small batch of row ids goes through the writer, so ingest never waits for the scan.
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::StoreError;
+use super::{Pool, StoreError};
 
 /// A project's effective retention limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,14 +18,14 @@ pub struct ProjectRetention {
 
 /// Every project with its limits; `NULL` columns take the server's defaults.
 pub async fn project_limits(
-    ex: impl SqliteExecutor<'_>,
+    pool: &Pool,
     default_max_events: i64,
     default_max_age_days: f64,
 ) -> Result<Vec<ProjectRetention>, StoreError> {
     let rows = sqlx::query("SELECT id, COALESCE(max_events, ?), COALESCE(max_age_days, ?) FROM projects ORDER BY id")
         .bind(default_max_events)
         .bind(default_max_age_days)
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows
         .iter()
@@ -52,7 +52,7 @@ const EVICTABLE: &str = "SELECT id, received, from_newest FROM (
 /// `older_than`, then — while the project stores `stored` > `max_events` events — the
 /// lowest-ranked, as many as the excess.
 pub async fn eviction_candidates(
-    ex: impl SqliteExecutor<'_>,
+    pool: &Pool,
     limits: &ProjectRetention,
     older_than: f64,
     stored: i64,
@@ -65,7 +65,7 @@ pub async fn eviction_candidates(
         .bind(older_than)
         .bind(limits.project_id)
         .bind(limit)
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     let mut excess = (stored - limits.max_events).max(0);
     let mut ids = Vec::with_capacity(rows.len());
@@ -82,11 +82,9 @@ pub async fn eviction_candidates(
 }
 
 /// Events stored per project.
-pub async fn stored_per_project(
-    ex: impl SqliteExecutor<'_>,
-) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+pub async fn stored_per_project(pool: &Pool) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
     let rows = sqlx::query("SELECT project_id, COUNT(*) FROM events GROUP BY project_id")
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
@@ -107,8 +105,11 @@ pub(super) async fn delete_events(conn: &mut SqliteConnection, ids: &[i64]) -> R
 }
 
 /// Pages on the free list: space deleted rows left, not yet returned to the file system.
-pub async fn free_pages(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
-    Ok(sqlx::query("PRAGMA freelist_count").fetch_one(ex).await?.get(0))
+pub async fn free_pages(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("PRAGMA freelist_count")
+        .fetch_one(pool.sqlite())
+        .await?
+        .get(0))
 }
 
 /// Returns up to `pages` free pages to the file system (the database is in incremental
@@ -149,17 +150,13 @@ pub(super) async fn add_rejections(
 }
 
 /// Events a rate limit refused for the project since `since_hour`, by reason.
-pub async fn rejections_since(
-    ex: impl SqliteExecutor<'_>,
-    project_id: i64,
-    since_hour: i64,
-) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn rejections_since(pool: &Pool, project_id: i64, since_hour: i64) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT reason, SUM(count) FROM project_rejections WHERE project_id = ? AND hour >= ? GROUP BY reason ORDER BY reason",
     )
     .bind(project_id)
     .bind(since_hour)
-    .fetch_all(ex)
+    .fetch_all(pool.sqlite())
     .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

@@ -1,8 +1,8 @@
 //! API tokens. Only the SHA-256 of a token is stored; a leaked database leaks no token.
 
-use sqlx::{Row, SqliteExecutor};
+use sqlx::Row;
 
-use super::StoreError;
+use super::{Pool, StoreError};
 use crate::event::unix_now;
 
 /// What a token may do.
@@ -41,32 +41,24 @@ pub struct TokenRecord {
     pub last_used_at: Option<f64>,
 }
 
-pub async fn create_token(
-    ex: impl SqliteExecutor<'_>,
-    name: &str,
-    token_hash: &str,
-    scope: TokenScope,
-) -> Result<i64, StoreError> {
+pub async fn create_token(pool: &Pool, name: &str, token_hash: &str, scope: TokenScope) -> Result<i64, StoreError> {
     Ok(
         sqlx::query("INSERT INTO api_tokens (name, token_hash, scope, created_at) VALUES (?, ?, ?, ?) RETURNING id")
             .bind(name)
             .bind(token_hash)
             .bind(scope.as_str())
             .bind(unix_now())
-            .fetch_one(ex)
+            .fetch_one(pool.sqlite())
             .await?
             .get(0),
     )
 }
 
 /// The name and scope of the token with this hash, if there is one.
-pub async fn token_by_hash(
-    ex: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> Result<Option<(String, TokenScope)>, StoreError> {
+pub async fn token_by_hash(pool: &Pool, token_hash: &str) -> Result<Option<(String, TokenScope)>, StoreError> {
     let row = sqlx::query("SELECT name, scope FROM api_tokens WHERE token_hash = ?")
         .bind(token_hash)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.map(|r| {
         let scope = if r.get::<&str, _>(1) == "read" {
@@ -79,13 +71,13 @@ pub async fn token_by_hash(
 }
 
 /// The name of the token with this hash, if there is one.
-pub async fn token_name(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<String>, StoreError> {
-    Ok(token_by_hash(ex, token_hash).await?.map(|(name, _)| name))
+pub async fn token_name(pool: &Pool, token_hash: &str) -> Result<Option<String>, StoreError> {
+    Ok(token_by_hash(pool, token_hash).await?.map(|(name, _)| name))
 }
 
-pub async fn list_tokens(ex: impl SqliteExecutor<'_>) -> Result<Vec<TokenRecord>, StoreError> {
+pub async fn list_tokens(pool: &Pool) -> Result<Vec<TokenRecord>, StoreError> {
     let rows = sqlx::query("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")
-        .fetch_all(ex)
+        .fetch_all(pool.sqlite())
         .await?;
     Ok(rows
         .iter()
@@ -100,10 +92,10 @@ pub async fn list_tokens(ex: impl SqliteExecutor<'_>) -> Result<Vec<TokenRecord>
 }
 
 /// Revokes (deletes) a token; false if there was none with this id.
-pub async fn revoke_token(ex: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+pub async fn revoke_token(pool: &Pool, id: i64) -> Result<bool, StoreError> {
     Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ?")
         .bind(id)
-        .execute(ex)
+        .execute(pool.sqlite())
         .await?
         .rows_affected()
         > 0)

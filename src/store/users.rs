@@ -3,7 +3,7 @@
 
 use sqlx::{Row, SqliteExecutor};
 
-use super::StoreError;
+use super::{Pool, StoreError};
 use crate::event::unix_now;
 
 #[derive(Debug, Clone)]
@@ -23,12 +23,21 @@ pub struct SessionRecord {
     pub csrf_token: String,
 }
 
-pub async fn count_users(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+pub async fn count_users(pool: &Pool) -> Result<i64, StoreError> {
+    count_users_on(pool.sqlite()).await
+}
+
+async fn count_users_on(ex: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) FROM users").fetch_one(ex).await?.get(0))
 }
 
 /// Creates a user; a taken email is a [`StoreError::Conflict`].
-pub async fn create_user(
+pub async fn create_user(pool: &Pool, email: &str, password_hash: &str, is_admin: bool) -> Result<i64, StoreError> {
+    create_user_on(pool.sqlite(), email, password_hash, is_admin).await
+}
+
+/// [`create_user`] on any connection: also inside [`complete_setup`]'s transaction.
+async fn create_user_on(
     ex: impl SqliteExecutor<'_>,
     email: &str,
     password_hash: &str,
@@ -51,10 +60,10 @@ pub async fn create_user(
     }
 }
 
-pub async fn user_by_email(ex: impl SqliteExecutor<'_>, email: &str) -> Result<Option<UserRecord>, StoreError> {
+pub async fn user_by_email(pool: &Pool, email: &str) -> Result<Option<UserRecord>, StoreError> {
     let row = sqlx::query("SELECT id, email, password_hash, is_admin FROM users WHERE email = ?")
         .bind(email)
-        .fetch_optional(ex)
+        .fetch_optional(pool.sqlite())
         .await?;
     Ok(row.map(|r| UserRecord {
         id: r.get(0),
@@ -65,7 +74,7 @@ pub async fn user_by_email(ex: impl SqliteExecutor<'_>, email: &str) -> Result<O
 }
 
 pub async fn create_session(
-    ex: impl SqliteExecutor<'_>,
+    pool: &Pool,
     token_hash: &str,
     user_id: i64,
     csrf_token: &str,
@@ -80,20 +89,20 @@ pub async fn create_session(
     .bind(csrf_token)
     .bind(now)
     .bind(now + ttl_secs)
-    .execute(ex)
+    .execute(pool.sqlite())
     .await?;
     Ok(())
 }
 
 /// The live session with this token hash, if any.
-pub async fn session(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+pub async fn session(pool: &Pool, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
     let row = sqlx::query(
         "SELECT s.user_id, u.email, u.is_admin, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = ? AND s.expires_at > ?",
     )
     .bind(token_hash)
     .bind(unix_now())
-    .fetch_optional(ex)
+    .fetch_optional(pool.sqlite())
     .await?;
     Ok(row.map(|r| SessionRecord {
         user_id: r.get(0),
@@ -103,26 +112,31 @@ pub async fn session(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<Op
     }))
 }
 
-pub async fn delete_session(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<(), StoreError> {
+pub async fn delete_session(pool: &Pool, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")
         .bind(token_hash)
-        .execute(ex)
+        .execute(pool.sqlite())
         .await?;
     Ok(())
 }
 
 /// Replaces any earlier setup token: only the newest link works.
-pub async fn replace_setup_token(ex: &mut sqlx::SqliteConnection, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM setup_tokens").execute(&mut *ex).await?;
+pub async fn replace_setup_token(pool: &Pool, token_hash: &str) -> Result<(), StoreError> {
+    let mut conn = pool.sqlite().acquire().await?;
+    sqlx::query("DELETE FROM setup_tokens").execute(&mut *conn).await?;
     sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)")
         .bind(token_hash)
         .bind(unix_now())
-        .execute(&mut *ex)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-pub async fn setup_token_is_valid(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<bool, StoreError> {
+pub async fn setup_token_is_valid(pool: &Pool, token_hash: &str) -> Result<bool, StoreError> {
+    setup_token_is_valid_on(pool.sqlite(), token_hash).await
+}
+
+async fn setup_token_is_valid_on(ex: impl SqliteExecutor<'_>, token_hash: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ?")
         .bind(token_hash)
         .fetch_one(ex)
@@ -133,17 +147,17 @@ pub async fn setup_token_is_valid(ex: impl SqliteExecutor<'_>, token_hash: &str)
 /// Creates the first admin and burns the setup token, atomically: `None` if the token was not
 /// valid or a user already exists (the link works once).
 pub async fn complete_setup(
-    conn: &mut sqlx::SqliteConnection,
+    pool: &Pool,
     token_hash: &str,
     email: &str,
     password_hash: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
-    let valid = setup_token_is_valid(&mut *tx, token_hash).await? && count_users(&mut *tx).await? == 0;
+    let mut tx = pool.sqlite().begin_with("BEGIN IMMEDIATE").await?;
+    let valid = setup_token_is_valid_on(&mut *tx, token_hash).await? && count_users_on(&mut *tx).await? == 0;
     if !valid {
         return Ok(None);
     }
-    let id = create_user(&mut *tx, email, password_hash, true).await?;
+    let id = create_user_on(&mut *tx, email, password_hash, true).await?;
     sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Some(id))

@@ -16,12 +16,12 @@ use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::StoreError;
 use super::digest::{Outcome, digest};
 use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use super::outbox::FloodGuard;
+use super::{Database, StoreError};
 use super::{dictionaries, retention};
 use crate::metrics::Metrics;
 
@@ -164,17 +164,19 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer on `conn`. It runs until every handle is dropped, then drains the queue.
-/// `guard`: how many notifications per channel and window before the rest are summarised.
-pub fn spawn(
-    conn: SqliteConnection,
+/// Starts the writer on a write connection of its own. It runs until every handle is dropped,
+/// then drains the queue. `guard`: how many notifications per channel and window before the
+/// rest are summarised.
+pub async fn spawn(
+    db: &Database,
     capacity: usize,
     guard: FloodGuard,
     metrics: Metrics,
-) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+) -> Result<(WriterHandle, tokio::task::JoinHandle<()>), StoreError> {
+    let conn = db.write_connection().await?;
     let (tx, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(conn, rx, guard, metrics));
-    (WriterHandle { tx }, task)
+    Ok((WriterHandle { tx }, task))
 }
 
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, guard: FloodGuard, metrics: Metrics) {

@@ -210,15 +210,9 @@ pub async fn setup(
             return Ok(resp);
         }
     };
-    let mut conn = state
-        .admin
-        .acquire()
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let user_id = store::complete_setup(&mut conn, &session::hash(&path), &email, &phc)
+    let user_id = store::complete_setup(&state.admin, &session::hash(&path), &email, &phc)
         .await?
         .ok_or_else(|| WebError::NotFound("This setup link is no longer valid.".into()))?;
-    drop(conn);
     start_session(user_id, "/", &state).await
 }
 

@@ -20,20 +20,20 @@ mod time;
 mod tokens;
 
 use actix_web::web;
-use sqlx::SqlitePool;
 
 pub use error::WebError;
 pub use password::hash as hash_password;
 pub use session::{SESSION_COOKIE, Viewer, hash as session_hash};
 
+use crate::store::Pool;
 use crate::store::writer::WriterHandle;
 
 /// What page handlers share.
 pub struct WebState {
     /// Read-only pool.
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// Read-write pool for sessions and users.
-    pub admin: SqlitePool,
+    pub admin: Pool,
     pub writer: WriterHandle,
     pub public_url: String,
     /// Cookies get `Secure` when the public URL is https.

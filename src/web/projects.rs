@@ -210,12 +210,7 @@ pub async fn create(
                 .clone()
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| slug.to_string());
-            let mut conn = state
-                .admin
-                .acquire()
-                .await
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-            match store::create_project(&mut conn, &slug, name.trim(), &PublicKey::generate()).await {
+            match store::create_project(&state.admin, &slug, name.trim(), &PublicKey::generate()).await {
                 Ok(created) => return Ok(see_other(&format!("/projects/{}/", created.project.slug))),
                 Err(StoreError::Conflict(msg)) => Some(msg),
                 Err(e) => return Err(e.into()),

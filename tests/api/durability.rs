@@ -94,10 +94,7 @@ async fn a_full_write_queue_answers_429_with_retry_after_and_keeps_every_event_i
     let app = spawn_app_with(&["--queue-capacity", "2"]).await;
     // Hold SQLite's write lock from outside, so the writer waits at BEGIN IMMEDIATE while
     // requests pile up: at most one batch (≤ 2) plus a full queue (2) can be pending.
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let mut lock = db.write_connection().await.unwrap();
+    let mut lock = app.sql_writer().await;
     sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
 
     const REQUESTS: usize = 20;
@@ -310,10 +307,7 @@ async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_k
         app.start();
     }
 
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let pool = db.read_pool().await.unwrap();
+    let pool = app.sql_reader().await;
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&pool)
         .await

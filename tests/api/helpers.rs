@@ -328,6 +328,28 @@ impl TestApp {
         rows
     }
 
+    /// A read-only sqlx pool straight on the SQLite file, for checks no store function makes.
+    /// (Tocsin itself reaches the database only through `tocsin::store`.)
+    pub async fn sql_reader(&self) -> sqlx::SqlitePool {
+        sqlx::sqlite::SqlitePoolOptions::new()
+            .connect_with(self.sql_options().read_only(true))
+            .await
+            .expect("open the database")
+    }
+
+    /// A write connection straight on the SQLite file, to change data behind the server's back;
+    /// SQLite's lock and the busy timeout serialise it with the server's writer.
+    pub async fn sql_writer(&self) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions;
+        self.sql_options().connect().await.expect("open the database")
+    }
+
+    fn sql_options(&self) -> sqlx::sqlite::SqliteConnectOptions {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.join("tocsin.db"))
+            .busy_timeout(Duration::from_secs(10))
+    }
+
     /// Sends raw bytes as one HTTP request over TCP and returns the raw response.
     pub async fn raw_request(&self, request: &[u8]) -> RawResponse {
         let mut stream = tokio::net::TcpStream::connect(&self.address).await.expect("connect");

@@ -56,10 +56,7 @@ where
 }
 
 async fn pragma(app: &TestApp, name: &str) -> i64 {
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let pool = db.read_pool().await.unwrap();
+    let pool = app.sql_reader().await;
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
         .fetch_one(&pool)
         .await
@@ -97,10 +94,7 @@ async fn over_its_event_limit_a_project_loses_the_busiest_issues_middle_events_a
     let id = busy_issue["id"].as_str().unwrap();
     let (_, _, level) = app.api_get(&format!("/api/0/issues/{id}/tags/level/")).await;
     assert_eq!(level["totalValues"], 30, "{level}");
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let pool = db.read_pool().await.unwrap();
+    let pool = app.sql_reader().await;
     let hourly: i64 = sqlx::query_scalar("SELECT SUM(count) FROM issue_hourly WHERE issue_id = ?")
         .bind(id.parse::<i64>().unwrap())
         .fetch_one(&pool)
@@ -134,10 +128,7 @@ async fn events_older_than_the_project_age_limit_are_deleted_except_each_issues_
     let ids = send_all(&app, "AgedError", 6).await;
     // Make four of them two days old, straight in the SQLite file (the server keeps running;
     // SQLite's lock serialises us with its writer).
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let mut conn = db.write_connection().await.unwrap();
+    let mut conn = app.sql_writer().await;
     for id in &ids[..4] {
         sqlx::query("UPDATE events SET received = received - 2 * 86400 WHERE event_id = ?")
             .bind(id)
@@ -249,10 +240,7 @@ async fn send_concurrently(app: &TestApp, events: &[Value]) {
 
 /// `(payload, dict_id)` of each stored event, by event id.
 async fn stored_payloads(app: &TestApp) -> std::collections::HashMap<String, (Vec<u8>, Option<i64>)> {
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let pool = db.read_pool().await.unwrap();
+    let pool = app.sql_reader().await;
     let rows: Vec<(String, Vec<u8>, Option<i64>)> = sqlx::query_as("SELECT event_id, payload, dict_id FROM events")
         .fetch_all(&pool)
         .await

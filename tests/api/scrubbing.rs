@@ -125,6 +125,8 @@ async fn everything_stored(app: &TestApp) -> Vec<u8> {
     let pool = db.read_pool().await.unwrap();
     let codec = tocsin::event::codec::Codec::new();
     tocsin::compression::load(&pool, &codec).await.unwrap();
+    pool.close().await;
+    let pool = app.sql_reader().await;
     let rows: Vec<(Vec<u8>, Option<i64>)> = sqlx::query_as("SELECT payload, dict_id FROM events")
         .fetch_all(&pool)
         .await
