@@ -174,13 +174,8 @@ async fn loris(address: &str, path: &str, key: &str, concurrency: usize) -> Outc
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let opts = options();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let binary = std::env::var("TOCSIN_BENCH_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tocsin").to_string());
     println!("hostile load against {binary}, {} requests at once", opts.concurrency);
     for scenario in ["bombs", "attachments", "loris"] {

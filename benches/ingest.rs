@@ -136,13 +136,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let opts = options();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let mut all = Vec::new();
     for n in 1..=opts.runs {
         if opts.runs > 1 {

@@ -384,6 +384,17 @@ impl Drop for TestApp {
     }
 }
 
+/// Runs a command to its end and panics, with what it printed, unless it succeeded.
+pub fn run_checked(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs the CLI on a data directory; `--public-url` makes printed DSNs point at the server.
 pub fn cli_in(data_dir: &Path, public_url: &str, args: &[&str]) -> CliOutput {
     let out = Command::new(BIN)

@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::helpers::run_checked as run;
+
 /// Debian's PostgreSQL, the version the `postgresql` package depends on.
 const PACKAGES: &[&str] = &["postgresql", "postgresql-client"];
 
@@ -154,16 +156,6 @@ fn as_(user: &Option<String>, program: &Path) -> Command {
         }
         None => Command::new(program),
     }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Stops the cluster and removes it once this test process has exited.

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::helpers::run_checked as run;
+
 fn requirements() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/requirements.txt")
 }
@@ -34,16 +36,6 @@ pub fn python() -> PathBuf {
         std::fs::write(&marker, &wanted).expect("marker");
     }
     python
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Runs a script from tests/python with the venv's interpreter; returns its last stdout line
