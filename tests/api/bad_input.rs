@@ -538,3 +538,63 @@ async fn a_server_that_refused_every_hostile_request_still_stores_a_good_event()
     assert_eq!(id, event["event_id"].as_str().unwrap());
     assert_eq!(app.stored_event_count().await, 1);
 }
+
+#[tokio::test]
+async fn api_and_form_bodies_are_capped_and_decoded_like_ingest_bodies() {
+    let app = spawn_app().await;
+    let path = "/api/0/projects/default/default/";
+    // An API body over 64 KiB: refused with 413 and a JSON detail, whoever sends it.
+    let big = json!({ "maxEvents": 10, "padding": "x".repeat(100 * 1024) });
+    let resp = app
+        .client
+        .put(app.url(path))
+        .bearer_auth(&app.token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_api_refused(resp, 413, "request body exceeds 64 KiB").await;
+    // A gzipped one is decoded (and capped once decoded: 40 KB of gzip inflating past 64 KiB).
+    let resp = app
+        .client
+        .put(app.url(path))
+        .bearer_auth(&app.token)
+        .header("Content-Encoding", "gzip")
+        .body(gzip(br#"{"maxEvents": 1234}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, _, project) = app.api_get(path).await;
+    assert_eq!(project["maxEvents"], 1234, "{project}");
+    let resp = app
+        .client
+        .put(app.url(path))
+        .bearer_auth(&app.token)
+        .header("Content-Encoding", "gzip")
+        .body(gzip(big.to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_api_refused(resp, 413, "once decompressed").await;
+    // A sign-in form over 64 KiB: 413, before any password is checked.
+    let form = format!("email=a%40b.c&password={}", "p".repeat(100 * 1024));
+    let resp = app
+        .client
+        .post(app.url("/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert!(resp.text().await.unwrap().contains("exceeds 64 KiB"));
+}
+
+/// The API's refusals: the status and a JSON `detail` naming the problem.
+async fn assert_api_refused(resp: reqwest::Response, status: u16, detail: &str) {
+    assert_eq!(resp.status().as_u16(), status);
+    let body: Value = resp.json().await.expect("a JSON body");
+    let text = body["detail"].as_str().unwrap_or_default();
+    assert!(text.contains(detail), "detail {text:?} should contain {detail:?}");
+}
