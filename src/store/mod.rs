@@ -77,15 +77,32 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(#[source] BackendError),
     #[error("{0}")]
     Conflict(String),
+    /// What the database driver reported; its type stays inside `store/`.
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Database(#[source] BackendError),
     #[error("the writer has stopped")]
     WriterGone,
     #[error("the transaction holding this event failed: {0}")]
     BatchFailed(String),
+}
+
+/// A database driver's error, boxed so that no driver type shows outside `store/` (the cause
+/// chain is kept for logs).
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(Box::new(e))
+    }
 }
 
 /// Where the database is and how durable commits must be.
