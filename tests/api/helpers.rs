@@ -384,6 +384,26 @@ impl Drop for TestApp {
     }
 }
 
+/// How often [`poll`] looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Polls `probe` until it yields a value; fails, naming `what` and the last thing the probe
+/// saw, once `within` has passed. Every wait for background work goes through here: no test
+/// sleeps a fixed time and hopes.
+pub async fn poll<T>(what: &str, within: Duration, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until {what}: {seen}"
+            ),
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
 /// Runs a command to its end and panics, with what it printed, unless it succeeded.
 pub fn run_checked(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::attack::{ENCODINGS, content_encoding, encode, envelope_of_attachments, envelope_of_zeros, zeros};
-use crate::helpers::{TestApp, envelope_of, error_event, new_event_id, sentry_auth, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, envelope_of, error_event, new_event_id, poll, sentry_auth, spawn_app, spawn_app_with};
 
 /// The acceptance bound on the server's peak resident memory.
 const PEAK_RSS_LIMIT_KIB: u64 = 200 * 1024;
@@ -42,7 +42,18 @@ impl Bystander {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the python client");
-        Bystander { child, stop, _dir: dir }
+        let bystander = Bystander { child, stop, _dir: dir };
+        let series = format!("tocsin_events_accepted_total{{project=\"{}\"}}", app.project_id);
+        poll(
+            "the python client's first event is stored",
+            Duration::from_secs(60),
+            async || match app.metric(&series).await {
+                n if n >= 1.0 => Ok(()),
+                _ => Err("no event yet".into()),
+            },
+        )
+        .await;
+        bystander
     }
 
     /// Stops the client and checks that every event it sent was accepted and stored.
@@ -165,15 +176,14 @@ fn client() -> reqwest::Client {
 
 /// After the attack: every charge was given back, the server answers, and a new event is stored.
 async fn assert_steady(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let held = app.metric("tocsin_request_memory_bytes").await;
-        if held == 0.0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the budget still holds {held} bytes");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll("the budget holds nothing", Duration::from_secs(10), async || match app
+        .metric("tocsin_request_memory_bytes")
+        .await
+    {
+        0.0 => Ok(()),
+        held => Err(format!("it still holds {held} bytes")),
+    })
+    .await;
     let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let resp = app.post_envelope(envelope_of(&error_event())).await;
