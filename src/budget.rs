@@ -149,6 +149,19 @@ impl Charge {
         }
     }
 
+    /// Appends `bytes` to `buf`, charging what its allocation grows by first (doubling, never
+    /// past `ceiling` unless the bytes need more); refuses without appending anything.
+    pub fn append(&self, buf: &mut Vec<u8>, bytes: &[u8], ceiling: usize) -> Result<(), OverBudget> {
+        let needed = buf.len() + bytes.len();
+        if needed > buf.capacity() {
+            let grown = (buf.capacity() * 2).clamp(needed, ceiling.max(needed));
+            self.grow(grown - buf.capacity())?;
+            buf.reserve_exact(grown - buf.len());
+        }
+        buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
     /// Bytes this request holds.
     pub fn held(&self) -> usize {
         self.held.load(Ordering::Acquire)

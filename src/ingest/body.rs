@@ -87,10 +87,18 @@ impl Body {
         Ok(Some(chunk))
     }
 
-    /// Reads and discards the rest (within the cap and the deadline) so the client, which is
-    /// still sending, reads our answer instead of a reset connection. Holds nothing.
-    pub async fn discard(&mut self) {
-        while let Ok(Some(_)) = self.next().await {}
+    /// Runs `handle` on this body; when it refuses the request, reads and discards the rest
+    /// (within the cap and the deadline, holding nothing) so the client, which may still be
+    /// sending, reads the refusal instead of a reset connection.
+    pub async fn handle<T>(
+        mut self,
+        handle: impl AsyncFnOnce(&mut Body) -> Result<T, IngestError>,
+    ) -> Result<T, IngestError> {
+        let result = handle(&mut self).await;
+        if result.is_err() {
+            while let Ok(Some(_)) = self.next().await {}
+        }
+        result
     }
 }
 
@@ -175,22 +183,17 @@ impl<'a> Pump<'a> {
 }
 
 /// A whole decoded body (a `/store/` event, an API or form body), charged as it grows.
-pub struct Collect {
-    pub data: Vec<u8>,
-    pub charge: Arc<Charge>,
+struct Collect {
+    data: Vec<u8>,
+    charge: Arc<Charge>,
 }
 
 impl Sink for Collect {
     fn feed(&mut self, bytes: &[u8]) -> Result<usize, IngestError> {
-        let needed = self.data.len() + bytes.len();
-        if needed > self.data.capacity() {
-            let grown = (self.data.capacity() * 2).max(needed);
-            self.charge
-                .grow(grown - self.data.capacity())
-                .map_err(decode::budget_error)?;
-            self.data.reserve_exact(grown - self.data.len());
-        }
-        self.data.extend_from_slice(bytes);
+        // The decoder's cap bounds the body; the buffer may double past what it will hold.
+        self.charge
+            .append(&mut self.data, bytes, usize::MAX)
+            .map_err(decode::budget_error)?;
         Ok(bytes.len())
     }
 
@@ -212,27 +215,29 @@ pub async fn read_small(req: &HttpRequest, payload: Payload, limit: usize) -> Re
     let Some(bodies) = req.app_data::<actix_web::web::Data<SmallBodies>>() else {
         return Err(IngestError::Unavailable("request bodies are not configured".into()));
     };
-    let mut body = Body::new(payload, req, limit, "request body", bodies.timeout)?;
-    let result = read_small_body(req, &mut body, &bodies.budget, limit).await;
-    if result.is_err() {
-        body.discard().await;
-    }
-    result
+    let encoding = req.headers().get("content-encoding").and_then(|v| v.to_str().ok());
+    Body::new(payload, req, limit, "request body", bodies.timeout)?
+        .handle(async |body| {
+            let encodings = decode::content_encodings(encoding)?;
+            let charge = request_charge(&bodies.budget)?;
+            collect(body, &encodings, limit, "request body", &charge).await
+        })
+        .await
 }
 
-async fn read_small_body(
-    req: &HttpRequest,
+/// Reads a whole body through its decoders (each stage's output capped at `limit`), charging
+/// what it holds to `charge`.
+pub async fn collect(
     body: &mut Body,
-    budget: &Arc<MemoryBudget>,
+    encodings: &[decode::Encoding],
     limit: usize,
+    what: &'static str,
+    charge: &Arc<Charge>,
 ) -> Result<Vec<u8>, IngestError> {
-    let encoding = req.headers().get("content-encoding").and_then(|v| v.to_str().ok());
-    let encodings = decode::content_encodings(encoding)?;
-    let charge = request_charge(budget)?;
-    let decoder = Decoder::new(&encodings, limit, "request body", &charge)?;
+    let decoder = Decoder::new(encodings, limit, what, charge)?;
     let mut sink = Collect {
         data: Vec::new(),
-        charge,
+        charge: charge.clone(),
     };
     Pump::new(body, decoder).run(&mut sink).await?;
     Ok(sink.data)

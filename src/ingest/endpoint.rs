@@ -3,9 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::{Value, json};
 
-use std::sync::Arc;
-
-use super::body::{Body, Collect, Progress, Pump, Sink};
+use super::body::{Body, Progress, Pump, Sink, collect, request_charge};
 use super::decode::{self, Decoder, human_size};
 use super::envelope::{Envelope, EnvelopeError, Item, Keep, Reader};
 use super::{IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, cors};
@@ -81,18 +79,15 @@ async fn envelope_inner(
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
     state.disk.check()?;
-    let mut body = Body::new(
+    Body::new(
         payload.into_inner(),
         req,
         MAX_ENVELOPE_COMPRESSED,
         "envelope",
         state.body_timeout,
-    )?;
-    let result = envelope_body(req, project_id, &mut body, state).await;
-    if result.is_err() {
-        body.discard().await;
-    }
-    result
+    )?
+    .handle(async |body| envelope_body(req, project_id, body, state).await)
+    .await
 }
 
 /// Reads the envelope as it arrives: credentials from the headers before the body, or from the
@@ -108,7 +103,7 @@ async fn envelope_body(
         None => None,
     };
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let charge = request_charge(state)?;
+    let charge = request_charge(&state.budget)?;
     let decoder = Decoder::new(&encodings, MAX_ENVELOPE_DECODED, "envelope", &charge)?;
     let mut pump = Pump::new(body, decoder);
     let mut sink = EnvelopeSink {
@@ -172,11 +167,6 @@ async fn envelope_body(
 }
 
 use super::body::REQUEST_CHARGE;
-
-/// A new request's share of the memory budget, with its base taken.
-fn request_charge(state: &IngestState) -> Result<Arc<Charge>, IngestError> {
-    super::body::request_charge(&state.budget)
-}
 
 /// Who sent the envelope: the header credentials' owner, else the key of its `dsn`. A `dsn` must
 /// name the project of the URL even when other credentials came along (Relay rejects the
@@ -258,18 +248,15 @@ async fn store_inner(
 ) -> Result<HttpResponse, IngestError> {
     let project_id = project_id(path)?;
     state.disk.check()?;
-    let mut body = Body::new(
+    Body::new(
         payload.into_inner(),
         req,
         MAX_ENVELOPE_COMPRESSED,
         "store request",
         state.body_timeout,
-    )?;
-    let result = store_body(req, project_id, &mut body, state).await;
-    if result.is_err() {
-        body.discard().await;
-    }
-    result
+    )?
+    .handle(async |body| store_body(req, project_id, body, state).await)
+    .await
 }
 
 async fn store_body(
@@ -282,14 +269,9 @@ async fn store_body(
     let owner = authorize(state, &auth.key, project_id).await?;
     admit(state, &owner)?;
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
-    let charge = request_charge(state)?;
-    let decoder = Decoder::new(&encodings, MAX_STORE_DECODED, "store request", &charge)?;
-    let mut sink = Collect {
-        data: Vec::new(),
-        charge: charge.clone(),
-    };
-    Pump::new(body, decoder).run(&mut sink).await?;
-    let json = decode::store_body_charged(sink.data, MAX_EVENT, &charge)?;
+    let charge = request_charge(&state.budget)?;
+    let data = collect(body, &encodings, MAX_STORE_DECODED, "store request", &charge).await?;
+    let json = decode::store_body_charged(data, MAX_EVENT, &charge)?;
     if json.len() > MAX_EVENT {
         return Err(IngestError::TooLarge(format!(
             "the event exceeds {}",

@@ -298,15 +298,9 @@ impl Reader {
         if needed > self.cap {
             return Err(too_large(&item.ty, self.cap, needed));
         }
-        if needed > item.payload.capacity() {
-            let new_capacity = (item.payload.capacity() * 2).clamp(needed, self.cap.max(needed));
-            self.charge
-                .grow(new_capacity - item.payload.capacity())
-                .map_err(EnvelopeError::Budget)?;
-            item.payload.reserve_exact(new_capacity - item.payload.len());
-        }
-        item.payload.extend_from_slice(bytes);
-        Ok(())
+        self.charge
+            .append(&mut item.payload, bytes, self.cap)
+            .map_err(EnvelopeError::Budget)
     }
 
     fn end_item(&mut self) {

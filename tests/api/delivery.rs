@@ -1,13 +1,13 @@
 //! Notifications delivered to real receivers: aiosmtpd for email, a loopback HTTP server for
 //! Slack and signed webhooks; exactly once per trigger, through outages and crashes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{TestApp, error_event, spawn_app_with};
+use crate::helpers::{TestApp, error_event, poll, spawn_app_with};
 use crate::receivers::{HttpReceiver, SmtpSink};
 
 fn bug(name: &str) -> Value {
@@ -31,18 +31,15 @@ async fn wait_outbox(
     app: &TestApp,
     cond: impl Fn(&[tocsin::store::OutboxRecord]) -> bool,
 ) -> Vec<tocsin::store::OutboxRecord> {
-    let started = Instant::now();
-    loop {
+    poll("the outbox gets there", Duration::from_secs(30), async || {
         let rows = app.outbox().await;
         if cond(&rows) {
-            return rows;
+            Ok(rows)
+        } else {
+            Err(format!("{rows:?}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the outbox never got there: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn settled(rows: &[tocsin::store::OutboxRecord]) -> bool {

@@ -1,12 +1,12 @@
 //! Notifications are queued in the durable outbox exactly once per trigger and channel, in the
 //! transaction that creates or reopens the issue; a flood is summarised.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, error_event, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, error_event, poll, spawn_app, spawn_app_with};
 
 fn add_channel(app: &TestApp, args: &[&str]) {
     let mut all = vec!["alerts", "add", "--project", "default"];
@@ -85,22 +85,19 @@ async fn app_with_busy_receivers(extra: &[&str]) -> (TestApp, String) {
 /// The outbox once the dispatcher has tried every due `pending` row once; each then waits an
 /// hour for its retry, so nothing changes while the test looks.
 async fn outbox_after_first_attempts(app: &TestApp) -> Vec<tocsin::store::OutboxRecord> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let rows = app.outbox().await;
-        // A summary is not due before its window ends.
-        let untried = rows
-            .iter()
-            .any(|r| r.state == "pending" && r.attempts == 0 && r.trigger != "summary");
-        if !untried {
-            return rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dispatcher never tried every due row: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        "the dispatcher tried every due row",
+        Duration::from_secs(30),
+        async || {
+            let rows = app.outbox().await;
+            // A summary is not due before its window ends.
+            let untried = rows
+                .iter()
+                .any(|r| r.state == "pending" && r.attempts == 0 && r.trigger != "summary");
+            if untried { Err(format!("{rows:?}")) } else { Ok(rows) }
+        },
+    )
+    .await
 }
 
 #[tokio::test]

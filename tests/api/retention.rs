@@ -1,11 +1,11 @@
 //! Retention: per-project limits thin stored events in the background, keep each issue's key
 //! events, never touch the counters, and hand freed pages back to the file system.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_event, spawn_app_with};
+use crate::helpers::{TestApp, error_event, poll, spawn_app_with};
 
 /// An event of the issue named `kind` (its exception type).
 fn event_of(kind: &str) -> Value {
@@ -48,11 +48,10 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(what, Duration::from_secs(30), async || {
+        if cond().await { Ok(()) } else { Err("not yet".into()) }
+    })
+    .await
 }
 
 async fn pragma(app: &TestApp, name: &str) -> i64 {
@@ -267,22 +266,19 @@ async fn after_enough_events_payloads_shrink_with_a_trained_dictionary_and_every
     // is compressed with it.
     let mut n = early.len();
     let mut probes = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let dictionary = loop {
-        let probe = realistic_event(&recorded, n);
-        n += 1;
-        app.send(&probe).await;
-        let used = stored_payloads(&app).await[&id_of(&probe)].1;
-        probes.push(probe);
-        if let Some(dictionary) = used {
-            break dictionary;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no event was ever compressed with a dictionary"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let dictionary = poll(
+        "an event is compressed with a dictionary",
+        Duration::from_secs(60),
+        async || {
+            let probe = realistic_event(&recorded, n);
+            n += 1;
+            app.send(&probe).await;
+            let used = stored_payloads(&app).await[&id_of(&probe)].1;
+            probes.push(probe);
+            used.ok_or_else(|| "no event was ever compressed with a dictionary".to_string())
+        },
+    )
+    .await;
     let late: Vec<Value> = (n..n + 40).map(|n| realistic_event(&recorded, n)).collect();
     send_concurrently(&app, &late).await;
 
