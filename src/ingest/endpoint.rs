@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::{Value, json};
 
-use super::body::{Body, Progress, Pump, Sink, collect, request_charge};
+use super::body::{Body, Progress, Pump, REQUEST_CHARGE, Sink, collect, request_charge};
 use super::decode::{self, Decoder, human_size};
 use super::envelope::{Envelope, EnvelopeError, Item, Keep, Reader};
 use super::{IngestError, IngestState, MAX_ENVELOPE_COMPRESSED, MAX_ENVELOPE_DECODED, MAX_EVENT, auth, cors};
@@ -98,7 +98,7 @@ async fn envelope_body(
     body: &mut Body,
     state: &IngestState,
 ) -> Result<HttpResponse, IngestError> {
-    let mut owner = match auth::from_request(req)? {
+    let header_owner = match auth::from_request(req)? {
         Some(auth) => Some(authorize(state, &auth.key, project_id).await?),
         None => None,
     };
@@ -110,19 +110,18 @@ async fn envelope_body(
         reader: Reader::new(charge.clone()),
         metrics: &state.metrics,
     };
-    let mut checked = false;
+    let mut owner = None;
     while pump.run(&mut sink).await? == Progress::Paused {
         let headers = sink.reader.headers().expect("the reader pauses after the header line");
-        owner = Some(envelope_owner(state, headers, project_id, owner).await?);
-        checked = true;
+        owner = Some(envelope_owner(state, headers, project_id, header_owner.clone()).await?);
         sink.reader.resume();
     }
     drop(pump);
     let mut envelope = sink.finish()?;
     // An envelope without a newline after its header line is only complete now.
     let owner = match owner {
-        Some(owner) if checked => owner,
-        owner => envelope_owner(state, &envelope.headers, project_id, owner).await?,
+        Some(owner) => owner,
+        None => envelope_owner(state, &envelope.headers, project_id, header_owner).await?,
     };
     let envelope_event_id = match envelope.headers.get("event_id") {
         None | Some(Value::Null) => None,
@@ -165,8 +164,6 @@ async fn envelope_body(
     store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
 }
-
-use super::body::REQUEST_CHARGE;
 
 /// Who sent the envelope: the header credentials' owner, else the key of its `dsn`. A `dsn` must
 /// name the project of the URL even when other credentials came along (Relay rejects the
