@@ -54,12 +54,14 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = settings.public_url_for(&address.to_string());
 
-        let dsns = ensure_default_project(&db)
+        // The small read-write pool serves the start-up steps and then the UI and API.
+        let admin = db.admin_pool().await?;
+        let dsns = ensure_default_project(&admin)
             .await?
             .into_iter()
             .map(|p| (p.project.slug, dsn(&public_url, &p.key, p.project.id)))
             .collect();
-        let setup_link = first_admin_setup_token(&db)
+        let setup_link = first_admin_setup_token(&admin)
             .await?
             .map(|token| format!("{public_url}/setup/{token}"));
 
@@ -94,7 +96,6 @@ impl Application {
             codec: codec.clone(),
             budget: budget.clone(),
         });
-        let admin = db.admin_pool().await?;
         let api = web::Data::new(ApiState {
             pool: pool.clone(),
             admin: admin.clone(),
@@ -274,26 +275,24 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
 
 /// While no user exists, a fresh one-time token for the setup link (only its hash is stored;
 /// each start replaces the previous link).
-async fn first_admin_setup_token(db: &Database) -> anyhow::Result<Option<String>> {
-    let pool = db.write_pool().await?;
-    if store::count_users(&pool).await? > 0 {
+async fn first_admin_setup_token(pool: &store::Pool) -> anyhow::Result<Option<String>> {
+    if store::count_users(pool).await? > 0 {
         return Ok(None);
     }
     let token = crate::project::random_hex(24);
-    store::replace_setup_token(&pool, &crate::web::session_hash(&token)).await?;
+    store::replace_setup_token(pool, &crate::web::session_hash(&token)).await?;
     Ok(Some(token))
 }
 
 /// On first start (no projects at all) create `default`, project id 1, so the DSN printed at
 /// start-up works at once. Returns every project.
-async fn ensure_default_project(db: &Database) -> anyhow::Result<Vec<store::ProjectWithKey>> {
-    let pool = db.write_pool().await?;
-    if store::count_projects(&pool).await? == 0 {
+async fn ensure_default_project(pool: &store::Pool) -> anyhow::Result<Vec<store::ProjectWithKey>> {
+    if store::count_projects(pool).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created = store::create_project(&pool, &slug, "Default", &PublicKey::generate()).await?;
+        let created = store::create_project(pool, &slug, "Default", &PublicKey::generate()).await?;
         tracing::info!(project_id = created.project.id, "created the default project");
     }
-    Ok(store::list_projects(&pool).await?)
+    Ok(store::list_projects(pool).await?)
 }
 
 /// `https://host/sentry` → `/sentry`; `http://host:8000` → ``.
