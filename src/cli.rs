@@ -205,7 +205,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Migrate => block_on(async {
             let db = open(&settings).await?;
-            println!("database {} is up to date", db.path().display());
+            println!("database {} is up to date", db.describe());
             Ok(())
         }),
     }
@@ -221,14 +221,9 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyho
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Database> {
-    Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value)
+    Database::open_at(&settings.database())
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database in {} (--data-dir / TOCSIN_DATA_DIR)",
-                settings.data_dir.value.display()
-            )
-        })
+        .with_context(|| format!("cannot open {}", settings.database_description()))
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -11,8 +11,9 @@ pub struct HealthState {
     pub pool: Pool,
     pub writer: WriterHandle,
     pub metrics: Metrics,
-    /// The database file; its size (with the WAL) is a metric.
-    pub db_path: std::path::PathBuf,
+    /// The SQLite database file; its size (with the WAL) is a metric. `None` on PostgreSQL,
+    /// which is asked for its database's size instead.
+    pub db_path: Option<std::path::PathBuf>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -58,13 +59,15 @@ async fn metrics(req: actix_web::HttpRequest, state: web::Data<HealthState>) -> 
                 json!({"detail": "metrics need an API token (Authorization: Bearer <token>) or a signed-in session"}),
             );
     }
+    let bytes = match &state.db_path {
+        Some(path) => database_bytes(path),
+        None => store::database_bytes(&state.pool)
+            .await
+            .map_or(0, |b| u64::try_from(b).unwrap_or(0)),
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(
-            state
-                .metrics
-                .render(state.writer.queued(), database_bytes(&state.db_path)),
-        )
+        .body(state.metrics.render(state.writer.queued(), bytes))
 }
 
 /// The database file plus its write-ahead log: what the data takes on disk right now.

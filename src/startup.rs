@@ -41,14 +41,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let db = Database::open(&settings.data_dir.value, settings.sqlite_synchronous.value)
+        let db = Database::open_at(&settings.database())
             .await
-            .with_context(|| {
-                format!(
-                    "cannot open the database in {} (--data-dir / TOCSIN_DATA_DIR)",
-                    settings.data_dir.value.display()
-                )
-            })?;
+            .with_context(|| format!("cannot open {}", settings.database_description()))?;
         let listener = TcpListener::bind(&settings.bind.value)
             .with_context(|| format!("cannot listen on {} (--bind / TOCSIN_BIND)", settings.bind.value))?;
         let address = listener.local_addr()?;
@@ -146,7 +141,7 @@ impl Application {
             pool: pool.clone(),
             writer: writer.clone(),
             metrics: metrics.clone(),
-            db_path: db.path().to_path_buf(),
+            db_path: db.sqlite_path().map(std::path::Path::to_path_buf),
         });
         let retention = crate::retention::spawn(
             pool,

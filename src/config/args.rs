@@ -14,6 +14,10 @@ pub struct SettingsArgs {
     /// Directory holding `tocsin.db`; created if missing.
     #[arg(long, env = "TOCSIN_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL to keep the data in, shared by every node pointed at it
+    /// (`postgres://user:password@host:5432/db`) [default: SQLite in the data directory].
+    #[arg(long, env = "TOCSIN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
     /// Base URL used in DSNs and links [default: http://<bind>].
     #[arg(long, env = "TOCSIN_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,

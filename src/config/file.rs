@@ -13,6 +13,7 @@ use super::{SmtpTls, Synchronous};
 pub(super) struct FileSettings {
     pub(super) bind: Option<String>,
     pub(super) data_dir: Option<PathBuf>,
+    pub(super) database_url: Option<String>,
     pub(super) public_url: Option<String>,
     pub(super) org: Option<String>,
     pub(super) queue_capacity: Option<usize>,

@@ -60,6 +60,8 @@ impl SmtpTls {
 pub struct Settings {
     pub bind: Setting<String>,
     pub data_dir: Setting<PathBuf>,
+    /// `None`: the SQLite file in `data_dir`.
+    pub database_url: Setting<Option<String>>,
     /// `None` means "derive from the address actually bound".
     pub public_url: Setting<Option<String>>,
     pub org: Setting<String>,
@@ -111,6 +113,12 @@ impl Settings {
                 "TOCSIN_DATA_DIR",
                 file.data_dir,
                 PathBuf::from(DEFAULT_DATA_DIR),
+            ),
+            database_url: layer(
+                args.database_url.clone().map(Some),
+                "TOCSIN_DATABASE_URL",
+                file.database_url.map(Some),
+                None,
             ),
             public_url: layer(
                 args.public_url.clone().map(Some),
@@ -226,6 +234,14 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database_url.value
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            anyhow::bail!(
+                "database_url {:?} must start with postgres:// (set --database-url or TOCSIN_DATABASE_URL; leave it unset for SQLite in the data directory)",
+                crate::store::redact_url(url)
+            );
+        }
         if self.alert_flood_window.value < 1.0 || self.alert_retry_seconds.value <= 0.0 {
             anyhow::bail!(
                 "alert_flood_window must be at least 1 second and alert_retry_seconds positive (see --alert-flood-window, --alert-retry-seconds)"
@@ -261,6 +277,31 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// Where the data lives: PostgreSQL when `database_url` is set, else SQLite in `data_dir`.
+    pub fn database(&self) -> crate::store::Location {
+        match &self.database_url.value {
+            Some(url) => crate::store::Location::Postgres { url: url.clone() },
+            None => crate::store::Location::Sqlite {
+                data_dir: self.data_dir.value.clone(),
+                synchronous: self.sqlite_synchronous.value,
+            },
+        }
+    }
+
+    /// What `--database-url`/`--data-dir` point at, for error messages (no password).
+    pub fn database_description(&self) -> String {
+        match &self.database_url.value {
+            Some(url) => format!(
+                "PostgreSQL at {} (--database-url / TOCSIN_DATABASE_URL)",
+                crate::store::redact_url(url)
+            ),
+            None => format!(
+                "the database in {} (--data-dir / TOCSIN_DATA_DIR)",
+                self.data_dir.value.display()
+            ),
+        }
     }
 
     /// Path of the SQLite database inside the data directory.

@@ -19,6 +19,18 @@ impl Settings {
             quote(&self.data_dir.value.display().to_string()),
             self.data_dir.source,
         );
+        // The backend first, as its own line: which database this node uses matters most when
+        // several nodes share one. The password never prints.
+        let backend = match &self.database_url.value {
+            Some(_) => "postgres",
+            None => "sqlite",
+        };
+        line("# backend", quote(backend), self.database_url.source);
+        let url = match &self.database_url.value {
+            Some(url) => quote(&crate::store::redact_url(url)),
+            None => "# unset: SQLite in data_dir".into(),
+        };
+        line("database_url", url, self.database_url.source);
         let public = match &self.public_url.value {
             Some(url) => quote(url),
             None => quote(&format!("http://{}", self.bind.value)),

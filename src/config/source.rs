@@ -33,6 +33,7 @@ pub struct Setting<T> {
 const KNOWN_ENV: &[&str] = &[
     "TOCSIN_BIND",
     "TOCSIN_DATA_DIR",
+    "TOCSIN_DATABASE_URL",
     "TOCSIN_PUBLIC_URL",
     "TOCSIN_ORG",
     "TOCSIN_QUEUE_CAPACITY",

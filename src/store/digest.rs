@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sqlx::SqliteConnection;
+use super::pool::Conn;
 
 use super::StoreError;
 use super::events::{self, EventRow};
@@ -30,7 +30,7 @@ pub struct Outcome {
 
 /// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
 pub async fn digest(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     rows: &[&EventRow],
     now: f64,
     guard: FloodGuard,

@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row};
 
+use super::pool::{Conn, on};
 use super::{Pool, StoreError};
 
 /// One prepared event, ready for the writer: indexed columns, the compressed payload, and what
@@ -62,19 +63,24 @@ pub struct StoredEvent {
 pub(super) const EVENT_COLUMNS: &str =
     "id, project_id, event_id, issue_id, timestamp, received, tags, payload, dict_id";
 
-pub(super) fn stored_event(row: &sqlx::sqlite::SqliteRow) -> StoredEvent {
-    StoredEvent {
-        row_id: row.get(0),
-        project_id: row.get(1),
-        event_id: row.get(2),
-        issue_id: row.get(3),
-        timestamp: row.get(4),
-        received: row.get(5),
-        tags: serde_json::from_str(row.get::<&str, _>(6)).unwrap_or_default(),
-        payload: row.get(7),
-        dict_id: row.get(8),
-    }
+/// A [`StoredEvent`] from a row of [`EVENT_COLUMNS`], of either backend's row type.
+macro_rules! stored_event {
+    ($row:expr) => {{
+        let row = $row;
+        $crate::store::StoredEvent {
+            row_id: row.get(0),
+            project_id: row.get(1),
+            event_id: row.get(2),
+            issue_id: row.get(3),
+            timestamp: row.get(4),
+            received: row.get(5),
+            tags: serde_json::from_str(row.get::<&str, _>(6)).unwrap_or_default(),
+            payload: row.get(7),
+            dict_id: row.get(8),
+        }
+    }};
 }
+pub(super) use stored_event;
 
 /// Rows per multi-row statement. sqlx caches one prepared statement per distinct row count, so
 /// a fixed chunk keeps the cache small; 12 columns × 64 rows stays far below SQLite's 32766
@@ -83,107 +89,103 @@ pub(super) const ROWS_PER_STATEMENT: usize = 64;
 
 /// `(project_id, event_id)` pairs of `rows` already stored.
 pub(super) async fn existing_event_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     rows: &[&EventRow],
 ) -> Result<HashSet<(i64, String)>, StoreError> {
-    let mut found = HashSet::new();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ");
-        let mut values = qb.separated(", ");
-        for row in chunk {
-            values.push("(");
-            values.push_bind_unseparated(row.project_id);
-            values.push_unseparated(", ");
-            values.push_bind_unseparated(row.event_id.as_str());
-            values.push_unseparated(")");
+    on!(conn, |c, DB| {
+        let mut found = HashSet::new();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<DB> =
+                QueryBuilder::new("SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ");
+            let mut values = qb.separated(", ");
+            for row in chunk {
+                values.push("(");
+                values.push_bind_unseparated(row.project_id);
+                values.push_unseparated(", ");
+                values.push_bind_unseparated(row.event_id.as_str());
+                values.push_unseparated(")");
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&mut *c).await? {
+                found.insert((r.get(0), r.get(1)));
+            }
         }
-        qb.push(")");
-        for r in qb.build().fetch_all(&mut *conn).await? {
-            found.insert((r.get(0), r.get(1)));
-        }
-    }
-    Ok(found)
+        Ok(found)
+    })
 }
 
 /// Which of the rows' projects still exist.
-pub(super) async fn existing_projects(
-    conn: &mut SqliteConnection,
-    rows: &[&EventRow],
-) -> Result<HashSet<i64>, StoreError> {
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM projects WHERE id IN (");
-    let mut list = qb.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
-    qb.push(")");
-    Ok(qb
-        .build()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
+pub(super) async fn existing_projects(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<HashSet<i64>, StoreError> {
+    on!(conn, |c, DB| {
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT id FROM projects WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        Ok(qb.build().fetch_all(&mut *c).await?.iter().map(|r| r.get(0)).collect())
+    })
 }
 
 /// Inserts new events (already known not to be stored) with their issue ids.
-pub(super) async fn insert_events(conn: &mut SqliteConnection, rows: &[(&EventRow, i64)]) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
-             environment, user_key, tags, payload, dict_id) ",
-        );
-        qb.push_values(chunk, |mut b, (row, issue_id)| {
-            b.push_bind(row.project_id)
-                .push_bind(row.event_id.as_str())
-                .push_bind(*issue_id)
-                .push_bind(row.timestamp)
-                .push_bind(row.received)
-                .push_bind(row.level)
-                .push_bind(row.platform.as_str())
-                .push_bind(row.release.as_deref())
-                .push_bind(row.environment.as_deref())
-                .push_bind(row.user_key.as_deref())
-                .push_bind(serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into()))
-                .push_bind(row.payload.as_slice())
-                .push_bind(row.dict_id);
-        });
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+pub(super) async fn insert_events(conn: &mut Conn<'_>, rows: &[(&EventRow, i64)]) -> Result<(), StoreError> {
+    on!(conn, |c, DB| {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<DB> = QueryBuilder::new(
+                "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
+                 environment, user_key, tags, payload, dict_id) ",
+            );
+            qb.push_values(chunk, |mut b, (row, issue_id)| {
+                b.push_bind(row.project_id)
+                    .push_bind(row.event_id.as_str())
+                    .push_bind(*issue_id)
+                    .push_bind(row.timestamp)
+                    .push_bind(row.received)
+                    .push_bind(row.level)
+                    .push_bind(row.platform.as_str())
+                    .push_bind(row.release.as_deref())
+                    .push_bind(row.environment.as_deref())
+                    .push_bind(row.user_key.as_deref())
+                    .push_bind(serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into()))
+                    .push_bind(row.payload.as_slice())
+                    .push_bind(row.dict_id);
+            });
+            qb.build().execute(&mut *c).await?;
+        }
+        Ok(())
+    })
 }
 
 pub async fn event_by_id(pool: &Pool, project_id: i64, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ? AND event_id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(project_id)
-        .bind(event_id)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row.as_ref().map(stored_event))
+    on!(pool, |c| {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .bind(event_id)
+            .fetch_optional(c)
+            .await?;
+        Ok(row.as_ref().map(|r| stored_event!(r)))
+    })
 }
 
 /// How many events are stored (all projects).
 pub async fn count_events(pool: &Pool) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM events")
-        .fetch_one(pool.sqlite())
-        .await?
-        .get(0))
+    on!(pool, |c| {
+        Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(c).await?.get(0))
+    })
 }
 
 /// Flags the event that reopened its issue, so retention keeps it.
-pub(super) async fn mark_reopened(
-    conn: &mut SqliteConnection,
-    project_id: i64,
-    event_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE events SET reopened = 1 WHERE project_id = ? AND event_id = ?")
-        .bind(project_id)
-        .bind(event_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+pub(super) async fn mark_reopened(conn: &mut Conn<'_>, project_id: i64, event_id: &str) -> Result<(), StoreError> {
+    on!(conn, |c, DB| {
+        sqlx::query("UPDATE events SET reopened = 1 WHERE project_id = $1 AND event_id = $2")
+            .bind(project_id)
+            .bind(event_id)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
 }

@@ -1,8 +1,7 @@
 //! Storing user feedback (`user_report` and `feedback` envelope items).
 
-use sqlx::SqliteConnection;
-
 use super::StoreError;
+use super::pool::{Conn, on};
 
 /// One piece of feedback, ready for the writer.
 #[derive(Debug, Clone)]
@@ -16,20 +15,22 @@ pub struct FeedbackRow {
     pub received: f64,
 }
 
-pub(super) async fn insert(conn: &mut SqliteConnection, row: &FeedbackRow) -> Result<(), StoreError> {
-    // A project deleted while its key was still cached must not fail the whole batch on the
-    // foreign key: the feedback is dropped with its project.
-    sqlx::query(
-        "INSERT INTO user_feedback (project_id, event_id, name, email, comments, received) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
-    )
-    .bind(row.project_id)
-    .bind(&row.event_id)
-    .bind(&row.name)
-    .bind(&row.email)
-    .bind(&row.comments)
-    .bind(row.received)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+pub(super) async fn insert(conn: &mut Conn<'_>, row: &FeedbackRow) -> Result<(), StoreError> {
+    on!(conn, |c, DB| {
+        // A project deleted while its key was still cached must not fail the whole batch on the
+        // foreign key: the feedback is dropped with its project.
+        sqlx::query(
+            "INSERT INTO user_feedback (project_id, event_id, name, email, comments, received) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM projects WHERE id = $1)",
+        )
+        .bind(row.project_id)
+        .bind(&row.event_id)
+        .bind(&row.name)
+        .bind(&row.email)
+        .bind(&row.comments)
+        .bind(row.received)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    })
 }

@@ -1,9 +1,10 @@
 //! Changes people make to issues (status, deletion). They run in the writer's transaction like
 //! events do, so a resolve and a concurrent regression are ordered, never interleaved.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::issue_writes::Activity;
+use super::pool::{Conn, on};
 use super::{Pool, StoreError};
 
 /// A requested status.
@@ -55,7 +56,7 @@ pub enum CommandOutcome {
     NotFound,
 }
 
-pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) -> Result<CommandOutcome, StoreError> {
+pub async fn apply(conn: &mut Conn<'_>, cmd: &IssueCommand, now: f64) -> Result<CommandOutcome, StoreError> {
     match cmd {
         IssueCommand::SetStatus {
             issue_id,
@@ -67,12 +68,15 @@ pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) ->
             user_id,
             actor,
         } => {
-            let updated = sqlx::query("UPDATE issues SET assignee_id = ? WHERE id = ? RETURNING id")
-                .bind(user_id)
-                .bind(issue_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if updated.is_none() {
+            let updated = on!(conn, |c| sqlx::query(
+                "UPDATE issues SET assignee_id = $1 WHERE id = $2"
+            )
+            .bind(user_id)
+            .bind(issue_id)
+            .execute(c)
+            .await?
+            .rows_affected());
+            if updated == 0 {
                 return Ok(CommandOutcome::NotFound);
             }
             let data = serde_json::json!({ "assignee_id": user_id }).to_string();
@@ -95,16 +99,18 @@ pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) ->
             if !exists(conn, *issue_id).await? {
                 return Ok(CommandOutcome::NotFound);
             }
-            sqlx::query(
-                "INSERT INTO issue_links (issue_id, url, label, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(issue_id)
-            .bind(url)
-            .bind(label)
-            .bind(actor)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            on!(conn, |c| {
+                sqlx::query(
+                    "INSERT INTO issue_links (issue_id, url, label, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(issue_id)
+                .bind(url)
+                .bind(label)
+                .bind(actor)
+                .bind(now)
+                .execute(c)
+                .await?;
+            });
             let data = serde_json::json!({ "url": url, "label": label }).to_string();
             log(conn, *issue_id, "linked", &data, actor, now).await
         }
@@ -116,11 +122,11 @@ pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) ->
             log(conn, *issue_id, "note", &data, actor, now).await
         }
         IssueCommand::Delete { issue_id } => {
-            let done = sqlx::query("DELETE FROM issues WHERE id = ?")
+            let done = on!(conn, |c| sqlx::query("DELETE FROM issues WHERE id = $1")
                 .bind(issue_id)
-                .execute(&mut *conn)
+                .execute(c)
                 .await?
-                .rows_affected();
+                .rows_affected());
             Ok(if done > 0 {
                 CommandOutcome::Done
             } else {
@@ -131,87 +137,95 @@ pub async fn apply(conn: &mut SqliteConnection, cmd: &IssueCommand, now: f64) ->
 }
 
 async fn set_status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     issue_id: i64,
     change: &StatusChange,
     actor: &str,
     now: f64,
 ) -> Result<CommandOutcome, StoreError> {
-    let (status, resolved_at, until, count) = match change {
-        StatusChange::Resolved => ("resolved", Some(now), None, None),
-        StatusChange::Unresolved => ("unresolved", None, None, None),
-        StatusChange::Ignored { until, count } => ("ignored", None, *until, *count),
-    };
-    let updated = sqlx::query(
-        "UPDATE issues SET status = ?, resolved_at = ?, ignore_until = ?, ignore_count = ?, \
-         ignore_baseline = CASE WHEN ? IS NULL THEN NULL ELSE times_seen END WHERE id = ? RETURNING id",
-    )
-    .bind(status)
-    .bind(resolved_at)
-    .bind(until)
-    .bind(count)
-    .bind(count)
-    .bind(issue_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if updated.is_none() {
-        return Ok(CommandOutcome::NotFound);
-    }
-    let kind = match change {
-        StatusChange::Resolved => "set_resolved",
-        StatusChange::Unresolved => "set_unresolved",
-        StatusChange::Ignored { .. } => "set_ignored",
-    };
-    let data = serde_json::json!({ "ignore_until": until, "ignore_count": count }).to_string();
-    let activity = Activity {
-        issue_id,
-        kind,
-        data,
-        at: now,
-    };
-    sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES (?, ?, ?, ?, ?)")
-        .bind(activity.issue_id)
-        .bind(activity.kind)
-        .bind(&activity.data)
-        .bind(actor)
-        .bind(activity.at)
-        .execute(&mut *conn)
+    on!(conn, |c, DB| {
+        let (status, resolved_at, until, count) = match change {
+            StatusChange::Resolved => ("resolved", Some(now), None, None),
+            StatusChange::Unresolved => ("unresolved", None, None, None),
+            StatusChange::Ignored { until, count } => ("ignored", None, *until, *count),
+        };
+        let updated = sqlx::query(
+            "UPDATE issues SET status = $1, resolved_at = $2, ignore_until = $3, ignore_count = $4, \
+             ignore_baseline = CASE WHEN $5 IS NULL THEN NULL ELSE times_seen END WHERE id = $6 RETURNING id",
+        )
+        .bind(status)
+        .bind(resolved_at)
+        .bind(until)
+        .bind(count)
+        .bind(count)
+        .bind(issue_id)
+        .fetch_optional(&mut *c)
         .await?;
-    Ok(CommandOutcome::Done)
+        if updated.is_none() {
+            return Ok(CommandOutcome::NotFound);
+        }
+        let kind = match change {
+            StatusChange::Resolved => "set_resolved",
+            StatusChange::Unresolved => "set_unresolved",
+            StatusChange::Ignored { .. } => "set_ignored",
+        };
+        let data = serde_json::json!({ "ignore_until": until, "ignore_count": count }).to_string();
+        let activity = Activity {
+            issue_id,
+            kind,
+            data,
+            at: now,
+        };
+        sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(activity.issue_id)
+            .bind(activity.kind)
+            .bind(&activity.data)
+            .bind(actor)
+            .bind(activity.at)
+            .execute(&mut *c)
+            .await?;
+        Ok(CommandOutcome::Done)
+    })
 }
 
 /// The activity log of an issue, oldest first: `(kind, data JSON, actor, at)`.
 pub async fn activity_of(pool: &Pool, issue_id: i64) -> Result<Vec<(String, String, Option<String>, f64)>, StoreError> {
-    let rows = sqlx::query("SELECT kind, data, actor, at FROM activity WHERE issue_id = ? ORDER BY at, id")
-        .bind(issue_id)
-        .fetch_all(pool.sqlite())
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    on!(pool, |c| {
+        let rows = sqlx::query("SELECT kind, data, actor, at FROM activity WHERE issue_id = $1 ORDER BY at, id")
+            .bind(issue_id)
+            .fetch_all(c)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    })
 }
 
-async fn exists(conn: &mut SqliteConnection, issue_id: i64) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM issues WHERE id = ?")
-        .bind(issue_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some())
+async fn exists(conn: &mut Conn<'_>, issue_id: i64) -> Result<bool, StoreError> {
+    on!(conn, |c, DB| {
+        Ok(sqlx::query("SELECT 1 FROM issues WHERE id = $1")
+            .bind(issue_id)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some())
+    })
 }
 
 async fn log(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     issue_id: i64,
     kind: &str,
     data: &str,
     actor: &str,
     now: f64,
 ) -> Result<CommandOutcome, StoreError> {
-    sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES (?, ?, ?, ?, ?)")
-        .bind(issue_id)
-        .bind(kind)
-        .bind(data)
-        .bind(actor)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(CommandOutcome::Done)
+    on!(conn, |c, DB| {
+        sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(issue_id)
+            .bind(kind)
+            .bind(data)
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+        Ok(CommandOutcome::Done)
+    })
 }

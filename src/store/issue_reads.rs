@@ -1,8 +1,9 @@
 //! Reading issues: filtered and sorted lists, one issue, its tags and its events.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
 use super::events::{EVENT_COLUMNS, StoredEvent, stored_event};
+use super::pool::on;
 use super::{Pool, StoreError};
 
 /// An issue as the API and UI show it.
@@ -98,124 +99,136 @@ const ISSUE_COLUMNS: &str = "i.id, i.project_id, p.slug, p.name, i.short_number,
 const ISSUE_FROM: &str =
     "FROM issues i JOIN projects p ON p.id = i.project_id LEFT JOIN users u ON u.id = i.assignee_id";
 
-fn issue_from_row(r: &sqlx::sqlite::SqliteRow) -> IssueRecord {
-    IssueRecord {
-        id: r.get(0),
-        project_id: r.get(1),
-        project_slug: r.get(2),
-        project_name: r.get(3),
-        short_number: r.get(4),
-        title: r.get(5),
-        culprit: r.get(6),
-        ty: r.get(7),
-        value: r.get(8),
-        level: r.get(9),
-        platform: r.get(10),
-        status: r.get(11),
-        first_seen: r.get(12),
-        last_seen: r.get(13),
-        times_seen: r.get(14),
-        users_seen: r.get(15),
-        first_release: r.get(16),
-        last_release: r.get(17),
-        resolved_at: r.get(18),
-        ignore_until: r.get(19),
-        ignore_count: r.get(20),
-        ignore_baseline: r.get(21),
-        assignee_id: r.get(22),
-        assignee_email: r.get(23),
-    }
+/// An [`IssueRecord`] from a row of [`ISSUE_COLUMNS`], of either backend's row type.
+macro_rules! issue_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        IssueRecord {
+            id: r.get(0),
+            project_id: r.get(1),
+            project_slug: r.get(2),
+            project_name: r.get(3),
+            short_number: r.get(4),
+            title: r.get(5),
+            culprit: r.get(6),
+            ty: r.get(7),
+            value: r.get(8),
+            level: r.get(9),
+            platform: r.get(10),
+            status: r.get(11),
+            first_seen: r.get(12),
+            last_seen: r.get(13),
+            times_seen: r.get(14),
+            users_seen: r.get(15),
+            first_release: r.get(16),
+            last_release: r.get(17),
+            resolved_at: r.get(18),
+            ignore_until: r.get(19),
+            ignore_count: r.get(20),
+            ignore_baseline: r.get(21),
+            assignee_id: r.get(22),
+            assignee_email: r.get(23),
+        }
+    }};
 }
 
 /// One page of issues (`limit + 1` rows are read to tell whether another page follows).
 pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE 1 = 1"));
-    if let Some(project_id) = f.project_id {
-        qb.push(" AND i.project_id = ");
-        qb.push_bind(project_id);
-    }
-    match f.status.as_deref() {
-        Some("unresolved") => {
-            qb.push(" AND (i.status = 'unresolved' OR (i.status = 'ignored' AND i.ignore_until <= ");
-            qb.push_bind(f.now);
-            qb.push("))");
+    on!(pool, |c, DB| {
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE 1 = 1"));
+        if let Some(project_id) = f.project_id {
+            qb.push(" AND i.project_id = ");
+            qb.push_bind(project_id);
         }
-        Some("ignored") => {
-            qb.push(" AND i.status = 'ignored' AND (i.ignore_until IS NULL OR i.ignore_until > ");
-            qb.push_bind(f.now);
+        match f.status.as_deref() {
+            Some("unresolved") => {
+                qb.push(" AND (i.status = 'unresolved' OR (i.status = 'ignored' AND i.ignore_until <= ");
+                qb.push_bind(f.now);
+                qb.push("))");
+            }
+            Some("ignored") => {
+                qb.push(" AND i.status = 'ignored' AND (i.ignore_until IS NULL OR i.ignore_until > ");
+                qb.push_bind(f.now);
+                qb.push(")");
+            }
+            Some(status) => {
+                qb.push(" AND i.status = ");
+                qb.push_bind(status.to_string());
+            }
+            None => {}
+        }
+        for tag in &f.tags {
+            qb.push(if tag.negate { " AND NOT EXISTS" } else { " AND EXISTS" });
+            qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND t.key = ");
+            qb.push_bind(tag.key.clone());
+            qb.push(" AND t.value = ");
+            qb.push_bind(tag.value.clone());
             qb.push(")");
         }
-        Some(status) => {
-            qb.push(" AND i.status = ");
-            qb.push_bind(status.to_string());
+        match f.assignee {
+            Some(AssigneeFilter::Nobody) => {
+                qb.push(" AND i.assignee_id IS NULL");
+            }
+            Some(AssigneeFilter::Anybody) => {
+                qb.push(" AND i.assignee_id IS NOT NULL");
+            }
+            Some(AssigneeFilter::User(id)) => {
+                qb.push(" AND i.assignee_id = ");
+                qb.push_bind(id);
+            }
+            None => {}
         }
-        None => {}
-    }
-    for tag in &f.tags {
-        qb.push(if tag.negate { " AND NOT EXISTS" } else { " AND EXISTS" });
-        qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND t.key = ");
-        qb.push_bind(tag.key.clone());
-        qb.push(" AND t.value = ");
-        qb.push_bind(tag.value.clone());
-        qb.push(")");
-    }
-    match f.assignee {
-        Some(AssigneeFilter::Nobody) => {
-            qb.push(" AND i.assignee_id IS NULL");
+        for word in &f.text {
+            let pattern = format!(
+                "%{}%",
+                word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            );
+            // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+            qb.push(" AND (lower(i.title) LIKE lower(");
+            qb.push_bind(pattern.clone());
+            qb.push(") ESCAPE '\\' OR lower(COALESCE(i.culprit, '')) LIKE lower(");
+            qb.push_bind(pattern);
+            qb.push(")");
+            qb.push(" ESCAPE '\\')");
         }
-        Some(AssigneeFilter::Anybody) => {
-            qb.push(" AND i.assignee_id IS NOT NULL");
-        }
-        Some(AssigneeFilter::User(id)) => {
-            qb.push(" AND i.assignee_id = ");
-            qb.push_bind(id);
-        }
-        None => {}
-    }
-    for word in &f.text {
-        let pattern = format!(
-            "%{}%",
-            word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-        );
-        qb.push(" AND (i.title LIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" ESCAPE '\\' OR COALESCE(i.culprit, '') LIKE ");
-        qb.push_bind(pattern);
-        qb.push(" ESCAPE '\\')");
-    }
-    qb.push(match f.sort {
-        IssueSort::Date => " ORDER BY i.last_seen DESC, i.id DESC",
-        IssueSort::New => " ORDER BY i.first_seen DESC, i.id DESC",
-        IssueSort::Freq => " ORDER BY i.times_seen DESC, i.id DESC",
-        IssueSort::User => " ORDER BY i.users_seen DESC, i.id DESC",
-    });
-    qb.push(" LIMIT ");
-    qb.push_bind(f.limit + 1);
-    qb.push(" OFFSET ");
-    qb.push_bind(f.offset);
-    let rows = qb.build().fetch_all(pool.sqlite()).await?;
-    let more = rows.len() as i64 > f.limit;
-    Ok((rows.iter().take(f.limit as usize).map(issue_from_row).collect(), more))
+        qb.push(match f.sort {
+            IssueSort::Date => " ORDER BY i.last_seen DESC, i.id DESC",
+            IssueSort::New => " ORDER BY i.first_seen DESC, i.id DESC",
+            IssueSort::Freq => " ORDER BY i.times_seen DESC, i.id DESC",
+            IssueSort::User => " ORDER BY i.users_seen DESC, i.id DESC",
+        });
+        qb.push(" LIMIT ");
+        qb.push_bind(f.limit + 1);
+        qb.push(" OFFSET ");
+        qb.push_bind(f.offset);
+        let rows = qb.build().fetch_all(c).await?;
+        let more = rows.len() as i64 > f.limit;
+        Ok((
+            rows.iter().take(f.limit as usize).map(|r| issue_from_row!(r)).collect(),
+            more,
+        ))
+    })
 }
 
 pub async fn issue_by_id(pool: &Pool, id: i64) -> Result<Option<IssueRecord>, StoreError> {
-    let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE i.id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row.as_ref().map(issue_from_row))
+    on!(pool, |c| {
+        let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE i.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await?;
+        Ok(row.as_ref().map(|r| issue_from_row!(r)))
+    })
 }
 
 /// `DEFAULT-3`: the project slug (any case) and the issue's number in it.
 pub async fn issue_by_short_id(pool: &Pool, slug: &str, number: i64) -> Result<Option<IssueRecord>, StoreError> {
-    let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE p.slug = ? AND i.short_number = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(slug.to_ascii_lowercase())
-        .bind(number)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row.as_ref().map(issue_from_row))
+    on!(pool, |c| {
+        let sql = format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE p.slug = $1 AND i.short_number = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(slug.to_ascii_lowercase())
+            .bind(number)
+            .fetch_optional(c)
+            .await?;
+        Ok(row.as_ref().map(|r| issue_from_row!(r)))
+    })
 }
 
 /// A value of a tag with its count.
@@ -244,44 +257,46 @@ pub async fn issue_tags(
     key: Option<&str>,
     top: i64,
 ) -> Result<Vec<TagSummary>, StoreError> {
-    let keys = sqlx::query(
-        "SELECT key, SUM(count), COUNT(*) FROM issue_tag_values WHERE issue_id = ? AND (? IS NULL OR key = ?) \
-         GROUP BY key ORDER BY key",
-    )
-    .bind(issue_id)
-    .bind(key)
-    .bind(key)
-    .fetch_all(pool.sqlite())
-    .await?;
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        let key: String = k.get(0);
-        let values = sqlx::query(
-            "SELECT value, count, first_seen, last_seen FROM issue_tag_values WHERE issue_id = ? AND key = ? \
-             ORDER BY count DESC, last_seen DESC LIMIT ?",
+    on!(pool, |c| {
+        let keys = sqlx::query(
+            "SELECT key, CAST(SUM(count) AS BIGINT), COUNT(*) FROM issue_tag_values WHERE issue_id = $1 AND ($2 IS NULL OR key = $3) \
+             GROUP BY key ORDER BY key",
         )
         .bind(issue_id)
-        .bind(&key)
-        .bind(top)
-        .fetch_all(pool.sqlite())
+        .bind(key)
+        .bind(key)
+        .fetch_all(c)
         .await?;
-        out.push(TagSummary {
-            top: values
-                .iter()
-                .map(|v| TagValue {
-                    key: key.clone(),
-                    value: v.get(0),
-                    count: v.get(1),
-                    first_seen: v.get(2),
-                    last_seen: v.get(3),
-                })
-                .collect(),
-            key,
-            total: k.get(1),
-            distinct: k.get(2),
-        });
-    }
-    Ok(out)
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let key: String = k.get(0);
+            let values = sqlx::query(
+                "SELECT value, count, first_seen, last_seen FROM issue_tag_values WHERE issue_id = $1 AND key = $2 \
+                 ORDER BY count DESC, last_seen DESC LIMIT $3",
+            )
+            .bind(issue_id)
+            .bind(&key)
+            .bind(top)
+            .fetch_all(c)
+            .await?;
+            out.push(TagSummary {
+                top: values
+                    .iter()
+                    .map(|v| TagValue {
+                        key: key.clone(),
+                        value: v.get(0),
+                        count: v.get(1),
+                        first_seen: v.get(2),
+                        last_seen: v.get(3),
+                    })
+                    .collect(),
+                key,
+                total: k.get(1),
+                distinct: k.get(2),
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Which end of an issue's events.
@@ -299,22 +314,27 @@ pub async fn issue_events(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<StoredEvent>, bool), StoreError> {
-    let direction = match order {
-        EventOrder::NewestFirst => "DESC",
-        EventOrder::OldestFirst => "ASC",
-    };
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = ? ORDER BY timestamp {direction}, id {direction} \
-         LIMIT ? OFFSET ?"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(issue_id)
-        .bind(limit + 1)
-        .bind(offset)
-        .fetch_all(pool.sqlite())
-        .await?;
-    let more = rows.len() as i64 > limit;
-    Ok((rows.iter().take(limit as usize).map(stored_event).collect(), more))
+    on!(pool, |c| {
+        let direction = match order {
+            EventOrder::NewestFirst => "DESC",
+            EventOrder::OldestFirst => "ASC",
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp {direction}, id {direction} \
+             LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .bind(limit + 1)
+            .bind(offset)
+            .fetch_all(c)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        Ok((
+            rows.iter().take(limit as usize).map(|r| stored_event!(r)).collect(),
+            more,
+        ))
+    })
 }
 
 /// The ids of the events just before and just after `event` in its issue (by time).
@@ -322,28 +342,30 @@ pub async fn event_neighbours(
     pool: &Pool,
     event: &StoredEvent,
 ) -> Result<(Option<String>, Option<String>), StoreError> {
-    let Some(issue_id) = event.issue_id else {
-        return Ok((None, None));
-    };
-    let older: Option<String> = sqlx::query_scalar(
-        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp, id) < (?, ?) \
-         ORDER BY timestamp DESC, id DESC LIMIT 1",
-    )
-    .bind(issue_id)
-    .bind(event.timestamp)
-    .bind(event.row_id)
-    .fetch_optional(pool.sqlite())
-    .await?;
-    let newer: Option<String> = sqlx::query_scalar(
-        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp, id) > (?, ?) \
-         ORDER BY timestamp ASC, id ASC LIMIT 1",
-    )
-    .bind(issue_id)
-    .bind(event.timestamp)
-    .bind(event.row_id)
-    .fetch_optional(pool.sqlite())
-    .await?;
-    Ok((older, newer))
+    on!(pool, |c| {
+        let Some(issue_id) = event.issue_id else {
+            return Ok((None, None));
+        };
+        let older: Option<String> = sqlx::query_scalar(
+            "SELECT event_id FROM events WHERE issue_id = $1 AND (timestamp, id) < ($2, $3) \
+             ORDER BY timestamp DESC, id DESC LIMIT 1",
+        )
+        .bind(issue_id)
+        .bind(event.timestamp)
+        .bind(event.row_id)
+        .fetch_optional(c)
+        .await?;
+        let newer: Option<String> = sqlx::query_scalar(
+            "SELECT event_id FROM events WHERE issue_id = $1 AND (timestamp, id) > ($2, $3) \
+             ORDER BY timestamp ASC, id ASC LIMIT 1",
+        )
+        .bind(issue_id)
+        .bind(event.timestamp)
+        .bind(event.row_id)
+        .fetch_optional(c)
+        .await?;
+        Ok((older, newer))
+    })
 }
 
 /// Events per hour for each issue since `since_hour` (epoch hours), for sparklines and charts.
@@ -352,23 +374,25 @@ pub async fn hourly_counts(
     issue_ids: &[i64],
     since_hour: i64,
 ) -> Result<std::collections::HashMap<i64, Vec<(i64, i64)>>, StoreError> {
-    let mut out: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
-    if issue_ids.is_empty() {
-        return Ok(out);
-    }
-    let mut qb: QueryBuilder<Sqlite> =
-        QueryBuilder::new("SELECT issue_id, hour, count FROM issue_hourly WHERE hour >= ");
-    qb.push_bind(since_hour);
-    qb.push(" AND issue_id IN (");
-    let mut list = qb.separated(", ");
-    for id in issue_ids {
-        list.push_bind(*id);
-    }
-    qb.push(") ORDER BY issue_id, hour");
-    for r in qb.build().fetch_all(pool.sqlite()).await? {
-        out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
-    }
-    Ok(out)
+    on!(pool, |c, DB| {
+        let mut out: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
+        if issue_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut qb: QueryBuilder<DB> =
+            QueryBuilder::new("SELECT issue_id, hour, count FROM issue_hourly WHERE hour >= ");
+        qb.push_bind(since_hour);
+        qb.push(" AND issue_id IN (");
+        let mut list = qb.separated(", ");
+        for id in issue_ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY issue_id, hour");
+        for r in qb.build().fetch_all(c).await? {
+            out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        }
+        Ok(out)
+    })
 }
 
 /// Distinct values of a tag across a project's issues (for pickers), most frequent first.
@@ -378,17 +402,19 @@ pub async fn project_tag_values(
     key: &str,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT t.value FROM issue_tag_values t JOIN issues i ON i.id = t.issue_id \
-         WHERE t.key = ? AND (? IS NULL OR i.project_id = ?) GROUP BY t.value ORDER BY SUM(t.count) DESC LIMIT ?",
-    )
-    .bind(key)
-    .bind(project_id)
-    .bind(project_id)
-    .bind(limit)
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT t.value FROM issue_tag_values t JOIN issues i ON i.id = t.issue_id \
+             WHERE t.key = $1 AND ($2 IS NULL OR i.project_id = $3) GROUP BY t.value ORDER BY SUM(t.count) DESC LIMIT $4",
+        )
+        .bind(key)
+        .bind(project_id)
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    })
 }
 
 /// An external tracker link on an issue.
@@ -400,18 +426,20 @@ pub struct IssueLink {
 }
 
 pub async fn issue_links(pool: &Pool, issue_id: i64) -> Result<Vec<IssueLink>, StoreError> {
-    let rows = sqlx::query("SELECT url, label, created_by FROM issue_links WHERE issue_id = ? ORDER BY id")
-        .bind(issue_id)
-        .fetch_all(pool.sqlite())
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| IssueLink {
-            url: r.get(0),
-            label: r.get(1),
-            created_by: r.get(2),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query("SELECT url, label, created_by FROM issue_links WHERE issue_id = $1 ORDER BY id")
+            .bind(issue_id)
+            .fetch_all(c)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| IssueLink {
+                url: r.get(0),
+                label: r.get(1),
+                created_by: r.get(2),
+            })
+            .collect())
+    })
 }
 
 /// What a user wrote about one of the issue's events.
@@ -426,30 +454,34 @@ pub struct Feedback {
 
 /// Feedback linked (by event id) to the issue's events, newest first.
 pub async fn issue_feedback(pool: &Pool, issue_id: i64) -> Result<Vec<Feedback>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.event_id, f.name, f.email, f.comments, f.received FROM user_feedback f \
-         JOIN events e ON e.project_id = f.project_id AND e.event_id = f.event_id \
-         WHERE e.issue_id = ? ORDER BY f.received DESC, f.id DESC",
-    )
-    .bind(issue_id)
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Feedback {
-            event_id: r.get(0),
-            name: r.get(1),
-            email: r.get(2),
-            comments: r.get(3),
-            received: r.get(4),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT f.event_id, f.name, f.email, f.comments, f.received FROM user_feedback f \
+             JOIN events e ON e.project_id = f.project_id AND e.event_id = f.event_id \
+             WHERE e.issue_id = $1 ORDER BY f.received DESC, f.id DESC",
+        )
+        .bind(issue_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Feedback {
+                event_id: r.get(0),
+                name: r.get(1),
+                email: r.get(2),
+                comments: r.get(3),
+                received: r.get(4),
+            })
+            .collect())
+    })
 }
 
 /// Everyone who can be assigned: `(id, email)`.
 pub async fn all_users(pool: &Pool) -> Result<Vec<(i64, String)>, StoreError> {
-    let rows = sqlx::query("SELECT id, email FROM users ORDER BY email")
-        .fetch_all(pool.sqlite())
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    on!(pool, |c| {
+        let rows = sqlx::query("SELECT id, email FROM users ORDER BY email")
+            .fetch_all(c)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    })
 }

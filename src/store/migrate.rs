@@ -1,4 +1,5 @@
-//! Migrations, embedded in the binary and run at start-up (and by `tocsin migrate`).
+//! Migrations, embedded in the binary and run at start-up (and by `tocsin migrate`): the
+//! SQLite ones in `migrations/`, the PostgreSQL ones in `migrations/postgres/`.
 //!
 //! We build the migrator from `include_str!` rather than `sqlx::migrate!` so the build needs no
 //! proc-macro that links a second SQLite; sqlx still records applied versions and checksums.
@@ -29,8 +30,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "project ids", include_str!("../../migrations/0009_project_ids.sql")),
 ];
 
-pub fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
+/// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
+/// of that version, numbered 9: from here on both backends take each new version together.
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    9,
+    "schema of version 9",
+    include_str!("../../migrations/postgres/0009_schema.sql"),
+)];
+
+pub fn sqlite() -> Migrator {
+    migrator(MIGRATIONS)
+}
+
+/// sqlx runs these under a PostgreSQL advisory lock, so nodes starting together take turns and
+/// the second finds the work done.
+pub fn postgres() -> Migrator {
+    migrator(POSTGRES_MIGRATIONS)
+}
+
+fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = list
         .iter()
         .map(|&(version, description, sql)| {
             Migration::new(

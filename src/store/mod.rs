@@ -1,7 +1,8 @@
-//! Storage: one SQLite file in WAL mode. All SQL lives in this module.
+//! Storage: one SQLite file in WAL mode by default, or a PostgreSQL database that several
+//! nodes share. All SQL lives in this module, written once for both (see [`pool`]).
 //!
 //! Two kinds of connection: one write connection owned by the [`writer`] task (group commit),
-//! and a pool of read-only connections for everything that only reads. CLI commands open their
+//! and a pool for everything else. On SQLite that pool is read-only and CLI commands open their
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
@@ -26,10 +27,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Row, SqliteConnection};
+use sqlx::{ConnectOptions, PgPool, Row, SqliteConnection};
 
 pub use dictionaries::{StoredDictionary, all_dictionaries, recent_payloads, unused_dictionaries};
 pub use digest::Outcome;
@@ -38,7 +40,8 @@ pub use outbox::{
     Channel, DueItem, FloodGuard, OutboxRecord, Trigger, Triggers, add_channel, delete_channel, deliveries, due,
     enqueue_test, list_channels, mark_attempt_failed, mark_delivered, next_due, outbox,
 };
-pub use pool::Pool;
+pub use pool::{Backend, Pool};
+use pool::{Db, on};
 
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
@@ -85,6 +88,10 @@ pub enum StoreError {
     Database(#[source] BackendError),
     #[error("the writer has stopped")]
     WriterGone,
+    /// Another node changed the same rows first (PostgreSQL with several nodes): running the
+    /// transaction again will see its work.
+    #[error("lost a race with another node: {0}")]
+    Race(String),
     #[error("the transaction holding this event failed: {0}")]
     BatchFailed(String),
 }
@@ -95,6 +102,13 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL's deadlock (40P01) and serialization failure (40001) mean "run it again":
+        // two nodes' batches touched the same issues in different orders.
+        if let sqlx::Error::Database(db) = &e
+            && matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        {
+            return StoreError::Race(db.message().to_string());
+        }
         StoreError::Database(Box::new(e))
     }
 }
@@ -105,53 +119,117 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// Where the database is and how durable commits must be.
+/// Where the database is: the default SQLite file in the data directory, or a PostgreSQL
+/// server that several Tocsin nodes share.
 #[derive(Debug, Clone)]
-pub struct Database {
-    path: PathBuf,
-    synchronous: Synchronous,
+pub enum Location {
+    Sqlite {
+        data_dir: PathBuf,
+        synchronous: Synchronous,
+    },
+    Postgres {
+        url: String,
+    },
 }
 
+/// An open database with its migrations applied.
+#[derive(Debug, Clone)]
+pub struct Database(Opened);
+
+#[derive(Debug, Clone)]
+enum Opened {
+    Sqlite { path: PathBuf, synchronous: Synchronous },
+    // PostgreSQL pools reconnect by themselves, so the node keeps one for everything but the
+    // writer (which has its own connection, see `writer::spawn`).
+    Postgres { url: String, pool: PgPool },
+}
+
+/// Connections each node keeps to PostgreSQL for handlers, the UI and background work; the
+/// writer has one more of its own.
+const PG_POOL_SIZE: u32 = 8;
+/// How long a request waits for a PostgreSQL connection before it fails (and ingest answers
+/// 503): a server that is restarting should not hold clients for long.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Database {
-    /// Creates the data directory if needed and runs pending migrations.
+    /// The SQLite database of a data directory: creates the directory if needed and runs
+    /// pending migrations.
     pub async fn open(data_dir: &Path, synchronous: Synchronous) -> Result<Database, StoreError> {
+        Database::open_at(&Location::Sqlite {
+            data_dir: data_dir.to_path_buf(),
+            synchronous,
+        })
+        .await
+    }
+
+    /// Opens the database at `location` and runs pending migrations. On PostgreSQL the
+    /// migrations run under an advisory lock, so nodes starting together take turns.
+    pub async fn open_at(location: &Location) -> Result<Database, StoreError> {
+        match location {
+            Location::Sqlite { data_dir, synchronous } => Database::open_sqlite(data_dir, *synchronous).await,
+            Location::Postgres { url } => {
+                let pool = pg_pool(url, PG_POOL_SIZE).await?;
+                migrate::postgres().run(&pool).await?;
+                Ok(Database(Opened::Postgres { url: url.clone(), pool }))
+            }
+        }
+    }
+
+    async fn open_sqlite(data_dir: &Path, synchronous: Synchronous) -> Result<Database, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let db = Database {
-            path: data_dir.join("tocsin.db"),
-            synchronous,
-        };
-        let mut conn = db.write_connection().await?;
+        let path = data_dir.join("tocsin.db");
+        let db = Database(Opened::Sqlite { path, synchronous });
+        let mut conn = db.sqlite_write_connection().await?;
         // Incremental auto-vacuum lets retention hand deleted space back to the file system in
         // small steps. A new file gets it from the connection options; a file created before
         // Tocsin used it is converted once (VACUUM rewrites the file).
         let mode: i64 = sqlx::query("PRAGMA auto_vacuum").fetch_one(&mut conn).await?.get(0);
         if mode != 2 {
-            tracing::info!(path = %db.path.display(), "converting the database to incremental auto-vacuum (once)");
+            tracing::info!(path = %db.describe(), "converting the database to incremental auto-vacuum (once)");
             sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
                 .execute(&mut conn)
                 .await?;
             sqlx::query("VACUUM").execute(&mut conn).await?;
         }
-        migrate::migrator().run(&mut conn).await?;
+        migrate::sqlite().run(&mut conn).await?;
         Ok(db)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            Opened::Sqlite { .. } => Backend::Sqlite,
+            Opened::Postgres { .. } => Backend::Postgres,
+        }
     }
 
-    fn options(&self) -> SqliteConnectOptions {
-        let synchronous = match self.synchronous {
+    /// The SQLite file, when that is the backend.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.0 {
+            Opened::Sqlite { path, .. } => Some(path),
+            Opened::Postgres { .. } => None,
+        }
+    }
+
+    /// Where the data is, for people: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn describe(&self) -> String {
+        match &self.0 {
+            Opened::Sqlite { path, .. } => path.display().to_string(),
+            Opened::Postgres { url, .. } => redact_url(url),
+        }
+    }
+
+    fn sqlite_options(path: &Path, synchronous: Synchronous) -> SqliteConnectOptions {
+        let synchronous = match synchronous {
             Synchronous::Normal => SqliteSynchronous::Normal,
             Synchronous::Full => SqliteSynchronous::Full,
         };
         // `from_str` on a plain path cannot fail; the fallback keeps this infallible anyway.
-        SqliteConnectOptions::from_str(&format!("sqlite://{}", self.path.display()))
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .unwrap_or_default()
-            .filename(&self.path)
+            .filename(path)
             .create_if_missing(true)
             // WAL: readers never block the writer and the writer never blocks readers.
             .journal_mode(SqliteJournalMode::Wal)
@@ -166,53 +244,132 @@ impl Database {
             .disable_statement_logging()
     }
 
-    /// A connection that may write: the writer task's.
-    async fn write_connection(&self) -> Result<SqliteConnection, StoreError> {
-        Ok(self.write_options().connect().await?)
-    }
-
     /// Write connections ask for incremental auto-vacuum; it takes effect when the file is
     /// created (sqlx sets it before the journal mode, as SQLite requires).
-    fn write_options(&self) -> SqliteConnectOptions {
-        self.options().auto_vacuum(SqliteAutoVacuum::Incremental)
+    fn sqlite_write_options(&self) -> Option<SqliteConnectOptions> {
+        match &self.0 {
+            Opened::Sqlite { path, synchronous } => {
+                Some(Database::sqlite_options(path, *synchronous).auto_vacuum(SqliteAutoVacuum::Incremental))
+            }
+            Opened::Postgres { .. } => None,
+        }
+    }
+
+    async fn sqlite_write_connection(&self) -> Result<SqliteConnection, StoreError> {
+        let options = self.sqlite_write_options().ok_or(StoreError::WriterGone)?;
+        Ok(options.connect().await?)
+    }
+
+    /// The writer's own connection(s): one SQLite write connection, or a one-connection
+    /// PostgreSQL pool (it reconnects by itself after the server restarts).
+    pub(super) async fn writer_connection(&self) -> Result<writer::WriteConnection, StoreError> {
+        match &self.0 {
+            Opened::Sqlite { .. } => Ok(writer::WriteConnection::Sqlite(self.sqlite_write_connection().await?)),
+            Opened::Postgres { url, .. } => Ok(writer::WriteConnection::Postgres(pg_pool(url, 1).await?)),
+        }
     }
 
     /// One write connection behind a [`Pool`], for a CLI command or a start-up step.
     pub async fn write_pool(&self) -> Result<Pool, StoreError> {
-        pool(1, self.write_options()).await
+        self.pool_for_writes(1).await
     }
 
     /// A small read-write pool for rare writes outside the event path: users, sessions, setup.
     pub async fn admin_pool(&self) -> Result<Pool, StoreError> {
-        pool(2, self.write_options()).await
+        self.pool_for_writes(2).await
+    }
+
+    async fn pool_for_writes(&self, size: u32) -> Result<Pool, StoreError> {
+        match &self.0 {
+            Opened::Sqlite { path, synchronous } => {
+                let options = Database::sqlite_options(path, *synchronous).auto_vacuum(SqliteAutoVacuum::Incremental);
+                sqlite_pool(size, options).await
+            }
+            Opened::Postgres { pool, .. } => Ok(Pool::postgres(pool.clone())),
+        }
     }
 
     /// The read-only pool for handlers.
     pub async fn read_pool(&self) -> Result<Pool, StoreError> {
-        pool(READ_POOL_SIZE, self.options().read_only(true)).await
+        match &self.0 {
+            Opened::Sqlite { path, synchronous } => {
+                sqlite_pool(
+                    READ_POOL_SIZE,
+                    Database::sqlite_options(path, *synchronous).read_only(true),
+                )
+                .await
+            }
+            Opened::Postgres { pool, .. } => Ok(Pool::postgres(pool.clone())),
+        }
     }
 }
 
-async fn pool(size: u32, options: SqliteConnectOptions) -> Result<Pool, StoreError> {
+async fn sqlite_pool(size: u32, options: SqliteConnectOptions) -> Result<Pool, StoreError> {
     let pool: SqlitePool = SqlitePoolOptions::new()
         .max_connections(size)
         .connect_with(options)
         .await?;
-    Ok(Pool::new(pool))
+    Ok(Pool::sqlite(pool))
 }
 
-/// `SELECT 1` on a pooled connection: the database file is reachable and readable.
+async fn pg_pool(url: &str, size: u32) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+    Ok(PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await?)
+}
+
+/// A database URL with its password replaced, for logs, banners and `config show`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((user_info, host)) => {
+                let user = user_info.split(':').next().unwrap_or("");
+                if user_info.contains(':') {
+                    format!("{scheme}://{user}:***@{host}")
+                } else {
+                    format!("{scheme}://{user}@{host}")
+                }
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// `SELECT 1` on a pooled connection: the database is reachable and answers.
 pub async fn ping(pool: &Pool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool.sqlite()).await?;
+    on!(pool, |c| {
+        sqlx::query("SELECT 1").execute(c).await?;
+    });
     Ok(())
 }
 
-/// Folds the WAL into the main file (`TRUNCATE`), so the file size is what the data takes.
+/// Folds SQLite's WAL into the main file (`TRUNCATE`), so the file size is what the data
+/// takes. PostgreSQL manages its own log; nothing to do there.
 pub async fn checkpoint(pool: &Pool) -> Result<(), StoreError> {
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool.sqlite())
-        .await?;
+    if let Db::Sqlite(c) = pool.db() {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(c).await?;
+    }
     Ok(())
+}
+
+/// Bytes the database takes: the SQLite file (after a checkpoint), or the PostgreSQL database.
+pub async fn database_bytes(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(match pool.db() {
+        Db::Sqlite(c) => {
+            sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                .fetch_one(c)
+                .await?
+        }
+        Db::Postgres(c) => {
+            sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(c)
+                .await?
+        }
+    })
 }
 
 /// What a backup holds.
@@ -226,10 +383,15 @@ pub struct BackupSummary {
 /// Writes a consistent, compacted copy of the database to `file` with `VACUUM INTO`: one read
 /// transaction, so it sees one committed state while the server goes on writing (WAL).
 pub async fn backup(pool: &Pool, file: &Path) -> Result<BackupSummary, StoreError> {
+    let Db::Sqlite(sqlite) = pool.db() else {
+        return Err(StoreError::Conflict(
+            "tocsin backup copies the SQLite file; on PostgreSQL use pg_dump (or your provider's backups)".into(),
+        ));
+    };
     let target = file
         .to_str()
         .ok_or_else(|| StoreError::Conflict("the backup path is not UTF-8".into()))?;
-    sqlx::query("VACUUM INTO ?").bind(target).execute(pool.sqlite()).await?;
+    sqlx::query("VACUUM INTO $1").bind(target).execute(sqlite).await?;
     // Counted in the copy itself: the server may have written more since.
     let mut copy = SqliteConnectOptions::new()
         .filename(file)

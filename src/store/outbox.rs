@@ -1,8 +1,9 @@
 //! Alert channels and the notification outbox. Rows are written inside the writer's batch
 //! transaction (so a crash cannot lose or duplicate them); a dispatcher delivers them.
 
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::Row;
 
+use super::pool::{Conn, on};
 use super::{Pool, StoreError};
 
 /// Where a project's alerts go.
@@ -62,50 +63,57 @@ pub async fn add_channel(
     triggers: Triggers,
     now: f64,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
-        "INSERT INTO alert_channels (project_id, kind, target, secret, on_new, on_regression, on_unignored, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(project_id)
-    .bind(kind)
-    .bind(target)
-    .bind(secret)
-    .bind(triggers.new)
-    .bind(triggers.regression)
-    .bind(triggers.unignored)
-    .bind(now)
-    .fetch_one(pool.sqlite())
-    .await?
-    .get(0))
+    on!(pool, |c| {
+        Ok(sqlx::query(
+            "INSERT INTO alert_channels (project_id, kind, target, secret, on_new, on_regression, on_unignored, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(project_id)
+        .bind(kind)
+        .bind(target)
+        .bind(secret)
+        .bind(i64::from(triggers.new))
+        .bind(i64::from(triggers.regression))
+        .bind(i64::from(triggers.unignored))
+        .bind(now)
+        .fetch_one(c)
+        .await?
+        .get(0))
+    })
 }
 
 /// The alert channels of one project, or of every project.
 pub async fn list_channels(pool: &Pool, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
-    channels_on(pool.sqlite(), project_id).await
+    on!(pool, |c| {
+        let mut conn = c.acquire().await?;
+        channels_on(&mut Conn::from(&mut *conn), project_id).await
+    })
 }
 
 /// [`list_channels`] on any connection: also read inside the writer's transaction.
-async fn channels_on(ex: impl SqliteExecutor<'_>, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, project_id, kind, target, on_new, on_regression, on_unignored FROM alert_channels \
-         WHERE ? IS NULL OR project_id = ? ORDER BY id",
-    )
-    .bind(project_id)
-    .bind(project_id)
-    .fetch_all(ex)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Channel {
-            id: r.get(0),
-            project_id: r.get(1),
-            kind: r.get(2),
-            target: r.get(3),
-            on_new: r.get::<i64, _>(4) != 0,
-            on_regression: r.get::<i64, _>(5) != 0,
-            on_unignored: r.get::<i64, _>(6) != 0,
-        })
-        .collect())
+async fn channels_on(conn: &mut Conn<'_>, project_id: Option<i64>) -> Result<Vec<Channel>, StoreError> {
+    on!(conn, |c| {
+        let rows = sqlx::query(
+            "SELECT id, project_id, kind, target, on_new, on_regression, on_unignored FROM alert_channels \
+             WHERE $1 IS NULL OR project_id = $2 ORDER BY id",
+        )
+        .bind(project_id)
+        .bind(project_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Channel {
+                id: r.get(0),
+                project_id: r.get(1),
+                kind: r.get(2),
+                target: r.get(3),
+                on_new: r.get::<i64, _>(4) != 0,
+                on_regression: r.get::<i64, _>(5) != 0,
+                on_unignored: r.get::<i64, _>(6) != 0,
+            })
+            .collect())
+    })
 }
 
 /// The flood guard: per channel, at most `limit` notifications per window (an hour by default).
@@ -125,7 +133,7 @@ impl FloodGuard {
 /// at most `guard.limit` go out; the rest are kept as `suppressed` and counted in one `summary`
 /// notification due when the window ends.
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     project_id: i64,
     issue_id: i64,
     trigger: Trigger,
@@ -133,7 +141,7 @@ pub async fn enqueue(
     now: f64,
     guard: FloodGuard,
 ) -> Result<(), StoreError> {
-    let channels = channels_on(&mut *conn, Some(project_id)).await?;
+    let channels = channels_on(conn, Some(project_id)).await?;
     let hour = guard.window(now);
     for ch in channels {
         let enabled = match trigger {
@@ -144,34 +152,38 @@ pub async fn enqueue(
         if !enabled {
             continue;
         }
-        let sent_this_hour: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM outbox WHERE channel_id = ? AND hour = ? AND trigger NOT IN ('summary', 'test') \
+        let sent_this_hour: i64 = on!(conn, |c| {
+            sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE channel_id = $1 AND hour = $2 AND trigger NOT IN ('summary', 'test') \
              AND state != 'suppressed'",
         )
         .bind(ch.id)
         .bind(hour)
-        .fetch_one(&mut *conn)
+        .fetch_one(c)
         .await?
-        .get(0);
+        .get(0)
+        });
         let state = if sent_this_hour >= guard.limit {
             "suppressed"
         } else {
             "pending"
         };
-        sqlx::query(
-            "INSERT INTO outbox (channel_id, issue_id, trigger, payload, state, hour, next_attempt_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ch.id)
-        .bind(issue_id)
-        .bind(trigger.as_str())
-        .bind(payload)
-        .bind(state)
-        .bind(hour)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        on!(conn, |c| {
+            sqlx::query(
+                "INSERT INTO outbox (channel_id, issue_id, trigger, payload, state, hour, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(ch.id)
+            .bind(issue_id)
+            .bind(trigger.as_str())
+            .bind(payload)
+            .bind(state)
+            .bind(hour)
+            .bind(now)
+            .bind(now)
+            .execute(c)
+            .await?;
+        });
         if state == "suppressed" {
             summarise(conn, ch.id, hour, ((hour + 1) as f64) * guard.window_secs, now).await?;
         }
@@ -180,33 +192,38 @@ pub async fn enqueue(
 }
 
 /// Counts one more suppressed notification into the channel's summary for `hour`.
-async fn summarise(
-    conn: &mut SqliteConnection,
-    channel_id: i64,
-    hour: i64,
-    due: f64,
-    now: f64,
-) -> Result<(), StoreError> {
-    let updated = sqlx::query(
-        "UPDATE outbox SET payload = json_set(payload, '$.suppressed', json_extract(payload, '$.suppressed') + 1) \
-         WHERE channel_id = ? AND hour = ? AND trigger = 'summary' AND state = 'pending'",
-    )
-    .bind(channel_id)
-    .bind(hour)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        sqlx::query(
-            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
-             VALUES (?, 'summary', '{\"suppressed\": 1}', ?, ?, ?)",
-        )
+async fn summarise(conn: &mut Conn<'_>, channel_id: i64, hour: i64, due: f64, now: f64) -> Result<(), StoreError> {
+    // The payload is JSON text on both backends; only the functions that edit it differ.
+    let bump = match conn {
+        Conn::Sqlite(_) => {
+            "UPDATE outbox SET payload = json_set(payload, '$.suppressed', json_extract(payload, '$.suppressed') + 1) \
+             WHERE channel_id = $1 AND hour = $2 AND trigger = 'summary' AND state = 'pending'"
+        }
+        Conn::Postgres(_) => {
+            "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{suppressed}', \
+             to_jsonb((payload::jsonb ->> 'suppressed')::bigint + 1))::text \
+             WHERE channel_id = $1 AND hour = $2 AND trigger = 'summary' AND state = 'pending'"
+        }
+    };
+    let updated = on!(conn, |c| sqlx::query(bump)
         .bind(channel_id)
         .bind(hour)
-        .bind(due)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        .execute(c)
+        .await?
+        .rows_affected());
+    if updated == 0 {
+        on!(conn, |c| {
+            sqlx::query(
+                "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
+             VALUES ($1, 'summary', '{\"suppressed\": 1}', $2, $3, $4)",
+            )
+            .bind(channel_id)
+            .bind(hour)
+            .bind(due)
+            .bind(now)
+            .execute(c)
+            .await?;
+        });
     }
     Ok(())
 }
@@ -228,29 +245,31 @@ pub struct OutboxRecord {
 
 /// Every outbox row (optionally of one issue), oldest first.
 pub async fn outbox(pool: &Pool, issue_id: Option<i64>) -> Result<Vec<OutboxRecord>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, channel_id, issue_id, trigger, state, payload, attempts, created_at, delivered_at, last_error \
-         FROM outbox WHERE ? IS NULL OR issue_id = ? ORDER BY id",
-    )
-    .bind(issue_id)
-    .bind(issue_id)
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutboxRecord {
-            id: r.get(0),
-            channel_id: r.get(1),
-            issue_id: r.get(2),
-            trigger: r.get(3),
-            state: r.get(4),
-            payload: r.get(5),
-            attempts: r.get(6),
-            created_at: r.get(7),
-            delivered_at: r.get(8),
-            last_error: r.get(9),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT id, channel_id, issue_id, trigger, state, payload, attempts, created_at, delivered_at, last_error \
+             FROM outbox WHERE $1 IS NULL OR issue_id = $2 ORDER BY id",
+        )
+        .bind(issue_id)
+        .bind(issue_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OutboxRecord {
+                id: r.get(0),
+                channel_id: r.get(1),
+                issue_id: r.get(2),
+                trigger: r.get(3),
+                state: r.get(4),
+                payload: r.get(5),
+                attempts: r.get(6),
+                created_at: r.get(7),
+                delivered_at: r.get(8),
+                last_error: r.get(9),
+            })
+            .collect())
+    })
 }
 
 /// A notification ready to send, with its channel and what it is about.
@@ -273,134 +292,152 @@ pub struct DueItem {
 
 /// Pending notifications whose time has come, oldest first.
 pub async fn due(pool: &Pool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
-                o.issue_id, i.short_number, i.times_seen, i.first_seen \
-           FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
-           LEFT JOIN issues i ON i.id = o.issue_id \
-          WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DueItem {
-            id: r.get(0),
-            trigger: r.get(1),
-            payload: r.get(2),
-            attempts: r.get(3),
-            created_at: r.get(4),
-            kind: r.get(5),
-            target: r.get(6),
-            secret: r.get(7),
-            project_slug: r.get(8),
-            issue_id: r.get(9),
-            short_number: r.get(10),
-            times_seen: r.get(11),
-            first_seen: r.get(12),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
+                    o.issue_id, i.short_number, i.times_seen, i.first_seen \
+               FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
+               LEFT JOIN issues i ON i.id = o.issue_id \
+              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DueItem {
+                id: r.get(0),
+                trigger: r.get(1),
+                payload: r.get(2),
+                attempts: r.get(3),
+                created_at: r.get(4),
+                kind: r.get(5),
+                target: r.get(6),
+                secret: r.get(7),
+                project_slug: r.get(8),
+                issue_id: r.get(9),
+                short_number: r.get(10),
+                times_seen: r.get(11),
+                first_seen: r.get(12),
+            })
+            .collect())
+    })
 }
 
 /// When the next pending notification is due, if any.
 pub async fn next_due(pool: &Pool) -> Result<Option<f64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
-            .fetch_one(pool.sqlite())
-            .await?,
-    )
+    on!(pool, |c| {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+                .fetch_one(c)
+                .await?,
+        )
+    })
 }
 
 pub async fn mark_delivered(pool: &Pool, id: i64, now: f64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(pool.sqlite())
-        .await?;
-    Ok(())
+    on!(pool, |c| {
+        sqlx::query("UPDATE outbox SET state = 'delivered', delivered_at = $1, attempts = attempts + 1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Records a failed attempt: retried at `retry_at`, or `None` to give up.
 pub async fn mark_attempt_failed(pool: &Pool, id: i64, error: &str, retry_at: Option<f64>) -> Result<(), StoreError> {
-    match retry_at {
-        Some(at) => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+    on!(pool, |c| {
+        match retry_at {
+            Some(at) => {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3",
+                )
                 .bind(error)
                 .bind(at)
                 .bind(id)
-                .execute(pool.sqlite())
+                .execute(c)
                 .await?
-        }
-        None => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed' WHERE id = ?")
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $1, state = 'failed' WHERE id = $2",
+                )
                 .bind(error)
                 .bind(id)
-                .execute(pool.sqlite())
+                .execute(c)
                 .await?
-        }
-    };
-    Ok(())
+            }
+        };
+        Ok(())
+    })
 }
 
 /// Queues a `test` notification on every channel of a project; returns how many.
 pub async fn enqueue_test(pool: &Pool, project_id: i64, now: f64) -> Result<usize, StoreError> {
-    let queued = sqlx::query(
-        "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
-         SELECT id, 'test', '{}', ?, ?, ? FROM alert_channels WHERE project_id = ?",
-    )
-    .bind((now / 3600.0).floor() as i64)
-    .bind(now)
-    .bind(now)
-    .bind(project_id)
-    .execute(pool.sqlite())
-    .await?
-    .rows_affected();
-    Ok(queued as usize)
+    on!(pool, |c| {
+        let queued = sqlx::query(
+            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
+             SELECT id, 'test', '{}', $1, $2, $3 FROM alert_channels WHERE project_id = $4",
+        )
+        .bind((now / 3600.0).floor() as i64)
+        .bind(now)
+        .bind(now)
+        .bind(project_id)
+        .execute(c)
+        .await?
+        .rows_affected();
+        Ok(queued as usize)
+    })
 }
 
 /// Removes a channel of a project (its queued notifications go with it); `false` if none.
 pub async fn delete_channel(pool: &Pool, project_id: i64, channel_id: i64) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query("DELETE FROM alert_channels WHERE id = ? AND project_id = ?")
-            .bind(channel_id)
-            .bind(project_id)
-            .execute(pool.sqlite())
-            .await?
-            .rows_affected()
-            > 0,
-    )
+    on!(pool, |c| {
+        Ok(
+            sqlx::query("DELETE FROM alert_channels WHERE id = $1 AND project_id = $2")
+                .bind(channel_id)
+                .bind(project_id)
+                .execute(c)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    })
 }
 
 /// An issue's notifications with their channel kind, newest first: its delivery history.
 pub async fn deliveries(pool: &Pool, issue_id: i64) -> Result<Vec<(String, OutboxRecord)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT c.kind, o.id, o.channel_id, o.issue_id, o.trigger, o.state, o.payload, o.attempts, o.created_at, \
-                o.delivered_at, o.last_error \
-           FROM outbox o JOIN alert_channels c ON c.id = o.channel_id WHERE o.issue_id = ? ORDER BY o.id DESC",
-    )
-    .bind(issue_id)
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                OutboxRecord {
-                    id: r.get(1),
-                    channel_id: r.get(2),
-                    issue_id: r.get(3),
-                    trigger: r.get(4),
-                    state: r.get(5),
-                    payload: r.get(6),
-                    attempts: r.get(7),
-                    created_at: r.get(8),
-                    delivered_at: r.get(9),
-                    last_error: r.get(10),
-                },
-            )
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT c.kind, o.id, o.channel_id, o.issue_id, o.trigger, o.state, o.payload, o.attempts, o.created_at, \
+                    o.delivered_at, o.last_error \
+               FROM outbox o JOIN alert_channels c ON c.id = o.channel_id WHERE o.issue_id = $1 ORDER BY o.id DESC",
+        )
+        .bind(issue_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    OutboxRecord {
+                        id: r.get(1),
+                        channel_id: r.get(2),
+                        issue_id: r.get(3),
+                        trigger: r.get(4),
+                        state: r.get(5),
+                        payload: r.get(6),
+                        attempts: r.get(7),
+                        created_at: r.get(8),
+                        delivered_at: r.get(9),
+                        last_error: r.get(10),
+                    },
+                )
+            })
+            .collect())
+    })
 }

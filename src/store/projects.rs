@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::pool::on;
 use super::{Pool, StoreError};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
@@ -33,56 +34,60 @@ pub async fn create_project(
     name: &str,
     key: &PublicKey,
 ) -> Result<ProjectWithKey, StoreError> {
-    let mut tx = pool.sqlite().begin().await?;
-    let now = unix_now();
-    // The next id after the highest ever given (never a deleted project's).
-    let next: i64 = sqlx::query(
-        "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM projects)) + 1 \
-         WHERE name = 'project_id' RETURNING value",
-    )
-    .fetch_one(&mut *tx)
-    .await?
-    .get(0);
-    let inserted = sqlx::query("INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?) RETURNING id")
-        .bind(next)
-        .bind(slug.as_str())
-        .bind(name)
-        .bind(now)
+    on!(pool, |c| {
+        let mut tx = c.begin().await?;
+        let now = unix_now();
+        // The next id after the highest ever given (never a deleted project's).
+        let next: i64 = sqlx::query(
+            "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM projects)) + 1 \
+             WHERE name = 'project_id' RETURNING value",
+        )
         .fetch_one(&mut *tx)
-        .await;
-    let id: i64 = match inserted {
-        Ok(row) => row.get(0),
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(format!(
-                "a project with slug {:?} already exists",
-                slug.as_str()
-            )));
+        .await?
+        .get(0);
+        let inserted =
+            sqlx::query("INSERT INTO projects (id, slug, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(next)
+                .bind(slug.as_str())
+                .bind(name)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.get(0),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "a project with slug {:?} already exists",
+                    slug.as_str()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let key_insert =
+            sqlx::query("INSERT INTO project_keys (public_key, project_id, created_at) VALUES ($1, $2, $3)")
+                .bind(key.as_str())
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+        match key_insert {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "the key {key} already belongs to a project"
+                )));
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
-    };
-    let key_insert = sqlx::query("INSERT INTO project_keys (public_key, project_id, created_at) VALUES (?, ?, ?)")
-        .bind(key.as_str())
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-    match key_insert {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict(format!(
-                "the key {key} already belongs to a project"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    tx.commit().await?;
-    Ok(ProjectWithKey {
-        project: Project {
-            id,
-            slug: slug.as_str().to_string(),
-            name: name.to_string(),
-        },
-        key: key.clone(),
+        tx.commit().await?;
+        Ok(ProjectWithKey {
+            project: Project {
+                id,
+                slug: slug.as_str().to_string(),
+                name: name.to_string(),
+            },
+            key: key.clone(),
+        })
     })
 }
 
@@ -91,76 +96,84 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 pub async fn count_projects(pool: &Pool) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM projects")
-        .fetch_one(pool.sqlite())
-        .await?
-        .get(0))
+    on!(pool, |c| {
+        Ok(sqlx::query("SELECT COUNT(*) FROM projects").fetch_one(c).await?.get(0))
+    })
 }
 
 /// Every project with its oldest active key, by id.
 pub async fn list_projects(pool: &Pool) -> Result<Vec<ProjectWithKey>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.slug, p.name,
-                (SELECT k.public_key FROM project_keys k
-                  WHERE k.project_id = p.id AND k.is_active = 1
-                  ORDER BY k.created_at, k.public_key LIMIT 1)
-           FROM projects p ORDER BY p.id",
-    )
-    .fetch_all(pool.sqlite())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ProjectWithKey {
-            project: Project {
-                id: row.get(0),
-                slug: row.get(1),
-                name: row.get(2),
-            },
-            key: PublicKey::from_untrusted(row.get::<Option<String>, _>(3).as_deref().unwrap_or("")),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT p.id, p.slug, p.name,
+                    (SELECT k.public_key FROM project_keys k
+                      WHERE k.project_id = p.id AND k.is_active = 1
+                      ORDER BY k.created_at, k.public_key LIMIT 1)
+               FROM projects p ORDER BY p.id",
+        )
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ProjectWithKey {
+                project: Project {
+                    id: row.get(0),
+                    slug: row.get(1),
+                    name: row.get(2),
+                },
+                key: PublicKey::from_untrusted(row.get::<Option<String>, _>(3).as_deref().unwrap_or("")),
+            })
+            .collect())
+    })
 }
 
 pub async fn project_by_slug(pool: &Pool, slug: &str) -> Result<Option<Project>, StoreError> {
-    let row = sqlx::query("SELECT id, slug, name FROM projects WHERE slug = ?")
-        .bind(slug)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row.map(|row| Project {
-        id: row.get(0),
-        slug: row.get(1),
-        name: row.get(2),
-    }))
+    on!(pool, |c| {
+        let row = sqlx::query("SELECT id, slug, name FROM projects WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(c)
+            .await?;
+        Ok(row.map(|row| Project {
+            id: row.get(0),
+            slug: row.get(1),
+            name: row.get(2),
+        }))
+    })
 }
 
 /// The project a public key belongs to, if any.
 pub async fn key_owner(pool: &Pool, key: &str) -> Result<Option<KeyOwner>, StoreError> {
-    let row = sqlx::query(
-        "SELECT k.project_id, k.is_active, p.rate_limit_per_minute, p.scrub_sensitive_fields, \
-         p.scrub_safe_fields, p.scrub_ip_addresses FROM project_keys k \
-         JOIN projects p ON p.id = k.project_id WHERE k.public_key = ?",
-    )
-    .bind(key)
-    .fetch_optional(pool.sqlite())
-    .await?;
-    Ok(row.map(|row| KeyOwner {
-        project_id: row.get(0),
-        is_active: row.get::<i64, _>(1) != 0,
-        rate_limit_per_minute: row.get(2),
-        scrub: std::sync::Arc::new(ScrubConfig {
-            sensitive_fields: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or_default(),
-            safe_fields: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
-            scrub_ip_addresses: row.get(5),
-        }),
-    }))
+    on!(pool, |c| {
+        let row = sqlx::query(
+            "SELECT k.project_id, k.is_active, p.rate_limit_per_minute, p.scrub_sensitive_fields, \
+             p.scrub_safe_fields, p.scrub_ip_addresses FROM project_keys k \
+             JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await?;
+        Ok(row.map(|row| KeyOwner {
+            project_id: row.get(0),
+            is_active: row.get::<i64, _>(1) != 0,
+            rate_limit_per_minute: row.get(2),
+            scrub: std::sync::Arc::new(ScrubConfig {
+                sensitive_fields: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or_default(),
+                safe_fields: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
+                scrub_ip_addresses: row.get::<i64, _>(5) != 0,
+            }),
+        }))
+    })
 }
 
 /// Unresolved issues per project id.
 pub async fn unresolved_counts(pool: &Pool) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
-    let rows = sqlx::query("SELECT project_id, COUNT(*) FROM issues WHERE status = 'unresolved' GROUP BY project_id")
-        .fetch_all(pool.sqlite())
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    on!(pool, |c| {
+        let rows =
+            sqlx::query("SELECT project_id, COUNT(*) FROM issues WHERE status = 'unresolved' GROUP BY project_id")
+                .fetch_all(c)
+                .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    })
 }
 
 /// A project's own retention and rate limits; `None` means the server default (retention) or
@@ -173,81 +186,96 @@ pub struct ProjectLimits {
 }
 
 pub async fn project_limits_of(pool: &Pool, project_id: i64) -> Result<ProjectLimits, StoreError> {
-    let row = sqlx::query("SELECT max_events, max_age_days, rate_limit_per_minute FROM projects WHERE id = ?")
-        .bind(project_id)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row
-        .map(|r| ProjectLimits {
-            max_events: r.get(0),
-            max_age_days: r.get(1),
-            rate_limit_per_minute: r.get(2),
-        })
-        .unwrap_or_default())
+    on!(pool, |c| {
+        let row = sqlx::query("SELECT max_events, max_age_days, rate_limit_per_minute FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(c)
+            .await?;
+        Ok(row
+            .map(|r| ProjectLimits {
+                max_events: r.get(0),
+                max_age_days: r.get(1),
+                rate_limit_per_minute: r.get(2),
+            })
+            .unwrap_or_default())
+    })
 }
 
 pub async fn set_project_limits(pool: &Pool, project_id: i64, limits: &ProjectLimits) -> Result<(), StoreError> {
-    sqlx::query("UPDATE projects SET max_events = ?, max_age_days = ?, rate_limit_per_minute = ? WHERE id = ?")
-        .bind(limits.max_events)
-        .bind(limits.max_age_days)
-        .bind(limits.rate_limit_per_minute)
-        .bind(project_id)
-        .execute(pool.sqlite())
-        .await?;
-    Ok(())
+    on!(pool, |c| {
+        sqlx::query("UPDATE projects SET max_events = $1, max_age_days = $2, rate_limit_per_minute = $3 WHERE id = $4")
+            .bind(limits.max_events)
+            .bind(limits.max_age_days)
+            .bind(limits.rate_limit_per_minute)
+            .bind(project_id)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Deletes the project with everything it owns (keys, issues, events, channels: the foreign
 /// keys cascade). The retention pass then returns the freed pages to the file system.
 pub async fn delete_project(pool: &Pool, project_id: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM projects WHERE id = ?")
-        .bind(project_id)
-        .execute(pool.sqlite())
-        .await?;
-    Ok(done.rows_affected() > 0)
+    on!(pool, |c| {
+        let done = sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(project_id)
+            .execute(c)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    })
 }
 
 /// Events stored for the project and for one issue: the "N stored of M" figures.
 pub async fn stored_events_of_project(pool: &Pool, project_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE project_id = ?")
-        .bind(project_id)
-        .fetch_one(pool.sqlite())
-        .await?
-        .get(0))
+    on!(pool, |c| {
+        Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(c)
+            .await?
+            .get(0))
+    })
 }
 
 pub async fn stored_events_of_issue(pool: &Pool, issue_id: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE issue_id = ?")
-        .bind(issue_id)
-        .fetch_one(pool.sqlite())
-        .await?
-        .get(0))
+    on!(pool, |c| {
+        Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE issue_id = $1")
+            .bind(issue_id)
+            .fetch_one(c)
+            .await?
+            .get(0))
+    })
 }
 
 pub async fn scrub_config_of(pool: &Pool, project_id: i64) -> Result<ScrubConfig, StoreError> {
-    let row =
-        sqlx::query("SELECT scrub_sensitive_fields, scrub_safe_fields, scrub_ip_addresses FROM projects WHERE id = ?")
-            .bind(project_id)
-            .fetch_optional(pool.sqlite())
-            .await?;
-    Ok(row
-        .map(|r| ScrubConfig {
-            sensitive_fields: serde_json::from_str(r.get::<&str, _>(0)).unwrap_or_default(),
-            safe_fields: serde_json::from_str(r.get::<&str, _>(1)).unwrap_or_default(),
-            scrub_ip_addresses: r.get(2),
-        })
-        .unwrap_or_default())
+    on!(pool, |c| {
+        let row = sqlx::query(
+            "SELECT scrub_sensitive_fields, scrub_safe_fields, scrub_ip_addresses FROM projects WHERE id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(c)
+        .await?;
+        Ok(row
+            .map(|r| ScrubConfig {
+                sensitive_fields: serde_json::from_str(r.get::<&str, _>(0)).unwrap_or_default(),
+                safe_fields: serde_json::from_str(r.get::<&str, _>(1)).unwrap_or_default(),
+                scrub_ip_addresses: r.get::<i64, _>(2) != 0,
+            })
+            .unwrap_or_default())
+    })
 }
 
 pub async fn set_scrub_config(pool: &Pool, project_id: i64, config: &ScrubConfig) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE projects SET scrub_sensitive_fields = ?, scrub_safe_fields = ?, scrub_ip_addresses = ? WHERE id = ?",
-    )
-    .bind(serde_json::to_string(&config.sensitive_fields).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&config.safe_fields).unwrap_or_else(|_| "[]".into()))
-    .bind(config.scrub_ip_addresses)
-    .bind(project_id)
-    .execute(pool.sqlite())
-    .await?;
-    Ok(())
+    on!(pool, |c| {
+        sqlx::query(
+            "UPDATE projects SET scrub_sensitive_fields = $1, scrub_safe_fields = $2, scrub_ip_addresses = $3 WHERE id = $4",
+        )
+        .bind(serde_json::to_string(&config.sensitive_fields).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&config.safe_fields).unwrap_or_else(|_| "[]".into()))
+        .bind(i64::from(config.scrub_ip_addresses))
+        .bind(project_id)
+        .execute(c)
+        .await?;
+        Ok(())
+    })
 }

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::pool::on;
 use super::{Pool, StoreError};
 use crate::event::unix_now;
 
@@ -42,32 +43,36 @@ pub struct TokenRecord {
 }
 
 pub async fn create_token(pool: &Pool, name: &str, token_hash: &str, scope: TokenScope) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("INSERT INTO api_tokens (name, token_hash, scope, created_at) VALUES (?, ?, ?, ?) RETURNING id")
-            .bind(name)
-            .bind(token_hash)
-            .bind(scope.as_str())
-            .bind(unix_now())
-            .fetch_one(pool.sqlite())
-            .await?
-            .get(0),
-    )
+    on!(pool, |c| {
+        Ok(sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, scope, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(token_hash)
+        .bind(scope.as_str())
+        .bind(unix_now())
+        .fetch_one(c)
+        .await?
+        .get(0))
+    })
 }
 
 /// The name and scope of the token with this hash, if there is one.
 pub async fn token_by_hash(pool: &Pool, token_hash: &str) -> Result<Option<(String, TokenScope)>, StoreError> {
-    let row = sqlx::query("SELECT name, scope FROM api_tokens WHERE token_hash = ?")
-        .bind(token_hash)
-        .fetch_optional(pool.sqlite())
-        .await?;
-    Ok(row.map(|r| {
-        let scope = if r.get::<&str, _>(1) == "read" {
-            TokenScope::Read
-        } else {
-            TokenScope::Admin
-        };
-        (r.get(0), scope)
-    }))
+    on!(pool, |c| {
+        let row = sqlx::query("SELECT name, scope FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(c)
+            .await?;
+        Ok(row.map(|r| {
+            let scope = if r.get::<&str, _>(1) == "read" {
+                TokenScope::Read
+            } else {
+                TokenScope::Admin
+            };
+            (r.get(0), scope)
+        }))
+    })
 }
 
 /// The name of the token with this hash, if there is one.
@@ -76,27 +81,31 @@ pub async fn token_name(pool: &Pool, token_hash: &str) -> Result<Option<String>,
 }
 
 pub async fn list_tokens(pool: &Pool) -> Result<Vec<TokenRecord>, StoreError> {
-    let rows = sqlx::query("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")
-        .fetch_all(pool.sqlite())
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| TokenRecord {
-            id: r.get(0),
-            name: r.get(1),
-            scope: TokenScope::parse(r.get::<&str, _>(2)).unwrap_or(TokenScope::Read),
-            created_at: r.get(3),
-            last_used_at: r.get(4),
-        })
-        .collect())
+    on!(pool, |c| {
+        let rows = sqlx::query("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")
+            .fetch_all(c)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenRecord {
+                id: r.get(0),
+                name: r.get(1),
+                scope: TokenScope::parse(r.get::<&str, _>(2)).unwrap_or(TokenScope::Read),
+                created_at: r.get(3),
+                last_used_at: r.get(4),
+            })
+            .collect())
+    })
 }
 
 /// Revokes (deletes) a token; false if there was none with this id.
 pub async fn revoke_token(pool: &Pool, id: i64) -> Result<bool, StoreError> {
-    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ?")
-        .bind(id)
-        .execute(pool.sqlite())
-        .await?
-        .rows_affected()
-        > 0)
+    on!(pool, |c| {
+        Ok(sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .execute(c)
+            .await?
+            .rows_affected()
+            > 0)
+    })
 }

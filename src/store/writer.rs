@@ -12,7 +12,7 @@
 //! The queue is bounded. A full queue is refused at once (`try_send`), so ingest can answer
 //! 429 instead of accepting an event it might lose.
 
-use sqlx::SqliteConnection;
+use sqlx::{Connection, PgPool, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -21,12 +21,22 @@ use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use super::outbox::FloodGuard;
+use super::pool::Conn;
 use super::{Database, StoreError};
 use super::{dictionaries, retention};
 use crate::metrics::Metrics;
 
 /// Most jobs written in one transaction; bounds commit latency for the first in the batch.
 const MAX_BATCH: usize = 1_000;
+/// How often a batch that lost a race with another node (PostgreSQL) is run again.
+const RACE_RETRIES: u32 = 8;
+
+/// The writer's connection: SQLite's one write connection, or a one-connection PostgreSQL
+/// pool, which reconnects by itself after the server restarted.
+pub enum WriteConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgPool),
+}
 
 enum Job {
     // Boxed: events are most jobs and the large variant; the queue moves pointers.
@@ -173,18 +183,18 @@ pub async fn spawn(
     guard: FloodGuard,
     metrics: Metrics,
 ) -> Result<(WriterHandle, tokio::task::JoinHandle<()>), StoreError> {
-    let conn = db.write_connection().await?;
+    let conn = db.writer_connection().await?;
     let (tx, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(conn, rx, guard, metrics));
     Ok((WriterHandle { tx }, task))
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, guard: FloodGuard, metrics: Metrics) {
+async fn run(mut conn: WriteConnection, mut rx: mpsc::Receiver<WriteRequest>, guard: FloodGuard, metrics: Metrics) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let span = tracing::debug_span!("write_batch", jobs = batch.len());
         let started = std::time::Instant::now();
-        let result = write_batch(&mut conn, &batch, guard).instrument(span).await;
+        let result = write_with_retries(&mut conn, &batch, guard).instrument(span).await;
         metrics.observe_batch(batch.len(), started.elapsed());
         match result {
             Ok(done) => {
@@ -204,16 +214,54 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteRequest>, g
     tracing::debug!("writer stopped: every handle was dropped and the queue is empty");
 }
 
-/// One transaction for the whole batch. Runs of consecutive events are digested together;
-/// a command in between is applied at its place, so arrival order holds.
-async fn write_batch(
-    conn: &mut SqliteConnection,
+/// Runs the batch's transaction again while it loses races with other nodes: each attempt
+/// starts afresh and sees what the winner committed.
+async fn write_with_retries(
+    conn: &mut WriteConnection,
     batch: &[WriteRequest],
     guard: FloodGuard,
 ) -> Result<Vec<Done>, StoreError> {
-    // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
-    // (busy timeout) at BEGIN instead of failing half-way through the batch.
-    let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?;
+    let mut attempt = 0;
+    loop {
+        match write_batch(conn, batch, guard).await {
+            Err(StoreError::Race(why)) if attempt < RACE_RETRIES => {
+                attempt += 1;
+                tracing::debug!(attempt, why, "a batch lost a race with another node; running it again");
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One transaction for the whole batch; a 200 only after its COMMIT.
+async fn write_batch(
+    conn: &mut WriteConnection,
+    batch: &[WriteRequest],
+    guard: FloodGuard,
+) -> Result<Vec<Done>, StoreError> {
+    match conn {
+        WriteConnection::Sqlite(c) => {
+            // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us
+            // wait (busy timeout) at BEGIN instead of failing half-way through the batch.
+            let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
+            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+        WriteConnection::Postgres(pool) => {
+            // `synchronous_commit` is left as the server has it (on by default): COMMIT
+            // returns once the batch is durable.
+            let mut tx = pool.begin().await?;
+            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+    }
+}
+
+/// Everything a batch writes, the same SQL on both backends. Runs of consecutive events are
+/// digested together; a command in between is applied at its place, so arrival order holds.
+async fn apply_batch(conn: &mut Conn<'_>, batch: &[WriteRequest], guard: FloodGuard) -> Result<Vec<Done>, StoreError> {
     let now = crate::event::unix_now();
     let mut done = Vec::with_capacity(batch.len());
     let mut run: Vec<&EventRow> = Vec::new();
@@ -221,47 +269,46 @@ async fn write_batch(
         match &req.job {
             Job::Event(row) => run.push(row),
             Job::Command(cmd) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                done.push(Done::Command(issue_commands::apply(&mut tx, cmd, now).await?));
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                done.push(Done::Command(issue_commands::apply(conn, cmd, now).await?));
             }
             Job::Feedback(row) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                feedback::insert(&mut tx, row).await?;
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                feedback::insert(conn, row).await?;
                 done.push(Done::Feedback);
             }
             Job::Evict(ids) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                done.push(Done::Evicted(retention::delete_events(&mut tx, ids).await?));
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                done.push(Done::Evicted(retention::delete_events(conn, ids).await?));
             }
             Job::Vacuum(pages) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                retention::incremental_vacuum(&mut tx, *pages).await?;
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                retention::incremental_vacuum(conn, *pages).await?;
                 done.push(Done::Maintenance);
             }
             Job::Rejections(counts) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                retention::add_rejections(&mut tx, counts).await?;
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                retention::add_rejections(conn, counts).await?;
                 done.push(Done::Maintenance);
             }
             Job::AddDictionary { project_id, data } => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                let id = dictionaries::insert_dictionary(&mut tx, *project_id, data, now).await?;
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                let id = dictionaries::insert_dictionary(conn, *project_id, data, now).await?;
                 done.push(Done::Dictionary(id));
             }
             Job::DropDictionaries(ids) => {
-                flush(&mut tx, &mut run, &mut done, now, guard).await?;
-                dictionaries::delete_dictionaries(&mut tx, ids).await?;
+                flush(conn, &mut run, &mut done, now, guard).await?;
+                dictionaries::delete_dictionaries(conn, ids).await?;
                 done.push(Done::Maintenance);
             }
         }
     }
-    flush(&mut tx, &mut run, &mut done, now, guard).await?;
-    tx.commit().await?;
+    flush(conn, &mut run, &mut done, now, guard).await?;
     Ok(done)
 }
 
 async fn flush(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     run: &mut Vec<&EventRow>,
     done: &mut Vec<Done>,
     now: f64,
