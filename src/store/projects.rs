@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::pool::on;
+use super::pool::{Dialect, on};
 use super::{Pool, StoreError};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
@@ -34,14 +34,15 @@ pub async fn create_project(
     name: &str,
     key: &PublicKey,
 ) -> Result<ProjectWithKey, StoreError> {
-    on!(pool, |c| {
+    on!(pool, |c, DB| {
         let mut tx = c.begin().await?;
         let now = unix_now();
         // The next id after the highest ever given (never a deleted project's).
-        let next: i64 = sqlx::query(
-            "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM projects)) + 1 \
+        let next: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE counters SET value = {}(value, (SELECT COALESCE(MAX(id), 0) FROM projects)) + 1 \
              WHERE name = 'project_id' RETURNING value",
-        )
+            DB::GREATEST
+        )))
         .fetch_one(&mut *tx)
         .await?
         .get(0);

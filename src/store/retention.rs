@@ -157,8 +157,8 @@ pub(super) async fn add_rejections(
             // A project deleted since the count was taken has nothing to record against (and its
             // foreign key would fail the whole batch).
             qb.push(
-                ") WHERE column1 IN (SELECT id FROM projects) \
-                 ON CONFLICT (project_id, hour, reason) DO UPDATE SET count = count + excluded.count",
+                ") AS r WHERE r.column1 IN (SELECT id FROM projects) \
+                 ON CONFLICT (project_id, hour, reason) DO UPDATE SET count = project_rejections.count + excluded.count",
             );
             qb.build().execute(&mut *c).await?;
         }

@@ -6,6 +6,9 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app};
 
+// A path of its own: `tests/postgres` includes this file by path, where `mod` alone would look
+// beside it rather than in `access/`.
+#[path = "access/route_table.rs"]
 mod route_table;
 
 use route_table::{Route, routes};

@@ -93,8 +93,19 @@ async fn a_token_is_printed_once_and_only_its_hash_is_stored() {
     let app = spawn_app().await;
     let token = &app.token;
     assert_eq!(token.len(), 64);
-    let db = std::fs::read(app.data_dir.join("tocsin.db")).unwrap();
-    let wal = std::fs::read(app.data_dir.join("tocsin.db-wal")).unwrap_or_default();
+    // Everything stored: the SQLite file and its WAL, or every row of the PostgreSQL database.
+    let (db, wal) = match &app.database_url {
+        None => (
+            std::fs::read(app.data_dir.join("tocsin.db")).unwrap(),
+            std::fs::read(app.data_dir.join("tocsin.db-wal")).unwrap_or_default(),
+        ),
+        Some(url) => (crate::postgres::dump(url).into_bytes(), Vec::new()),
+    };
+    // The search below could pass on an empty read: the token's name must be found.
+    assert!(
+        db.windows(5).chain(wal.windows(5)).any(|w| w == b"tests"),
+        "what was read holds the token's name"
+    );
     let needle = token.as_bytes();
     assert!(
         !db.windows(needle.len()).any(|w| w == needle),

@@ -1,5 +1,9 @@
 //! `spawn_app()` and friends: every test talks to a real `tocsin serve` process on port 0 with
 //! its own temporary data directory, exactly as a user would run it.
+//!
+//! The suite runs twice, once per backend: this crate (`tests/api`) on SQLite and
+//! `tests/postgres` on PostgreSQL, the same test files compiled with another `crate::BACKEND`.
+//! On PostgreSQL each app gets a database of its own (see `postgres.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,11 +17,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tocsin");
 
+/// Which database the suite's servers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend of this test crate.
+pub const BACKEND: Backend = crate::BACKEND;
+
 /// A running Tocsin and what a test needs to talk to it.
 pub struct TestApp {
     pub base_url: String,
     pub address: String,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database of this app (`None` on SQLite, whose file is in `data_dir`).
+    pub database_url: Option<String>,
     /// The `default` project created on first start.
     pub project_id: i64,
     pub key: String,
@@ -58,6 +74,7 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
         base_url: String::new(),
         address: String::new(),
         data_dir,
+        database_url: (BACKEND == Backend::Postgres).then(crate::postgres::database),
         project_id: 0,
         key: String::new(),
         dsn: String::new(),
@@ -90,6 +107,7 @@ impl TestApp {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(self.database_args())
             .args(&self.extra_args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -178,7 +196,36 @@ impl TestApp {
 
     /// Runs a CLI command against this server's data directory.
     pub fn cli(&self, args: &[&str]) -> CliOutput {
-        cli_in(&self.data_dir, &self.base_url, args)
+        let mut all: Vec<&str> = args.to_vec();
+        let database = self.database_args();
+        all.extend(database.iter().map(String::as_str));
+        cli_in(&self.data_dir, &self.base_url, &all)
+    }
+
+    /// `--database-url …` on PostgreSQL; nothing on SQLite.
+    pub fn database_args(&self) -> Vec<String> {
+        match &self.database_url {
+            Some(url) => vec!["--database-url".into(), url.clone()],
+            None => Vec::new(),
+        }
+    }
+
+    /// Where this app's data is, for opening it through `tocsin::store`.
+    pub fn location(&self) -> tocsin::store::Location {
+        match &self.database_url {
+            Some(url) => tocsin::store::Location::Postgres { url: url.clone() },
+            None => tocsin::store::Location::Sqlite {
+                data_dir: self.data_dir.clone(),
+                synchronous: tocsin::config::Synchronous::Normal,
+            },
+        }
+    }
+
+    /// The app's database opened through `tocsin::store`, as a second process would.
+    pub async fn database(&self) -> tocsin::store::Database {
+        tocsin::store::Database::open_at(&self.location())
+            .await
+            .expect("open the database")
     }
 
     /// Creates a project from the CLI; returns its id and public key.
@@ -306,22 +353,18 @@ impl TestApp {
             .unwrap_or(0.0)
     }
 
-    /// Events in the database, read straight from the SQLite file.
+    /// Events in the database, read straight from it.
     pub async fn stored_event_count(&self) -> i64 {
-        let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)
-            .await
-            .expect("open db");
+        let db = self.database().await;
         let pool = db.read_pool().await.expect("pool");
         let n = tocsin::store::count_events(&pool).await.expect("count");
         pool.close().await;
         n
     }
 
-    /// The notification outbox, read straight from the SQLite file.
+    /// The notification outbox, read straight from the database.
     pub async fn outbox(&self) -> Vec<tocsin::store::OutboxRecord> {
-        let db = tocsin::store::Database::open(&self.data_dir, tocsin::config::Synchronous::Normal)
-            .await
-            .expect("open db");
+        let db = self.database().await;
         let pool = db.read_pool().await.expect("pool");
         let rows = tocsin::store::outbox(&pool, None).await.expect("outbox");
         pool.close().await;
@@ -335,6 +378,20 @@ impl TestApp {
             .connect_with(self.sql_options().read_only(true))
             .await
             .expect("open the database")
+    }
+
+    /// A pool straight on the app's database, whichever backend: for checks and changes no store
+    /// function makes. Statements use `$N` placeholders and go through [`on_sql!`].
+    pub async fn sql(&self) -> Sql {
+        match &self.database_url {
+            Some(url) => Sql::Postgres(sqlx::PgPool::connect(url).await.expect("connect to PostgreSQL")),
+            None => Sql::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .connect_with(self.sql_options())
+                    .await
+                    .expect("open the database"),
+            ),
+        }
     }
 
     /// A write connection straight on the SQLite file, to change data behind the server's back;
@@ -413,6 +470,23 @@ pub fn run_checked(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A direct pool on a test app's database, of either backend.
+pub enum Sql {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the [`Sql`] pool of either backend (the same code twice).
+#[macro_export]
+macro_rules! on_sql {
+    ($sql:expr, |$p:ident| $body:expr) => {
+        match &$sql {
+            $crate::helpers::Sql::Sqlite($p) => $body,
+            $crate::helpers::Sql::Postgres($p) => $body,
+        }
+    };
 }
 
 /// Runs the CLI on a data directory; `--public-url` makes printed DSNs point at the server.

@@ -383,6 +383,7 @@ async fn the_api_assigns_by_email_and_searches_by_assignee() {
     let mut child = std::process::Command::new(crate::helpers::BIN)
         .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
         .arg(&app.data_dir)
+        .args(app.database_args())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()

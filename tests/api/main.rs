@@ -29,3 +29,6 @@ mod retention;
 mod scrubbing;
 mod sdks;
 mod web;
+
+/// This crate runs the suite on SQLite; `tests/postgres` runs the same files on PostgreSQL.
+const BACKEND: helpers::Backend = helpers::Backend::Sqlite;

@@ -54,6 +54,20 @@ pub fn psql(url: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Every row of the database, as `pg_dump --data-only` writes it.
+pub fn dump(url: &str) -> String {
+    let out = Command::new("pg_dump")
+        .args(["--data-only", "--no-owner", "-d", url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn start() -> Server {
     if let Ok(url) = std::env::var("TOCSIN_TEST_DATABASE_URL") {
         let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base).to_string();

@@ -119,23 +119,25 @@ async fn everything_stored(app: &TestApp) -> Vec<u8> {
     for name in ["tocsin.db", "tocsin.db-wal"] {
         all.extend(std::fs::read(app.data_dir.join(name)).unwrap_or_default());
     }
-    let db = tocsin::store::Database::open(&app.data_dir, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
+    // On PostgreSQL, every row of every table as pg_dump writes it.
+    if let Some(url) = &app.database_url {
+        all.extend(crate::postgres::dump(url).into_bytes());
+    }
+    let db = app.database().await;
     let pool = db.read_pool().await.unwrap();
     let codec = tocsin::event::codec::Codec::new();
     tocsin::compression::load(&pool, &codec).await.unwrap();
     pool.close().await;
-    let pool = app.sql_reader().await;
-    let rows: Vec<(Vec<u8>, Option<i64>)> = sqlx::query_as("SELECT payload, dict_id FROM events")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let sql = app.sql().await;
+    let rows: Vec<(Vec<u8>, Option<i64>)> =
+        crate::on_sql!(sql, |p| sqlx::query_as("SELECT payload, dict_id FROM events")
+            .fetch_all(p)
+            .await
+            .unwrap());
     assert!(!rows.is_empty());
     for (payload, dict) in rows {
         all.extend(codec.decompress(&payload, dict).unwrap());
     }
-    pool.close().await;
     all
 }
 

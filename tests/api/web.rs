@@ -172,6 +172,7 @@ async fn a_user_created_on_the_command_line_can_sign_in_and_out() {
     let mut child = std::process::Command::new(crate::helpers::BIN)
         .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
         .arg(&app.data_dir)
+        .args(app.database_args())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -1,0 +1,62 @@
+//! The integration suite on PostgreSQL: the files of `tests/api`, compiled again with
+//! `BACKEND = Postgres`, so every app they spawn keeps its data in a database of its own on the
+//! throwaway PostgreSQL server (`tests/api/postgres.rs`).
+//!
+//! Left out, and why:
+//! - `durability`: SQLite's file, lock, WAL and `tocsin backup` (a `VACUUM INTO` copy). What
+//!   PostgreSQL must survive (a node SIGKILLed, the server restarting) is in `nodes`.
+//! - `memory`, `hostile`, `attack`, `fuzz_regressions`: how ingest reads and bounds a request
+//!   before anything reaches a database; the code under test is the same on both backends.
+//! - `postgres`'s own harness test and `debian` run once, in `tests/api`.
+
+// Some helpers serve only the modules left out (`durability`).
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+#[path = "../api/access.rs"]
+mod access;
+#[path = "../api/bad_input.rs"]
+mod bad_input;
+#[path = "../api/browser.rs"]
+mod browser;
+#[path = "../api/chromium.rs"]
+mod chromium;
+#[path = "../api/cli.rs"]
+mod cli;
+#[path = "../api/client_ip.rs"]
+mod client_ip;
+#[path = "../api/debian.rs"]
+mod debian;
+#[path = "../api/delivery.rs"]
+mod delivery;
+#[path = "../api/fixtures.rs"]
+mod fixtures;
+#[path = "../api/grouping_corpus.rs"]
+mod grouping_corpus;
+#[path = "../api/health.rs"]
+mod health;
+#[path = "../api/issues.rs"]
+mod issues;
+#[path = "../api/notify.rs"]
+mod notify;
+#[path = "../api/postgres.rs"]
+mod postgres;
+#[path = "../api/protocol.rs"]
+mod protocol;
+#[path = "../api/python.rs"]
+mod python;
+#[path = "../api/quotas.rs"]
+mod quotas;
+#[path = "../api/receivers.rs"]
+mod receivers;
+#[path = "../api/retention.rs"]
+mod retention;
+#[path = "../api/scrubbing.rs"]
+mod scrubbing;
+#[path = "../api/sdks.rs"]
+mod sdks;
+#[path = "../api/web.rs"]
+mod web;
+
+const BACKEND: helpers::Backend = helpers::Backend::Postgres;
