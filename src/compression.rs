@@ -42,7 +42,21 @@ pub fn spawn(pool: Pool, writer: WriterHandle, codec: Arc<Codec>) -> tokio::task
             if !writer.is_alive() {
                 return;
             }
-            for project_id in codec.due_for_training() {
+            let due = codec.due_for_training();
+            if due.is_empty() {
+                continue;
+            }
+            // With several nodes on one PostgreSQL, one trains at a time; the others hear of
+            // the new dictionary and use it (see startup's change listener).
+            let turn = match store::Turn::try_take(&pool, store::Task::Training).await {
+                Ok(Some(turn)) => turn,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the training turn");
+                    continue;
+                }
+            };
+            for project_id in due {
                 // Counted again from zero whatever happens, so a failure is retried later,
                 // not on every tick.
                 codec.postpone(project_id);
@@ -52,6 +66,7 @@ pub fn spawn(pool: Pool, writer: WriterHandle, codec: Arc<Codec>) -> tokio::task
                     Err(e) => tracing::warn!(project_id, error = %e, "training a compression dictionary failed"),
                 }
             }
+            turn.release().await;
         }
     })
 }
@@ -93,6 +108,7 @@ async fn train(pool: &Pool, writer: &WriterHandle, codec: &Arc<Codec>, project_i
         .await
         .map_err(|e| e.to_string())?;
     codec.add(id, project_id, &data)?;
+    store::announce_dictionary(pool).await;
     Ok(Some(id))
 }
 

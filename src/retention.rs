@@ -65,6 +65,15 @@ pub fn spawn(
                 return;
             }
             persist_refused(&writer, &quotas).await;
+            // With several nodes on one PostgreSQL, one runs the pass at a time.
+            let turn = match store::Turn::try_take(&pool, store::Task::Retention).await {
+                Ok(Some(turn)) => turn,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the retention turn");
+                    continue;
+                }
+            };
             match pass(&pool, &writer, &metrics, &settings).await {
                 Ok(report) if report != PassReport::default() => {
                     tracing::info!(
@@ -80,6 +89,7 @@ pub fn spawn(
             if let Err(e) = crate::compression::drop_unused(&pool, &writer, &codec).await {
                 tracing::warn!(error = %e, "cannot drop unused compression dictionaries");
             }
+            turn.release().await;
         }
     })
 }

@@ -78,6 +78,7 @@ impl Application {
         let trainer = crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
         let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
         let keys = std::sync::Arc::new(KeyCache::new(pool.clone()));
+        let change_listener = spawn_change_listener(&db, keys.clone(), pool.clone(), codec.clone()).await?;
         let budget = crate::budget::MemoryBudget::new(settings.request_memory.value);
         metrics.watch_budget(budget.clone());
         let ingest = web::Data::new(IngestState {
@@ -211,7 +212,10 @@ impl Application {
             dsns,
             setup_link,
             writer_task,
-            background: vec![trainer, dispatcher, retention],
+            background: [trainer, dispatcher, retention]
+                .into_iter()
+                .chain(change_listener)
+                .collect(),
         })
     }
 
@@ -296,6 +300,46 @@ fn url_path_prefix(public_url: &str) -> String {
     match rest.find('/') {
         Some(i) => rest[i..].trim_end_matches('/').to_string(),
         None => String::new(),
+    }
+}
+
+/// On PostgreSQL, clears the key cache whenever any node (or the CLI) changes a project, loads
+/// the dictionaries another node trained, and does both after a lost connection to PostgreSQL
+/// comes back (changes may have been missed). Nothing to do on SQLite, where this server is
+/// the only node.
+async fn spawn_change_listener(
+    db: &Database,
+    keys: std::sync::Arc<KeyCache>,
+    pool: store::Pool,
+    codec: std::sync::Arc<crate::event::codec::Codec>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(mut listener) = store::ChangeListener::start(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            match listener.next().await {
+                Ok(store::Heard::Changed(what)) if what == store::DICTIONARY => load_dictionaries(&pool, &codec).await,
+                Ok(store::Heard::Changed(what)) => {
+                    tracing::debug!(what, "a project changed; forgetting cached keys");
+                    keys.clear();
+                }
+                Ok(store::Heard::Reconnected) => {
+                    keys.clear();
+                    load_dictionaries(&pool, &codec).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the change channel; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    })))
+}
+
+async fn load_dictionaries(pool: &store::Pool, codec: &crate::event::codec::Codec) {
+    if let Err(e) = crate::compression::load(pool, codec).await {
+        tracing::warn!(error = %e, "cannot load the compression dictionaries another node trained");
     }
 }
 

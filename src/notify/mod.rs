@@ -22,6 +22,10 @@ use crate::store::{self, DueItem, Pool};
 const GIVE_UP_AFTER_SECS: f64 = 24.0 * 3600.0;
 /// The dispatcher looks for due rows at least this often.
 const MAX_IDLE: Duration = Duration::from_millis(500);
+/// How long a claimed notification is this node's to deliver. Longer than a batch of attempts
+/// takes (each is bounded by its SMTP or HTTP timeout), so no other node sends it meanwhile;
+/// if this node dies, another sends it once the lease is over.
+const CLAIM_LEASE_SECS: f64 = 300.0;
 
 /// What the dispatcher needs to know.
 #[derive(Clone)]
@@ -75,7 +79,8 @@ async fn run(pool: Pool, admin: Pool, settings: NotifySettings, metrics: crate::
         }
     };
     loop {
-        match store::due(&pool, unix_now(), 20).await {
+        // Claimed on the read-write pool: with several nodes, each notification goes out once.
+        match store::claim_due(&admin, unix_now(), CLAIM_LEASE_SECS, 20).await {
             Ok(items) => {
                 for item in items {
                     let attempt = deliver(&item, &settings, &http, mailer.as_ref()).await;

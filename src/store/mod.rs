@@ -6,6 +6,7 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
+mod changes;
 mod dictionaries;
 mod digest;
 mod events;
@@ -33,11 +34,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, PgPool, Row, SqliteConnection};
 
+pub use changes::{ChangeListener, DICTIONARY, Heard, Task, Turn, announce_dictionary};
 pub use dictionaries::{StoredDictionary, all_dictionaries, recent_payloads, unused_dictionaries};
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
 pub use outbox::{
-    Channel, DueItem, FloodGuard, OutboxRecord, Trigger, Triggers, add_channel, delete_channel, deliveries, due,
+    Channel, DueItem, FloodGuard, OutboxRecord, Trigger, Triggers, add_channel, claim_due, delete_channel, deliveries,
     enqueue_test, list_channels, mark_attempt_failed, mark_delivered, next_due, outbox,
 };
 pub use pool::{Backend, Pool};
@@ -202,6 +204,14 @@ impl Database {
         match self.0 {
             Opened::Sqlite { .. } => Backend::Sqlite,
             Opened::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// The shared PostgreSQL pool, when that is the backend.
+    fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.0 {
+            Opened::Postgres { pool, .. } => Some(pool),
+            Opened::Sqlite { .. } => None,
         }
     }
 

@@ -1,9 +1,9 @@
 //! Alert channels and the notification outbox. Rows are written inside the writer's batch
 //! transaction (so a crash cannot lose or duplicate them); a dispatcher delivers them.
 
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
-use super::pool::{Conn, on};
+use super::pool::{Conn, Dialect, on};
 use super::{Pool, StoreError};
 
 /// Where a project's alerts go.
@@ -290,20 +290,47 @@ pub struct DueItem {
     pub first_seen: Option<f64>,
 }
 
-/// Pending notifications whose time has come, oldest first.
-pub async fn due(pool: &Pool, now: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
-    on!(pool, |c| {
-        let rows = sqlx::query(
+/// Claims up to `limit` pending notifications whose time has come, oldest first, for
+/// `lease_secs`, and returns them.
+///
+/// The claim moves `next_attempt_at` to the end of the lease: another node (or this one) sees
+/// the row as not due until then. Delivery then marks it delivered or schedules its retry; a
+/// node that dies in between leaves the row to be claimed again when the lease ends, so it is
+/// delivered by another node rather than lost. Two nodes claiming at once do not both win:
+/// PostgreSQL skips rows another claim has locked (`SKIP LOCKED`), and the outer `WHERE`
+/// re-checks `next_attempt_at` on the row as the other claim left it. (SQLite has one writer.)
+pub async fn claim_due(pool: &Pool, now: f64, lease_secs: f64, limit: i64) -> Result<Vec<DueItem>, StoreError> {
+    on!(pool, |c, DB| {
+        let claim = format!(
+            "UPDATE outbox SET next_attempt_at = $1 \
+              WHERE state = 'pending' AND next_attempt_at <= $2 AND id IN \
+                    (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 \
+                      ORDER BY next_attempt_at, id LIMIT $3 {}) \
+             RETURNING id",
+            DB::SKIP_LOCKED
+        );
+        let claimed: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(claim))
+            .bind(now + lease_secs)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<DB> = QueryBuilder::new(
             "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
                     o.issue_id, i.short_number, i.times_seen, i.first_seen \
                FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
                LEFT JOIN issues i ON i.id = o.issue_id \
-              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(c)
-        .await?;
+              WHERE o.id IN (",
+        );
+        let mut ids = qb.separated(", ");
+        for id in &claimed {
+            ids.push_bind(*id);
+        }
+        qb.push(") ORDER BY o.created_at, o.id");
+        let rows = qb.build().fetch_all(c).await?;
         Ok(rows
             .iter()
             .map(|r| DueItem {

@@ -115,18 +115,23 @@ pub(super) trait Dialect {
     /// The larger / smaller of two values (`MAX(a, b)` is an aggregate in PostgreSQL).
     const GREATEST: &'static str;
     const LEAST: &'static str;
+    /// After a `SELECT … LIMIT`: skip rows another transaction holds, so nodes claiming work
+    /// at once take different rows instead of waiting for each other.
+    const SKIP_LOCKED: &'static str;
 }
 
 impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const GREATEST: &'static str = "MAX";
     const LEAST: &'static str = "MIN";
+    const SKIP_LOCKED: &'static str = "";
 }
 
 impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const GREATEST: &'static str = "GREATEST";
     const LEAST: &'static str = "LEAST";
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 }
 
 /// Runs `$body` once per backend: `$c` is the backend's executor (`&SqlitePool`/`&PgPool` for a

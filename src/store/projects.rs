@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::pool::{Dialect, on};
-use super::{Pool, StoreError};
+use super::{Pool, StoreError, changes};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
 use crate::project::{Project, PublicKey, Slug};
@@ -81,6 +81,7 @@ pub async fn create_project(
             Err(e) => return Err(e.into()),
         }
         tx.commit().await?;
+        changes::announce(pool, "project created").await;
         Ok(ProjectWithKey {
             project: Project {
                 id,
@@ -211,6 +212,7 @@ pub async fn set_project_limits(pool: &Pool, project_id: i64, limits: &ProjectLi
             .bind(project_id)
             .execute(c)
             .await?;
+        changes::announce(pool, "project limits").await;
         Ok(())
     })
 }
@@ -223,6 +225,7 @@ pub async fn delete_project(pool: &Pool, project_id: i64) -> Result<bool, StoreE
             .bind(project_id)
             .execute(c)
             .await?;
+        changes::announce(pool, "project deleted").await;
         Ok(done.rows_affected() > 0)
     })
 }
@@ -277,6 +280,7 @@ pub async fn set_scrub_config(pool: &Pool, project_id: i64, config: &ScrubConfig
         .bind(project_id)
         .execute(c)
         .await?;
+        changes::announce(pool, "project scrubbing").await;
         Ok(())
     })
 }

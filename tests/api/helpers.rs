@@ -66,15 +66,34 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with extra `serve` arguments (e.g. `--queue-capacity 2`).
 pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
+    let database_url = (BACKEND == Backend::Postgres).then(crate::postgres::database);
+    let mut app = new_app(database_url, extra_args);
+    app.start();
+    app.token = app.cli(&["token", "create", "tests"]).last_line().to_string();
+    app
+}
+
+/// Another node on `first`'s PostgreSQL database: a `tocsin serve` of its own (own port and
+/// data directory), sharing every project, token and event with `first`.
+// Only the PostgreSQL suite runs several nodes (`tests/postgres/nodes.rs`).
+#[allow(dead_code)]
+pub async fn spawn_node_of(first: &TestApp, extra_args: &[&str]) -> TestApp {
+    let mut node = new_app(first.database_url.clone(), extra_args);
+    node.start();
+    node.token = first.token.clone();
+    node
+}
+
+fn new_app(database_url: Option<String>, extra_args: &[&str]) -> TestApp {
     // reqwest is built without a default TLS provider (Tocsin picks ring); so do the tests.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tmp = tempfile::tempdir().expect("temp dir");
     let data_dir = tmp.path().join("data");
-    let mut app = TestApp {
+    TestApp {
         base_url: String::new(),
         address: String::new(),
         data_dir,
-        database_url: (BACKEND == Backend::Postgres).then(crate::postgres::database),
+        database_url,
         project_id: 0,
         key: String::new(),
         dsn: String::new(),
@@ -87,10 +106,7 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
         extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         child: None,
         tmp,
-    };
-    app.start();
-    app.token = app.cli(&["token", "create", "tests"]).last_line().to_string();
-    app
+    }
 }
 
 impl TestApp {

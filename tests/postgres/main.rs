@@ -38,6 +38,7 @@ mod grouping_corpus;
 mod health;
 #[path = "../api/issues.rs"]
 mod issues;
+mod nodes;
 #[path = "../api/notify.rs"]
 mod notify;
 #[path = "../api/postgres.rs"]

@@ -1,0 +1,296 @@
+//! Several `tocsin serve` nodes on one PostgreSQL database: what must hold across nodes.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, accepted_id, error_event, poll, spawn_app_with, spawn_node_of};
+use crate::receivers::SmtpSink;
+
+/// An error event grouped by `fingerprint`, from `user`.
+fn event(fingerprint: &str, user: &str) -> Value {
+    let mut event = error_event();
+    event["fingerprint"] = json!([fingerprint]);
+    event["exception"]["values"][0]["type"] = json!(format!("Err{fingerprint}"));
+    event["user"] = json!({ "id": user });
+    event["tags"] = json!({ "shard": user });
+    event
+}
+
+/// Every issue of the default project, by title.
+async fn issues_by_title(app: &TestApp) -> HashMap<String, Value> {
+    let (status, _, list) = app
+        .api_get("/api/0/projects/default/default/issues/?query=&limit=100")
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().split(':').next().unwrap().to_string(),
+                i.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Sends `events` spread over `nodes` (event i to node i mod n), all at once; each must be
+/// answered 200.
+async fn send_spread(nodes: &[&TestApp], events: Vec<Value>) {
+    let sends = events.into_iter().enumerate().map(|(i, e)| {
+        let node = nodes[i % nodes.len()];
+        async move { node.send(&e).await }
+    });
+    futures_util::future::join_all(sends).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_events_of_a_new_fingerprint_on_two_nodes_at_once_make_one_issue() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    // 12 new fingerprints, each arriving on both nodes in the same instant, twice.
+    let events: Vec<Value> = (0..12)
+        .flat_map(|fp| (0..4).map(move |n| event(&format!("Race{fp}"), &format!("u{n}"))))
+        .collect();
+    send_spread(&[&a, &b], events).await;
+
+    let issues = issues_by_title(&a).await;
+    assert_eq!(issues.len(), 12, "one issue per fingerprint: {:?}", issues.keys());
+    let mut short_ids = HashSet::new();
+    for (title, issue) in &issues {
+        assert_eq!(issue["count"], "4", "{title}: {issue}");
+        assert!(
+            short_ids.insert(issue["shortId"].as_str().unwrap().to_string()),
+            "{issue}"
+        );
+    }
+    let expected: HashSet<String> = (1..=12).map(|n| format!("DEFAULT-{n}")).collect();
+    assert_eq!(short_ids, expected, "short ids stay unique and dense");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counters_stay_exact_when_three_nodes_take_events_of_the_same_issues_at_once() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let c = spawn_node_of(&a, &[]).await;
+    // 240 events: 4 issues, 7 users, the same tag values written by every node at once.
+    let events: Vec<Value> = (0..240)
+        .map(|n| event(&format!("Busy{}", n % 4), &format!("user{}", n % 7)))
+        .collect();
+    send_spread(&[&a, &b, &c], events).await;
+
+    let issues = issues_by_title(&b).await;
+    assert_eq!(issues.len(), 4, "{:?}", issues.keys());
+    for (title, issue) in &issues {
+        assert_eq!(issue["count"], "60", "{title}: {issue}");
+        assert_eq!(issue["userCount"], 7, "{title}: {issue}");
+        let id = issue["id"].as_str().unwrap();
+        let (_, _, tag) = c.api_get(&format!("/api/0/issues/{id}/tags/shard/")).await;
+        assert_eq!(tag["totalValues"], 60, "{title}: {tag}");
+        assert_eq!(tag["uniqueValues"], 7, "{title}: {tag}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_issue_seen_on_every_node_sends_one_mail() {
+    let sink = SmtpSink::start();
+    let port = sink.port.to_string();
+    let args = ["--smtp-host", "127.0.0.1", "--smtp-port", port.as_str()];
+    let a = spawn_app_with(&args).await;
+    let b = spawn_node_of(&a, &args).await;
+    let c = spawn_node_of(&a, &args).await;
+    let out = a.cli(&["alerts", "add", "--project", "default", "--email", "oncall@example.org"]);
+    assert!(out.success, "{}", out.stderr);
+    send_spread(
+        &[&a, &b, &c],
+        (0..6).map(|n| event("Alarm", &format!("u{n}"))).collect(),
+    )
+    .await;
+
+    // Every dispatcher polls the same outbox; once its one row is delivered, whatever the
+    // sink holds is everything that was sent.
+    let rows = poll("the notification is delivered", Duration::from_secs(30), async || {
+        let rows = a.outbox().await;
+        if !rows.is_empty() && rows.iter().all(|r| r.state == "delivered") {
+            Ok(rows)
+        } else {
+            Err(format!("{rows:?}"))
+        }
+    })
+    .await;
+    assert_eq!(rows.len(), 1, "one notification for one new issue: {rows:?}");
+    assert_eq!(sink.mails().len(), 1, "mailed once, not once per node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_changed_by_the_cli_takes_effect_on_every_node_within_a_second() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let created = a.cli(&["project", "create", "shop"]);
+    assert!(created.success, "{}", created.stderr);
+    let dsn = created.last_line().to_string();
+    let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
+    let project_id = dsn.rsplit('/').next().unwrap().to_string();
+    let send = |node: &TestApp| {
+        node.client
+            .post(node.url(&format!("/api/{project_id}/store/")))
+            .header("x-sentry-auth", crate::helpers::sentry_auth(&key))
+            .json(&error_event())
+            .send()
+    };
+    // Both nodes accept the key, so both have its project (without a rate limit) cached for
+    // far longer than a second.
+    for node in [&a, &b] {
+        accepted_id(send(node).await.unwrap()).await;
+    }
+    // A rate limit set by the CLI, a process of its own: only the database can tell the
+    // nodes. Within a second each refuses the project's second event of the minute.
+    let set = a.cli(&["project", "set", "shop", "--rate-limit", "1"]);
+    assert!(set.success, "{}", set.stderr);
+    for node in [&b, &a] {
+        poll("the new rate limit holds", Duration::from_secs(1), async || {
+            let status = send(node).await.map_err(|e| e.to_string())?.status().as_u16();
+            if status == 429 {
+                Ok(())
+            } else {
+                Err(format!("answered {status}"))
+            }
+        })
+        .await;
+    }
+    // Deleting the project refuses its key everywhere too.
+    let deleted = a.cli(&["project", "delete", "shop"]);
+    assert!(deleted.success, "{}", deleted.stderr);
+    for node in [&b, &a] {
+        poll(
+            "the deleted project's key is refused",
+            Duration::from_secs(1),
+            async || {
+                let status = send(node).await.map_err(|e| e.to_string())?.status().as_u16();
+                if status == 403 {
+                    Ok(())
+                } else {
+                    Err(format!("answered {status}"))
+                }
+            },
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_signed_in_on_one_node_works_on_another() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let mut child = std::process::Command::new(crate::helpers::BIN)
+        .args(["user", "create", "--email", "dev@example.org"])
+        .args(a.database_args())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"long enough secret\n").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client.get(a.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = form
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form has a token")
+        .to_string();
+    let signed_in = client
+        .post(a.url("/login"))
+        .form(&[
+            ("email", "dev@example.org"),
+            ("password", "long enough secret"),
+            ("form_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "signed in on node A");
+    // The cookie store sends A's session cookie to B (same host, another port).
+    let page = client.get(b.url("/issues/")).send().await.unwrap();
+    assert_eq!(page.status(), 200, "node B knows the session node A made");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_keeps_serving() {
+    let mut a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let (a_url, b_url) = (a.url("/api/1/store/"), b.url("/api/1/store/"));
+    let auth = crate::helpers::sentry_auth(&a.key);
+    let client = a.client.clone();
+    // Four senders per node, each sending until told to stop; every 200 is recorded.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for (n, url) in (0..8).map(|n| (n, if n % 2 == 0 { a_url.clone() } else { b_url.clone() })) {
+        let (client, auth, stop) = (client.clone(), auth.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut refused_after_stop = 0;
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let e = event(&format!("Load{}", i % 5), &format!("s{n}"));
+                i += 1;
+                match client.post(&url).header("x-sentry-auth", &auth).json(&e).send().await {
+                    Ok(r) if r.status() == 200 => acked.push(e["event_id"].as_str().unwrap().to_string()),
+                    _ => refused_after_stop += 1,
+                }
+            }
+            (n, acked, refused_after_stop)
+        }));
+    }
+    // Kill node A once both have acknowledged some events.
+    poll("both nodes store events", Duration::from_secs(30), async || {
+        let n = b.stored_event_count().await;
+        if n >= 100 { Ok(()) } else { Err(format!("{n} stored")) }
+    })
+    .await;
+    a.kill();
+    let before = b.stored_event_count().await;
+    poll(
+        "node B keeps storing after A died",
+        Duration::from_secs(30),
+        async || {
+            let n = b.stored_event_count().await;
+            if n >= before + 100 {
+                Ok(())
+            } else {
+                Err(format!("{n} stored"))
+            }
+        },
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for s in senders {
+        let (n, ids, _) = s.await.unwrap();
+        if n % 2 == 1 {
+            assert!(ids.len() > 10, "node B's sender {n} kept being served");
+        }
+        acked.extend(ids);
+    }
+    let sql = b.sql().await;
+    let stored: HashSet<String> = crate::on_sql!(sql, |p| sqlx::query_scalar("SELECT event_id FROM events")
+        .fetch_all(p)
+        .await
+        .unwrap())
+    .into_iter()
+    .collect();
+    let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events lost",
+        lost.len(),
+        acked.len()
+    );
+}
