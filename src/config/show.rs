@@ -26,11 +26,18 @@ impl Settings {
             None => "sqlite",
         };
         line("# backend", quote(backend), self.database_url.source);
-        let url = match &self.database_url.value {
-            Some(url) => quote(&crate::store::redact_url(url)),
-            None => "# unset: SQLite in data_dir".into(),
-        };
-        line("database_url", url, self.database_url.source);
+        match &self.database_url.value {
+            Some(url) => line(
+                "database_url",
+                quote(&crate::store::redact_url(url)),
+                self.database_url.source,
+            ),
+            None => line(
+                "# database_url",
+                "unset (SQLite in data_dir)".into(),
+                self.database_url.source,
+            ),
+        }
         let public = match &self.public_url.value {
             Some(url) => quote(url),
             None => quote(&format!("http://{}", self.bind.value)),

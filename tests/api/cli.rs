@@ -134,10 +134,20 @@ fn config_show_reports_flag_over_env_over_file_over_default() {
         .env("TOCSIN_BIND", "127.0.0.1:7002")
         .env("TOCSIN_ORG", "from-env")
         .env("TOCSIN_SMTP_PASSWORD", "hunter2")
+        .env(
+            "TOCSIN_DATABASE_URL",
+            "postgres://tocsin:sesame@db.internal:5432/tocsin",
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("database_url = \"postgres://tocsin:***@db.internal:5432/tocsin\"  # environment"),
+        "the backend shows, its password does not: {stdout}"
+    );
+    assert!(stdout.contains("# backend = \"postgres\""), "{stdout}");
+    assert!(!stdout.contains("sesame"), "{stdout}");
     assert!(
         stdout.contains("bind = \"127.0.0.1:7003\"  # command-line flag"),
         "{stdout}"
