@@ -48,6 +48,14 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         file: std::path::PathBuf,
     },
+    /// Copy this installation's SQLite database (in --data-dir; the server may keep running)
+    /// into an empty PostgreSQL database, with every project, key, user, token, issue, event,
+    /// dictionary and pending notification, and verify every table's count. Then start the
+    /// nodes with --database-url URL: DSNs stay the same.
+    CopyToPostgres {
+        /// The target, `postgres://user:password@host/db`: an empty database.
+        url: String,
+    },
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -203,6 +211,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }),
+        Command::CopyToPostgres { url } => block_on(copy_to_postgres(&url, &settings)),
         Command::Migrate => block_on(async {
             let db = open(&settings).await?;
             println!("database {} is up to date", db.describe());
@@ -224,6 +233,32 @@ async fn open(settings: &Settings) -> anyhow::Result<Database> {
     Database::open_at(&settings.database())
         .await
         .with_context(|| format!("cannot open {}", settings.database_description()))
+}
+
+async fn copy_to_postgres(url: &str, settings: &Settings) -> anyhow::Result<()> {
+    if settings.database_url.value.is_some() {
+        anyhow::bail!(
+            "the copy reads the SQLite database in --data-dir; unset --database-url / TOCSIN_DATABASE_URL and give the target as the argument"
+        );
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!("the target must be a postgres:// URL");
+    }
+    let source = open(settings).await?;
+    let started = std::time::Instant::now();
+    let report = store::copy_to_postgres(&source, url)
+        .await
+        .with_context(|| format!("cannot copy {} into {}", source.describe(), store::redact_url(url)))?;
+    for (table, rows) in &report.tables {
+        println!("{table:>20}  {rows}");
+    }
+    println!(
+        "copied {} into {} in {:.1} s; every table's count verified",
+        source.describe(),
+        store::redact_url(url),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
 mod changes;
+mod copy;
 mod dictionaries;
 mod digest;
 mod events;
@@ -35,6 +36,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, PgPool, Row, SqliteConnection};
 
 pub use changes::{ChangeListener, DICTIONARY, Heard, Task, Turn, announce_dictionary};
+pub use copy::{CopyReport, copy_to_postgres};
 pub use dictionaries::{StoredDictionary, all_dictionaries, recent_payloads, unused_dictionaries};
 pub use digest::Outcome;
 pub use feedback::FeedbackRow;
@@ -252,6 +254,11 @@ impl Database {
             .busy_timeout(BUSY_TIMEOUT)
             // Statements are logged by our own spans; sqlx's per-statement logs are noise.
             .disable_statement_logging()
+    }
+
+    /// A read-only connection's options on the SQLite file at `path` (a copy's source).
+    fn sqlite_options_read_only(path: &Path) -> SqliteConnectOptions {
+        Database::sqlite_options(path, Synchronous::Normal).read_only(true)
     }
 
     /// Write connections ask for incremental auto-vacuum; it takes effect when the file is

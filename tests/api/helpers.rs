@@ -84,6 +84,15 @@ pub async fn spawn_node_of(first: &TestApp, extra_args: &[&str]) -> TestApp {
     node
 }
 
+/// A server on an existing PostgreSQL database (one a test filled), using `token` for the API.
+#[allow(dead_code)]
+pub async fn spawn_app_on_database(url: &str, token: &str) -> TestApp {
+    let mut app = new_app(Some(url.to_string()), &[]);
+    app.start();
+    app.token = token.to_string();
+    app
+}
+
 fn new_app(database_url: Option<String>, extra_args: &[&str]) -> TestApp {
     // reqwest is built without a default TLS provider (Tocsin picks ring); so do the tests.
     let _ = rustls::crypto::ring::default_provider().install_default();

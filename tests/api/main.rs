@@ -19,6 +19,7 @@ mod health;
 mod hostile;
 mod issues;
 mod memory;
+mod moving;
 mod notify;
 mod postgres;
 mod protocol;

@@ -1,0 +1,151 @@
+//! Moving an installation from SQLite to PostgreSQL with `tocsin copy-to-postgres`.
+
+use serde_json::json;
+
+use crate::helpers::{error_event, spawn_app, spawn_app_on_database};
+use crate::python::run_script;
+
+/// Every table Tocsin keeps.
+const TABLES: &[&str] = &[
+    "projects",
+    "project_keys",
+    "api_tokens",
+    "users",
+    "issues",
+    "grouphashes",
+    "events",
+    "issue_hourly",
+    "issue_tag_values",
+    "issue_users",
+    "activity",
+    "web_sessions",
+    "setup_tokens",
+    "issue_links",
+    "user_feedback",
+    "alert_channels",
+    "outbox",
+    "project_rejections",
+    "dictionaries",
+    "counters",
+];
+
+async fn counts_in(sql: &crate::helpers::Sql) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in TABLES {
+        let query = format!("SELECT COUNT(*) FROM {table}");
+        let n: i64 = crate::on_sql!(sql, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+            .fetch_one(p)
+            .await
+            .unwrap());
+        out.push((*table, n));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_its_dsn() {
+    // A lived-in installation: real SDK events, more events with users and tags, a resolved
+    // issue, a second project, an alert channel with its notifications, a user.
+    let app = spawn_app().await;
+    let flask = run_script("flask_division.py", &[&app.dsn]);
+    for n in 0..12 {
+        let mut event = error_event();
+        event["user"] = json!({ "id": format!("user{}", n % 3) });
+        event["tags"] = json!({ "region": if n % 2 == 0 { "eu" } else { "us" } });
+        event["exception"]["values"][0]["type"] = json!(format!("Moving{}", n % 4));
+        app.send(&event).await;
+    }
+    let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/?query=").await;
+    let first = issues[0]["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .api_put(&format!("/api/0/issues/{first}/"), &json!({"status": "resolved"}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(app.cli(&["project", "create", "shop"]).success);
+    assert!(
+        app.cli(&["alerts", "add", "--project", "default", "--email", "oncall@example.org"])
+            .success
+    );
+    app.send(&{
+        let mut e = error_event();
+        e["exception"]["values"][0]["type"] = json!("AfterTheChannel");
+        e
+    })
+    .await;
+    let mut user = std::process::Command::new(crate::helpers::BIN)
+        .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
+        .arg(&app.data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut user.stdin.take().unwrap(), b"long enough secret\n").unwrap();
+    assert!(user.wait().unwrap().success());
+
+    // Copied while the server runs.
+    let url = crate::postgres::database();
+    let out = app.cli(&["copy-to-postgres", &url]);
+    assert!(out.success, "{}", out.stderr);
+    assert!(out.stdout.contains("every table's count verified"), "{}", out.stdout);
+
+    let source = counts_in(&app.sql().await).await;
+    let target = counts_in(&crate::helpers::Sql::Postgres(
+        sqlx::PgPool::connect(&url).await.unwrap(),
+    ))
+    .await;
+    assert_eq!(source, target, "every table has the same rows");
+    for (table, n) in &source {
+        if [
+            "projects",
+            "project_keys",
+            "api_tokens",
+            "users",
+            "issues",
+            "events",
+            "activity",
+            "alert_channels",
+            "outbox",
+        ]
+        .contains(table)
+        {
+            assert!(*n > 0, "the installation had {table} to copy");
+        }
+        assert!(out.stdout.contains(&format!("{table:>20}  {n}")), "{}", out.stdout);
+    }
+
+    // A node on PostgreSQL serves the same DSN and every event reads back the same.
+    let node = spawn_app_on_database(&url, &app.token).await;
+    assert_eq!((node.key.as_str(), node.project_id), (app.key.as_str(), app.project_id));
+    let sql = app.sql().await;
+    let ids: Vec<String> = crate::on_sql!(sql, |p| sqlx::query_scalar("SELECT event_id FROM events")
+        .fetch_all(p)
+        .await
+        .unwrap());
+    for id in &ids {
+        assert_eq!(
+            node.event_json("default", id).await,
+            app.event_json("default", id).await,
+            "event {id} reads the same"
+        );
+    }
+    let (_, _, moved) = node.api_get(&format!("/api/0/issues/{first}/")).await;
+    assert_eq!(moved["status"], "resolved");
+
+    // The real SDK goes on sending to the same DSN (key and project id), now at the new node.
+    let before = node.stored_event_count().await;
+    let again = run_script("flask_division.py", &[&node.dsn]);
+    let new_id = again["event_ids"][0].as_str().unwrap();
+    node.event_json("default", new_id).await;
+    assert_eq!(node.stored_event_count().await, before + 1);
+    let old_id = flask["event_ids"][0].as_str().unwrap();
+    let (old, new) = (
+        node.event_json("default", old_id).await,
+        node.event_json("default", new_id).await,
+    );
+    assert_eq!(old["groupID"], new["groupID"], "the same bug joins its copied issue");
+
+    // A second copy into the now-used database is refused, and changes nothing.
+    let refused = app.cli(&["copy-to-postgres", &url]);
+    assert!(!refused.success);
+    assert!(refused.stderr.contains("not empty"), "{}", refused.stderr);
+}
