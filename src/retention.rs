@@ -89,6 +89,15 @@ pub fn spawn(
             if let Err(e) = crate::compression::drop_unused(&pool, &writer, &codec).await {
                 tracing::warn!(error = %e, "cannot drop unused compression dictionaries");
             }
+            // Rate-limit windows of the nodes (PostgreSQL): an hour back is long over.
+            let minute = (crate::event::unix_now() / 60.0).floor() as i64;
+            if let Err(e) = store::forget_windows(&pool, minute - 60).await {
+                tracing::warn!(error = %e, "cannot drop old rate-limit windows");
+            }
+            let past_throttle = crate::event::unix_now() - crate::web::throttle::WINDOW.as_secs_f64();
+            if let Err(e) = store::forget_sign_in_failures(&pool, past_throttle).await {
+                tracing::warn!(error = %e, "cannot drop old failed sign-ins");
+            }
             turn.release().await;
         }
     })

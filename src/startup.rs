@@ -76,7 +76,13 @@ impl Application {
         let codec = std::sync::Arc::new(crate::event::codec::Codec::new());
         crate::compression::load(&pool, &codec).await?;
         let trainer = crate::compression::spawn(pool.clone(), writer.clone(), codec.clone());
-        let quotas = std::sync::Arc::new(crate::ingest::quota::Quotas::new(settings.server_rate_limit.value));
+        // On PostgreSQL the limits are the cluster's: every node spends from shared windows.
+        let quotas = std::sync::Arc::new(match db.backend() {
+            store::Backend::Sqlite => crate::ingest::quota::Quotas::new(settings.server_rate_limit.value),
+            store::Backend::Postgres => {
+                crate::ingest::quota::Quotas::shared(settings.server_rate_limit.value, admin.clone())
+            }
+        });
         let keys = std::sync::Arc::new(KeyCache::new(pool.clone()));
         let change_listener = spawn_change_listener(&db, keys.clone(), pool.clone(), codec.clone()).await?;
         let budget = crate::budget::MemoryBudget::new(settings.request_memory.value);
@@ -117,7 +123,11 @@ impl Application {
             ),
             codec: codec.clone(),
             keys: keys.clone(),
-            login_throttle: Default::default(),
+            // On PostgreSQL the failed sign-ins are the cluster's, like the rate limits.
+            login_throttle: match db.backend() {
+                store::Backend::Sqlite => Default::default(),
+                store::Backend::Postgres => crate::web::throttle::LoginThrottle::shared(admin.clone()),
+            },
             trust_forwarded_for: settings.trust_forwarded_for.value,
         });
         let notify_settings = crate::notify::NotifySettings {

@@ -159,7 +159,7 @@ async fn envelope_body(
         store_feedback(state, feedback).await?;
         return Ok(success(None));
     };
-    admit(state, &owner)?;
+    admit(state, &owner).await?;
     let id = accept_event(req, state, &owner, event_payload, envelope_event_id, &charge).await?;
     store_feedback(state, feedback).await?;
     Ok(success(Some(id)))
@@ -264,7 +264,7 @@ async fn store_body(
 ) -> Result<HttpResponse, IngestError> {
     let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
     let owner = authorize(state, &auth.key, project_id).await?;
-    admit(state, &owner)?;
+    admit(state, &owner).await?;
     let encodings = decode::content_encodings(header(req, "content-encoding"))?;
     let charge = request_charge(&state.budget)?;
     let data = collect(body, &encodings, MAX_STORE_DECODED, "store request", &charge).await?;
@@ -313,11 +313,12 @@ async fn authorize(state: &IngestState, key: &str, project_id: i64) -> Result<Ke
 
 /// The rate limits: one more event for the key's project, or 429. Checked before the event is
 /// parsed, so a flood costs no more than its bytes.
-fn admit(state: &IngestState, owner: &KeyOwner) -> Result<(), IngestError> {
+async fn admit(state: &IngestState, owner: &KeyOwner) -> Result<(), IngestError> {
     state.metrics.event_received(owner.project_id);
     state
         .quotas
         .admit(owner.project_id, owner.rate_limit_per_minute, event::unix_now())
+        .await
         .map_err(|refused| {
             state.metrics.event_refused(owner.project_id, refused.reason.as_str());
             IngestError::RateLimited(refused)

@@ -4,9 +4,16 @@
 //! Fixed windows, counted in memory: a refusal costs a mutex and a hash look-up, no database
 //! work, which is the point when a client floods. What was refused is counted per project and
 //! reason; the retention pass persists those counts, so the project page can show them.
+//!
+//! With several nodes on one PostgreSQL database the limits hold for the cluster: a node
+//! spends allowance it reserved in chunks from the shared windows (`store::reserve`), and
+//! asks for more only when its chunk is spent; an exhausted window is remembered locally until
+//! it ends, so a flood past the limit costs no database work either.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use crate::store::{self, Pool};
 
 /// Why an event was refused; also its metrics label and stored reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,11 +48,32 @@ struct Windows {
     server: (i64, u64),
     /// (project, hour, reason) → refused events not yet persisted
     refused: HashMap<(i64, i64, QuotaReason), i64>,
+    /// Shared mode: per scope, (window, events this node reserved and has not spent yet, the
+    /// window is spent cluster-wide).
+    allowance: HashMap<Scope, (i64, i64, bool)>,
+}
+
+/// What a shared window limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scope {
+    Project(i64),
+    Server,
+}
+
+impl Scope {
+    fn key(self) -> String {
+        match self {
+            Scope::Project(id) => format!("project:{id}"),
+            Scope::Server => "server".into(),
+        }
+    }
 }
 
 pub struct Quotas {
     server_per_second: u64,
     windows: Mutex<Windows>,
+    /// The database whose windows every node shares; `None`: this node counts alone.
+    shared: Option<Pool>,
 }
 
 impl Quotas {
@@ -54,12 +82,101 @@ impl Quotas {
         Quotas {
             server_per_second,
             windows: Mutex::new(Windows::default()),
+            shared: None,
+        }
+    }
+
+    /// Limits shared by every node on `pool`'s database (PostgreSQL).
+    pub fn shared(server_per_second: u64, pool: Pool) -> Quotas {
+        Quotas {
+            shared: Some(pool),
+            ..Quotas::new(server_per_second)
         }
     }
 
     /// Admits one event of `project_id` at `now` (epoch seconds), or says why not.
     /// `per_minute`: the project's limit; `None` or ≤ 0 for none.
-    pub fn admit(&self, project_id: i64, per_minute: Option<i64>, now: f64) -> Result<(), Refused> {
+    pub async fn admit(&self, project_id: i64, per_minute: Option<i64>, now: f64) -> Result<(), Refused> {
+        match &self.shared {
+            None => self.admit_alone(project_id, per_minute, now),
+            Some(pool) => self.admit_shared(pool, project_id, per_minute, now).await,
+        }
+    }
+
+    async fn admit_shared(
+        &self,
+        pool: &Pool,
+        project_id: i64,
+        per_minute: Option<i64>,
+        now: f64,
+    ) -> Result<(), Refused> {
+        let per_minute = per_minute.filter(|l| *l > 0);
+        let second = now.floor() as i64;
+        // The project's minute first; a refusal by the server's second gives it back.
+        if let Some(limit) = per_minute
+            && !self
+                .spend(pool, Scope::Project(project_id), second.div_euclid(60), limit)
+                .await
+        {
+            let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+            return Err(refuse(&mut w, project_id, QuotaReason::Project, now, 60.0));
+        }
+        if self.server_per_second > 0 {
+            let limit = i64::try_from(self.server_per_second).unwrap_or(i64::MAX);
+            if !self.spend(pool, Scope::Server, second, limit).await {
+                let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+                if per_minute.is_some()
+                    && let Some(slot) = w.allowance.get_mut(&Scope::Project(project_id))
+                {
+                    slot.1 += 1;
+                }
+                return Err(refuse(&mut w, project_id, QuotaReason::Server, now, 1.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// Spends one event of the scope's window: from this node's reserve, else from a new
+    /// reservation. `false` when the window is spent by the cluster.
+    async fn spend(&self, pool: &Pool, scope: Scope, window: i64, limit: i64) -> bool {
+        {
+            let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = w.allowance.entry(scope).or_insert((window, 0, false));
+            if slot.0 != window {
+                *slot = (window, 0, false);
+            }
+            if slot.1 > 0 {
+                slot.1 -= 1;
+                return true;
+            }
+            if slot.2 {
+                return false;
+            }
+        }
+        let chunk = (limit + 9) / 10;
+        let granted = match store::reserve(pool, &scope.key(), window, chunk, limit).await {
+            Ok(n) => n,
+            Err(e) => {
+                // The event cannot be stored without the database either; its write will
+                // answer 503. Refusing it here as over a limit would be a lie.
+                tracing::warn!(error = %e, "cannot reserve rate-limit allowance; admitting");
+                return true;
+            }
+        };
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = w.allowance.entry(scope).or_insert((window, 0, false));
+        if slot.0 != window {
+            *slot = (window, 0, false);
+        }
+        if granted <= 0 {
+            slot.2 = true;
+            return false;
+        }
+        slot.1 += granted - 1;
+        true
+    }
+
+    fn admit_alone(&self, project_id: i64, per_minute: Option<i64>, now: f64) -> Result<(), Refused> {
         let per_minute = per_minute.filter(|l| *l > 0);
         // No limit to check: no lock taken on the ingest path (the usual case).
         if self.server_per_second == 0 && per_minute.is_none() {
@@ -132,14 +249,14 @@ mod tests {
         let q = Quotas::new(0);
         let t = 1_800_000_000.0; // on a minute boundary
         for _ in 0..3 {
-            assert_eq!(q.admit(1, Some(3), t + 10.0), Ok(()));
+            assert_eq!(q.admit_alone(1, Some(3), t + 10.0), Ok(()));
         }
-        let refused = q.admit(1, Some(3), t + 10.0).unwrap_err();
+        let refused = q.admit_alone(1, Some(3), t + 10.0).unwrap_err();
         assert_eq!(refused.reason, QuotaReason::Project);
         assert_eq!(refused.retry_after, 50);
         // Another project and the next minute are not affected.
-        assert_eq!(q.admit(2, Some(3), t + 10.0), Ok(()));
-        assert_eq!(q.admit(1, Some(3), t + 60.0), Ok(()));
+        assert_eq!(q.admit_alone(2, Some(3), t + 10.0), Ok(()));
+        assert_eq!(q.admit_alone(1, Some(3), t + 60.0), Ok(()));
         assert_eq!(
             q.take_refused(),
             vec![(1, (t / 3600.0).floor() as i64, "project_quota", 1)]
@@ -151,19 +268,19 @@ mod tests {
     fn the_server_limit_counts_every_project_per_second() {
         let q = Quotas::new(2);
         let t = 1_800_000_000.25;
-        assert!(q.admit(1, None, t).is_ok());
-        assert!(q.admit(2, None, t).is_ok());
-        let refused = q.admit(3, None, t).unwrap_err();
+        assert!(q.admit_alone(1, None, t).is_ok());
+        assert!(q.admit_alone(2, None, t).is_ok());
+        let refused = q.admit_alone(3, None, t).unwrap_err();
         assert_eq!((refused.reason, refused.retry_after), (QuotaReason::Server, 1));
-        assert!(q.admit(3, None, t + 1.0).is_ok());
+        assert!(q.admit_alone(3, None, t + 1.0).is_ok());
     }
 
     #[test]
     fn no_limit_admits_everything() {
         let q = Quotas::new(0);
         for _ in 0..10_000 {
-            assert!(q.admit(1, None, 1_800_000_000.0).is_ok());
-            assert!(q.admit(1, Some(0), 1_800_000_000.0).is_ok());
+            assert!(q.admit_alone(1, None, 1_800_000_000.0).is_ok());
+            assert!(q.admit_alone(1, Some(0), 1_800_000_000.0).is_ok());
         }
         assert!(q.take_refused().is_empty());
     }

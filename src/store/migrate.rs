@@ -28,15 +28,27 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0008_token_scopes.sql"),
     ),
     (9, "project ids", include_str!("../../migrations/0009_project_ids.sql")),
+    (
+        10,
+        "shared limits",
+        include_str!("../../migrations/0010_shared_limits.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
 /// of that version, numbered 9: from here on both backends take each new version together.
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    9,
-    "schema of version 9",
-    include_str!("../../migrations/postgres/0009_schema.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        9,
+        "schema of version 9",
+        include_str!("../../migrations/postgres/0009_schema.sql"),
+    ),
+    (
+        10,
+        "shared limits",
+        include_str!("../../migrations/postgres/0010_shared_limits.sql"),
+    ),
+];
 
 pub fn sqlite() -> Migrator {
     migrator(MIGRATIONS)

@@ -19,6 +19,7 @@ mod migrate;
 mod outbox;
 mod pool;
 mod projects;
+mod quota_windows;
 mod retention;
 mod tokens;
 mod users;
@@ -58,6 +59,9 @@ pub use projects::{
     KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,
     project_by_slug, project_limits_of, scrub_config_of, set_project_limits, set_scrub_config, stored_events_of_issue,
     stored_events_of_project, unresolved_counts,
+};
+pub use quota_windows::{
+    clear_sign_in_failures, forget_sign_in_failures, forget_windows, record_sign_in_failure, reserve, sign_in_failures,
 };
 pub use retention::{
     ProjectRetention, eviction_candidates, free_pages, project_limits, rejections_since, stored_per_project,

@@ -82,7 +82,7 @@ pub async fn login(
     check_form_cookie(&req, &form.form_token)?;
     let form = form.0;
     let address = client_address(&req, state.trust_forwarded_for);
-    if let Err(wait) = state.login_throttle.check(&address, &form.email) {
+    if let Err(wait) = state.login_throttle.check_attempt(&address, &form.email).await {
         let minutes = wait.div_ceil(60);
         tracing::warn!(%address, "sign-in refused: too many failed attempts");
         let error = format!(
@@ -107,7 +107,7 @@ pub async fn login(
         None => false,
     };
     let Some(user) = user.filter(|_| verified) else {
-        state.login_throttle.failed(&address, &form.email);
+        state.login_throttle.attempt_failed(&address, &form.email).await;
         return login_again(
             form,
             "Wrong email or password.".into(),
@@ -115,7 +115,7 @@ pub async fn login(
             &state,
         );
     };
-    state.login_throttle.succeeded(&form.email);
+    state.login_throttle.attempt_succeeded(&form.email).await;
     start_session(user.id, &safe_next(form.next.as_deref()), &state).await
 }
 

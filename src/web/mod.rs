@@ -15,7 +15,7 @@ mod issues;
 mod password;
 mod projects;
 mod session;
-mod throttle;
+pub mod throttle;
 mod time;
 mod tokens;
 

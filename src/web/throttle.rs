@@ -1,10 +1,16 @@
 //! Sign-in throttling: failed sign-ins are counted per client address and per account over a
 //! sliding window; past the limit the form answers 429 without checking the password, so
 //! guessing costs the attacker time and the server no argon2 work.
+//!
+//! With several nodes on one PostgreSQL database the failures are kept in the database, so
+//! spreading guesses over the nodes gains an attacker nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::event::unix_now;
+use crate::store::{self, Pool};
 
 /// Failed attempts allowed per window from one address, and against one account.
 pub const PER_ADDRESS: usize = 20;
@@ -17,9 +23,61 @@ const MAX_KEYS: usize = 50_000;
 #[derive(Default)]
 pub struct LoginThrottle {
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// The database the nodes share (PostgreSQL); `None`: this node counts alone, in memory.
+    shared: Option<Pool>,
 }
 
 impl LoginThrottle {
+    /// Failures kept in `pool`'s database, for every node on it.
+    pub fn shared(pool: Pool) -> LoginThrottle {
+        LoginThrottle {
+            shared: Some(pool),
+            ..LoginThrottle::default()
+        }
+    }
+
+    /// `Err(seconds to wait)` when this address or account has failed too often lately.
+    pub async fn check_attempt(&self, address: &str, account: &str) -> Result<(), u64> {
+        let Some(pool) = &self.shared else {
+            return self.check(address, account);
+        };
+        let now = unix_now();
+        let keys = [addr_key(address), account_key(account)];
+        let counts = match store::sign_in_failures(pool, &keys, now - WINDOW.as_secs_f64()).await {
+            Ok(c) => c,
+            // Without the database no password can be checked either; the sign-in fails there.
+            Err(_) => return Ok(()),
+        };
+        let mut wait = None;
+        for (key, failures, oldest) in counts {
+            let limit = if key == keys[0] { PER_ADDRESS } else { PER_ACCOUNT };
+            if failures >= limit as i64 {
+                let left = (oldest + WINDOW.as_secs_f64() - now).ceil().max(1.0) as u64;
+                wait = Some(wait.map_or(left, |w: u64| w.max(left)));
+            }
+        }
+        wait.map_or(Ok(()), Err)
+    }
+
+    pub async fn attempt_failed(&self, address: &str, account: &str) {
+        let Some(pool) = &self.shared else {
+            return self.failed(address, account);
+        };
+        let keys = [addr_key(address), account_key(account)];
+        if let Err(e) = store::record_sign_in_failure(pool, &keys, unix_now()).await {
+            tracing::warn!(error = %e, "cannot record a failed sign-in");
+        }
+    }
+
+    pub async fn attempt_succeeded(&self, account: &str) {
+        let Some(pool) = &self.shared else {
+            return self.succeeded(account);
+        };
+        if let Err(e) = store::clear_sign_in_failures(pool, &account_key(account)).await {
+            tracing::warn!(error = %e, "cannot clear the failed sign-ins of an account");
+        }
+    }
+
     /// `Err(seconds to wait)` when this address or account has failed too often lately.
     pub fn check(&self, address: &str, account: &str) -> Result<(), u64> {
         let now = Instant::now();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::helpers::{TestApp, envelope_of, error_event, spawn_app_with};
 
 /// Posts one event; returns the status and the two rate-limit headers.
-async fn post(app: &TestApp) -> (u16, Option<String>, Option<String>, serde_json::Value) {
+pub async fn post(app: &TestApp) -> (u16, Option<String>, Option<String>, serde_json::Value) {
     let resp = app.post_envelope(envelope_of(&error_event())).await;
     let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
     let (retry_after, limits) = (header("retry-after"), header("x-sentry-rate-limits"));
@@ -19,13 +19,13 @@ async fn metrics(app: &TestApp) -> String {
 }
 
 /// The Unix minute now: the project limit's windows are these minutes.
-fn minute() -> i64 {
+pub fn minute() -> i64 {
     (tocsin::event::unix_now() / 60.0).floor() as i64
 }
 
 /// Waits for the start of a minute if this one is nearly over, so a test's burst falls into
 /// one fixed window; returns the minute the burst starts in.
-async fn not_near_a_minute_boundary() -> i64 {
+pub async fn not_near_a_minute_boundary() -> i64 {
     let second = tocsin::event::unix_now().rem_euclid(60.0);
     if second > 50.0 {
         tokio::time::sleep(Duration::from_secs_f64(60.5 - second)).await;

@@ -180,46 +180,83 @@ async fn a_project_changed_by_the_cli_takes_effect_on_every_node_within_a_second
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_session_signed_in_on_one_node_works_on_another() {
-    let a = spawn_app_with(&[]).await;
-    let b = spawn_node_of(&a, &[]).await;
+/// Creates a user on the database of `app` with the CLI.
+fn create_user(app: &TestApp, email: &str, password: &str) {
     let mut child = std::process::Command::new(crate::helpers::BIN)
-        .args(["user", "create", "--email", "dev@example.org"])
-        .args(a.database_args())
+        .args(["user", "create", "--email", email])
+        .args(app.database_args())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"long enough secret\n").unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
+}
 
-    let client = reqwest::Client::builder()
+/// A client that keeps cookies (for every node: same host, other ports) and shows redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
+        .unwrap()
+}
+
+/// Fills in and posts the sign-in form of `node`; returns the status.
+async fn sign_in(client: &reqwest::Client, node: &TestApp, email: &str, password: &str) -> u16 {
+    let form = client
+        .get(node.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
         .unwrap();
-    let form = client.get(a.url("/login")).send().await.unwrap().text().await.unwrap();
     let token = form
         .split("name=\"form_token\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .expect("the sign-in form has a token")
         .to_string();
-    let signed_in = client
-        .post(a.url("/login"))
-        .form(&[
-            ("email", "dev@example.org"),
-            ("password", "long enough secret"),
-            ("form_token", token.as_str()),
-        ])
+    client
+        .post(node.url("/login"))
+        .form(&[("email", email), ("password", password), ("form_token", token.as_str())])
         .send()
         .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303, "signed in on node A");
-    // The cookie store sends A's session cookie to B (same host, another port).
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_signed_in_on_one_node_works_on_another() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    create_user(&a, "dev@example.org", "long enough secret");
+    let client = browser();
+    assert_eq!(sign_in(&client, &a, "dev@example.org", "long enough secret").await, 303);
+    // The cookie store sends A's session cookie to B.
     let page = client.get(b.url("/issues/")).send().await.unwrap();
     assert_eq!(page.status(), 200, "node B knows the session node A made");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_spread_over_two_nodes_lock_the_account_on_both() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    create_user(&a, "dev@example.org", "long enough secret");
+    // Ten guesses, five per node: each node alone would allow more.
+    for n in 0..10 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(sign_in(&browser(), node, "dev@example.org", "wrong guess").await, 401);
+    }
+    for node in [&a, &b] {
+        assert_eq!(
+            sign_in(&browser(), node, "dev@example.org", "long enough secret").await,
+            429,
+            "the account is locked on every node"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -293,4 +330,26 @@ async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_keep
         lost.len(),
         acked.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_rate_limit_holds_for_the_cluster_not_per_node() {
+    use crate::quotas::{minute, not_near_a_minute_boundary, post};
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let c = spawn_node_of(&a, &[]).await;
+    let out = a.cli(&["project", "set", "default", "--rate-limit", "5"]);
+    assert!(out.success, "{}", out.stderr);
+    let started_in = not_near_a_minute_boundary().await;
+    // 15 events, each node taking every third, all at once: per node, 5 would each be fine.
+    let sends = (0..15).map(|n| {
+        let node = [&a, &b, &c][n % 3];
+        async move { post(node).await.0 }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert_eq!(minute(), started_in, "the burst ran into the next minute: {statuses:?}");
+    let accepted = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((accepted, refused), (5, 10), "{statuses:?}");
+    assert_eq!(a.stored_event_count().await, 5);
 }
