@@ -116,6 +116,9 @@ async fn channels_on(conn: &mut Conn<'_>, project_id: Option<i64>) -> Result<Vec
     })
 }
 
+/// Advisory lock keys of the channels: this plus the channel id (far from `Task`'s keys).
+const CHANNEL_LOCKS: i64 = 0x746f_6373_0100_0000;
+
 /// The flood guard: per channel, at most `limit` notifications per window (an hour by default).
 #[derive(Debug, Clone, Copy)]
 pub struct FloodGuard {
@@ -151,6 +154,15 @@ pub async fn enqueue(
         };
         if !enabled {
             continue;
+        }
+        // Several nodes' writers enqueue at once on PostgreSQL: each takes the channel's lock
+        // until its commit, so the count below sees the other nodes' rows and the flood guard
+        // (and its one summary) holds for the cluster. One writer on SQLite needs no lock.
+        if let Conn::Postgres(c) = conn {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(CHANNEL_LOCKS + ch.id)
+                .execute(&mut **c)
+                .await?;
         }
         let sent_this_hour: i64 = on!(conn, |c| {
             sqlx::query(

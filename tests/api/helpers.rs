@@ -323,6 +323,21 @@ impl TestApp {
         (status, link, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST JSON to an API path with the test token.
+    #[allow(dead_code)]
+    pub async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// PUT JSON to an API path with the test token.
     pub async fn api_put(&self, path: &str, body: &Value) -> (u16, Value) {
         let resp = self

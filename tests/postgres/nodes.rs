@@ -353,3 +353,43 @@ async fn a_project_rate_limit_holds_for_the_cluster_not_per_node() {
     assert_eq!((accepted, refused), (5, 10), "{statuses:?}");
     assert_eq!(a.stored_event_count().await, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_alert_flood_guard_counts_the_notifications_of_every_node() {
+    // A flood limit of 3 per (hour-long) window, on a channel for regressions.
+    let args = ["--alert-flood-limit", "3"];
+    let a = spawn_app_with(&args).await;
+    let b = spawn_node_of(&a, &args).await;
+    let c = spawn_node_of(&a, &args).await;
+    let (status, channel) = a
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "email", "target": "oncall@example.org", "triggers": ["regression"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    // Twelve resolved issues; then each regresses at once, on any of three nodes. (New issues
+    // would not show a race: creating one locks its project's row until the commit.)
+    for n in 0..12 {
+        a.send(&event(&format!("Flood{n}"), "u")).await;
+    }
+    for issue in issues_by_title(&a).await.values() {
+        let path = format!("/api/0/issues/{}/", issue["id"].as_str().unwrap());
+        assert_eq!(a.api_put(&path, &json!({"status": "resolved"})).await.0, 200);
+    }
+    send_spread(
+        &[&a, &b, &c],
+        (0..12).map(|n| event(&format!("Flood{n}"), "u")).collect(),
+    )
+    .await;
+
+    let rows = a.outbox().await;
+    let regressions: Vec<_> = rows.iter().filter(|r| r.trigger == "regression").collect();
+    assert_eq!(regressions.len(), 12, "{rows:?}");
+    let sent = regressions.iter().filter(|r| r.state != "suppressed").count();
+    assert_eq!(sent, 3, "three go out, whichever nodes made them: {rows:?}");
+    let summaries: Vec<_> = rows.iter().filter(|r| r.trigger == "summary").collect();
+    assert_eq!(summaries.len(), 1, "one summary for the cluster: {rows:?}");
+    let payload: Value = serde_json::from_str(&summaries[0].payload).unwrap();
+    assert_eq!(payload["suppressed"], 9, "{payload}");
+}
