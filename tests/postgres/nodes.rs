@@ -393,3 +393,53 @@ async fn the_alert_flood_guard_counts_the_notifications_of_every_node() {
     let payload: Value = serde_json::from_str(&summaries[0].payload).unwrap();
     assert_eq!(payload["suppressed"], 9, "{payload}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notifications_due_on_three_nodes_at_once_are_each_mailed_once() {
+    // The SMTP server is down at first: every notification fails once and is retried a second
+    // later, so all three nodes' dispatchers find the same rows due at the same moment.
+    let mut sink = SmtpSink::down();
+    let port = sink.port.to_string();
+    let args = [
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        port.as_str(),
+        "--alert-retry-seconds",
+        "1",
+        "--alert-flood-limit",
+        "100",
+    ];
+    let a = spawn_app_with(&args).await;
+    let b = spawn_node_of(&a, &args).await;
+    let c = spawn_node_of(&a, &args).await;
+    let out = a.cli(&["alerts", "add", "--project", "default", "--email", "oncall@example.org"]);
+    assert!(out.success, "{}", out.stderr);
+    send_spread(&[&a, &b, &c], (0..24).map(|n| event(&format!("Due{n}"), "u")).collect()).await;
+    poll(
+        "every notification was tried once",
+        Duration::from_secs(30),
+        async || {
+            let rows = a.outbox().await;
+            if rows.len() == 24 && rows.iter().all(|r| r.attempts >= 1 && r.state == "pending") {
+                Ok(())
+            } else {
+                Err(format!("{rows:?}"))
+            }
+        },
+    )
+    .await;
+    sink.come_up();
+    poll("every notification is delivered", Duration::from_secs(30), async || {
+        let rows = a.outbox().await;
+        if rows.iter().all(|r| r.state == "delivered") {
+            Ok(())
+        } else {
+            Err(format!("{rows:?}"))
+        }
+    })
+    .await;
+    // A row is marked delivered only after the sink took its mail, and the sink records a
+    // mail before it answers: the count is final.
+    assert_eq!(sink.mails().len(), 24, "each notification mailed once");
+}
