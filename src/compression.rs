@@ -35,6 +35,17 @@ pub async fn load(pool: &Pool, codec: &Codec) -> Result<(), store::StoreError> {
     Ok(())
 }
 
+/// Loads the stored dictionaries when one of `dict_ids` is not loaded yet: another node
+/// trained it, and the notification that says so has not arrived (or was missed). Rare, so
+/// loading them all is fine.
+pub async fn ensure_loaded(pool: &Pool, codec: &Codec, dict_ids: impl IntoIterator<Item = Option<i64>>) {
+    if dict_ids.into_iter().flatten().any(|id| !codec.has(id))
+        && let Err(e) = load(pool, codec).await
+    {
+        tracing::warn!(error = %e, "cannot load the compression dictionaries");
+    }
+}
+
 pub fn spawn(pool: Pool, writer: WriterHandle, codec: Arc<Codec>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {

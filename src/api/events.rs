@@ -25,5 +25,6 @@ pub async fn event_detail(
     let stored = store::event_by_id(&state.pool, project.id, &id.to_string())
         .await?
         .ok_or_else(not_found)?;
+    crate::compression::ensure_loaded(&state.pool, &state.codec, [stored.dict_id]).await;
     Ok(HttpResponse::Ok().json(event_json(&stored, &state.codec)?))
 }

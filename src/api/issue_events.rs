@@ -22,6 +22,7 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
     let page = Page::from_query(&params)?;
     let (events, more) =
         store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, page.offset, page.limit).await?;
+    crate::compression::ensure_loaded(&state.pool, &state.codec, events.iter().map(|e| e.dict_id)).await;
     let body = events
         .iter()
         .map(|e| event_json(e, &state.codec))
@@ -49,6 +50,7 @@ pub async fn one(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRes
     let event = events
         .first()
         .ok_or_else(|| ApiError::NotFound(format!("issue {} has no events", issue.id)))?;
+    crate::compression::ensure_loaded(&state.pool, &state.codec, [event.dict_id]).await;
     Ok(HttpResponse::Ok().json(event_json(event, &state.codec)?))
 }
 

@@ -145,6 +145,12 @@ impl Codec {
         Ok(out)
     }
 
+    /// Whether dictionary `id` is loaded.
+    pub fn has(&self, id: i64) -> bool {
+        let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        r.by_id.contains_key(&id)
+    }
+
     /// Forgets a dictionary no stored event uses. A project's current one is kept.
     pub fn remove(&self, id: i64) {
         let mut r = self.registry.write().unwrap_or_else(|p| p.into_inner());

@@ -185,6 +185,7 @@ async fn render(
     let mode = FrameMode::parse(query.frames.as_deref());
     let (event_view, older, newer) = match &event {
         Some(e) => {
+            crate::compression::ensure_loaded(&state.pool, &state.codec, [e.dict_id]).await;
             let (map, size) = payload(state, e)?;
             let (older, newer) = store::event_neighbours(&state.pool, e).await?;
             (Some(EventView::build(&map, &e.tags, size, mode)), older, newer)
@@ -405,6 +406,7 @@ pub async fn event_json(
     let (raw_id, event_id) = path.into_inner();
     let issue = issue(&state, &raw_id).await?;
     let event = event_of(&state, &issue, &event_id).await?;
+    crate::compression::ensure_loaded(&state.pool, &state.codec, [event.dict_id]).await;
     let (map, _) = payload(&state, &event)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -191,7 +191,7 @@ async fn deleting_an_issue_removes_its_events_and_the_free_pages_are_returned() 
 
 /// The event items of the real sentry-python requests in tests/fixtures: an unhandled error, a
 /// message, a handled error with breadcrumbs and a chained exception, 2.5 to 6.5 KB each.
-fn recorded_events() -> Vec<Value> {
+pub fn recorded_events() -> Vec<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sentry-python-2.75-gzip");
     ["001", "004", "005", "006"]
         .iter()
@@ -209,7 +209,7 @@ fn recorded_events() -> Vec<Value> {
 /// The `n`th event of a busy app: one of the recorded events with what differs between real
 /// events of one app changed (id, time, user, trace, an order number among the tags, the
 /// handler's locals). Its compressibility is that of real events, not of a few random bytes.
-fn realistic_event(recorded: &[Value], n: usize) -> Value {
+pub fn realistic_event(recorded: &[Value], n: usize) -> Value {
     let mut event = recorded[n % recorded.len()].clone();
     let random = crate::helpers::new_event_id();
     event["event_id"] = json!(crate::helpers::new_event_id());
@@ -230,7 +230,7 @@ fn realistic_event(recorded: &[Value], n: usize) -> Value {
 }
 
 /// Posts `events` concurrently, 50 at a time; every one must be accepted.
-async fn send_concurrently(app: &TestApp, events: &[Value]) {
+pub async fn send_concurrently(app: &TestApp, events: &[Value]) {
     for chunk in events.chunks(50) {
         let sends: Vec<_> = chunk
             .iter()
@@ -246,7 +246,7 @@ async fn send_concurrently(app: &TestApp, events: &[Value]) {
 }
 
 /// `(payload, dict_id)` of each stored event, by event id.
-async fn stored_payloads(app: &TestApp) -> std::collections::HashMap<String, (Vec<u8>, Option<i64>)> {
+pub async fn stored_payloads(app: &TestApp) -> std::collections::HashMap<String, (Vec<u8>, Option<i64>)> {
     let sql = app.sql().await;
     let rows: Vec<(String, Vec<u8>, Option<i64>)> =
         crate::on_sql!(sql, |p| sqlx::query_as("SELECT event_id, payload, dict_id FROM events")
@@ -258,7 +258,7 @@ async fn stored_payloads(app: &TestApp) -> std::collections::HashMap<String, (Ve
         .collect()
 }
 
-fn id_of(event: &Value) -> String {
+pub fn id_of(event: &Value) -> String {
     event["event_id"].as_str().unwrap().to_string()
 }
 

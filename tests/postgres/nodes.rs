@@ -443,3 +443,52 @@ async fn notifications_due_on_three_nodes_at_once_are_each_mailed_once() {
     // mail before it answers: the count is final.
     assert_eq!(sink.mails().len(), 24, "each notification mailed once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_compressed_with_a_dictionary_one_node_trained_reads_back_on_another() {
+    use crate::retention::{id_of, realistic_event, recorded_events, send_concurrently, stored_payloads};
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let recorded = recorded_events();
+    // Past node A's training threshold (500 events without a dictionary).
+    let early: Vec<Value> = (0..550).map(|n| realistic_event(&recorded, n)).collect();
+    send_concurrently(&a, &early).await;
+    let mut n = early.len();
+    let probe = poll(
+        "node A compresses an event with a dictionary",
+        Duration::from_secs(60),
+        async || {
+            let probe = realistic_event(&recorded, n);
+            n += 1;
+            a.send(&probe).await;
+            match stored_payloads(&a).await[&id_of(&probe)].1 {
+                Some(_) => Ok(probe),
+                None => Err("no event was compressed with a dictionary yet".to_string()),
+            }
+        },
+    )
+    .await;
+    // Node B never trained (its own events are far below the threshold) and has read nothing:
+    // it compresses with the dictionary it heard of from node A.
+    let mut m = n + 1;
+    poll(
+        "node B uses the dictionary node A trained",
+        Duration::from_secs(2),
+        async || {
+            let from_b = realistic_event(&recorded, m);
+            m += 1;
+            b.send(&from_b).await;
+            match stored_payloads(&b).await[&id_of(&from_b)].1 {
+                Some(_) => Ok(()),
+                None => Err("node B compressed without a dictionary".to_string()),
+            }
+        },
+    )
+    .await;
+    // And reads what node A compressed.
+    assert_eq!(
+        b.event_json("default", &id_of(&probe)).await["event_id"],
+        probe["event_id"],
+        "node B reads what node A compressed"
+    );
+}
