@@ -492,3 +492,34 @@ async fn an_event_compressed_with_a_dictionary_one_node_trained_reads_back_on_an
         "node B reads what node A compressed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_revoked_by_the_cli_stops_working_on_every_node_at_once() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let created = a.cli(&["token", "create", "ci", "--scope", "read"]);
+    assert!(created.success, "{}", created.stderr);
+    let token = created.last_line().to_string();
+    let get = |node: &TestApp| {
+        node.client
+            .get(node.url("/api/0/projects/default/default/issues/"))
+            .bearer_auth(&token)
+            .send()
+    };
+    for node in [&a, &b] {
+        assert_eq!(get(node).await.unwrap().status(), 200);
+    }
+    let listed = a.cli(&["token", "list"]);
+    let id = listed
+        .stdout
+        .lines()
+        .find(|l| l.contains("ci"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the token is listed")
+        .to_string();
+    assert!(a.cli(&["token", "revoke", &id]).success);
+    // Tokens are looked up per request: no cache to wait for.
+    for node in [&b, &a] {
+        assert_eq!(get(node).await.unwrap().status(), 401);
+    }
+}
