@@ -66,7 +66,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with extra `serve` arguments (e.g. `--queue-capacity 2`).
 pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
-    let database_url = (BACKEND == Backend::Postgres).then(crate::postgres::database);
+    spawn_app_at(
+        (BACKEND == Backend::Postgres).then(crate::postgres::database),
+        extra_args,
+    )
+}
+
+/// Starts a server on the PostgreSQL database at `database_url` (e.g. one of a private cluster
+/// a test stops and starts); on SQLite's suite nothing needs it.
+#[allow(dead_code)]
+pub async fn spawn_app_on(database_url: String, extra_args: &[&str]) -> TestApp {
+    spawn_app_at(Some(database_url), extra_args)
+}
+
+fn spawn_app_at(database_url: Option<String>, extra_args: &[&str]) -> TestApp {
     let mut app = new_app(database_url, extra_args);
     app.start();
     app.token = app.cli(&["token", "create", "tests"]).last_line().to_string();
@@ -391,6 +404,28 @@ impl TestApp {
             .lines()
             .find_map(|l| l.strip_prefix(prefix.as_str()).and_then(|v| v.trim().parse().ok()))
             .unwrap_or(0.0)
+    }
+
+    /// Asserts that every event answered 200 (`acked`) is in the database, read straight from
+    /// it: a 200 means committed, whatever happened after.
+    // Only the PostgreSQL suite's fault tests need it (SQLite's check more, in `durability`).
+    #[allow(dead_code)]
+    pub async fn assert_stored(&self, acked: &[String]) {
+        let sql = self.sql().await;
+        let stored: std::collections::HashSet<String> =
+            crate::on_sql!(sql, |p| sqlx::query_scalar("SELECT event_id FROM events")
+                .fetch_all(p)
+                .await
+                .expect("event ids"))
+            .into_iter()
+            .collect();
+        let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+        assert!(
+            lost.is_empty(),
+            "{} of {} acknowledged events are not in the database: {lost:?}",
+            lost.len(),
+            acked.len()
+        );
     }
 
     /// Events in the database, read straight from it.

@@ -4,7 +4,8 @@
 //!
 //! Left out, and why:
 //! - `durability`: SQLite's file, lock, WAL and `tocsin backup` (a `VACUUM INTO` copy). What
-//!   PostgreSQL must survive (a node SIGKILLed, the server restarting) is in `nodes`.
+//!   PostgreSQL must survive is in `nodes` (a node SIGKILLed) and `faults` (the server
+//!   restarting under load).
 //! - `memory`, `hostile`, `attack`, `fuzz_regressions`: how ingest reads and bounds a request
 //!   before anything reaches a database; the code under test is the same on both backends.
 //! - `postgres`'s own harness test and `debian` run once, in `tests/api`.
@@ -30,6 +31,7 @@ mod client_ip;
 mod debian;
 #[path = "../api/delivery.rs"]
 mod delivery;
+mod faults;
 #[path = "../api/fixtures.rs"]
 mod fixtures;
 #[path = "../api/grouping_corpus.rs"]

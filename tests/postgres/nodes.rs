@@ -316,20 +316,7 @@ async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_keep
         }
         acked.extend(ids);
     }
-    let sql = b.sql().await;
-    let stored: HashSet<String> = crate::on_sql!(sql, |p| sqlx::query_scalar("SELECT event_id FROM events")
-        .fetch_all(p)
-        .await
-        .unwrap())
-    .into_iter()
-    .collect();
-    let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged events lost",
-        lost.len(),
-        acked.len()
-    );
+    b.assert_stored(&acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
