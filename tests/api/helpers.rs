@@ -72,9 +72,8 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
     )
 }
 
-/// Starts a server on the PostgreSQL database at `database_url` (e.g. one of a private cluster
-/// a test stops and starts); on SQLite's suite nothing needs it.
-#[allow(dead_code)]
+/// Starts a server on the PostgreSQL database at `database_url`: one of a private cluster a
+/// test stops and starts, or one an installation was copied into.
 pub async fn spawn_app_on(database_url: String, extra_args: &[&str]) -> TestApp {
     spawn_app_at(Some(database_url), extra_args)
 }
@@ -95,15 +94,6 @@ pub async fn spawn_node_of(first: &TestApp, extra_args: &[&str]) -> TestApp {
     node.start();
     node.token = first.token.clone();
     node
-}
-
-/// A server on an existing PostgreSQL database (one a test filled), using `token` for the API.
-#[allow(dead_code)]
-pub async fn spawn_app_on_database(url: &str, token: &str) -> TestApp {
-    let mut app = new_app(Some(url.to_string()), &[]);
-    app.start();
-    app.token = token.to_string();
-    app
 }
 
 fn new_app(database_url: Option<String>, extra_args: &[&str]) -> TestApp {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{error_event, spawn_app, spawn_app_on_database};
+use crate::helpers::{error_event, spawn_app, spawn_app_on};
 use crate::python::run_script;
 
 /// Every table Tocsin keeps.
@@ -114,7 +114,7 @@ async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_
     }
 
     // A node on PostgreSQL serves the same DSN and every event reads back the same.
-    let node = spawn_app_on_database(&url, &app.token).await;
+    let node = spawn_app_on(url.clone(), &[]).await;
     assert_eq!((node.key.as_str(), node.project_id), (app.key.as_str(), app.project_id));
     let sql = app.sql().await;
     let ids: Vec<String> = crate::on_sql!(sql, |p| sqlx::query_scalar("SELECT event_id FROM events")
