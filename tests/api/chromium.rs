@@ -2,6 +2,7 @@
 //! installed with apt on first use when missing, driven over WebDriver with fantoccini.
 
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,12 @@ impl Browser {
         ensure_installed();
         // Port 0: chromedriver binds a free port itself and says which, so no other process can
         // take the port between our choosing it and chromedriver binding it.
+        // A process group of its own: chromium and its helpers are chromedriver's children,
+        // and killing the group on drop ends them all (killing chromedriver alone left every
+        // browser of the run behind, hundreds of processes).
         let mut driver = Command::new(CHROMEDRIVER)
             .arg("--port=0")
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -95,6 +100,9 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
