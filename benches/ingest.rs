@@ -1,23 +1,48 @@
 //! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
-//! [--size small|large] [--issues 50] [--variants 20] [--runs 3]` (with `--runs`, a fresh server per run and
-//! the median of each figure at the end; `TOCSIN_BENCH_KEEP=1` keeps the data directory).
+//! [--size small|large] [--issues 50] [--variants 20] [--runs 3] [--backend sqlite|postgres]
+//! [--nodes 2] [--compare] [--pg-setting name=value]…` (with `--runs`, a fresh server per run and the median of each figure
+//! at the end; `TOCSIN_BENCH_KEEP=1` keeps SQLite's data directory).
 //!
 //! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
 //! envelopes to it over HTTP: gzip-compressed, a fresh random event id per request, drawn from
 //! `--issues` distinct stack traces (so grouping and issue updates run), ~7 KB decoded (`small`)
 //! or ~50 KB with large `vars` and breadcrumbs (`large`). A 200 from Tocsin means committed, so
 //! accepted = committed when the run ends. Prints events/s, latency percentiles, non-2xx counts,
-//! the server's idle and peak RSS, and database bytes per stored event. The load generator shares
-//! the machine's cores with the server.
+//! each server's idle and peak RSS, the CPU its processes used, and database bytes per stored
+//! event. The load generator shares the machine's cores with the server.
+//!
+//! `--backend postgres --nodes N` runs N nodes on one PostgreSQL database instead, the
+//! connections spread over them round-robin; PostgreSQL runs on this machine (a throwaway
+//! cluster, as the tests make, but with fsync on: a 200 must mean durable) and its processes'
+//! CPU counts as the server's. `--compare` measures SQLite, PostgreSQL with 1 node and with 2
+//! nodes in one invocation, runs interleaved, and prints them side by side. `--pg-setting`
+//! (repeatable) adds a PostgreSQL setting, e.g. `autovacuum_naptime=1`.
+
+mod common;
+#[path = "ingest/deploy.rs"]
+mod deploy;
+// The tests' PostgreSQL harness, for a cluster of the benchmark's own; it runs its commands
+// with the tests' checked runner and installs packages the tests' way.
+#[path = "../tests/api/debian.rs"]
+mod debian;
+#[allow(dead_code)]
+#[path = "../tests/api/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../tests/api/postgres.rs"]
+mod postgres;
 
 use std::collections::BTreeMap;
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use deploy::{Deployment, Setup};
+
+/// The backend `helpers` would give the apps it spawns; the benchmark spawns its own servers.
+const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
 struct Options {
     connections: usize,
@@ -26,6 +51,9 @@ struct Options {
     issues: usize,
     runs: usize,
     variants: usize,
+    setups: Vec<Setup>,
+    /// `name=value` for PostgreSQL, after the durable settings (`--pg-setting`, repeatable).
+    pg_settings: Vec<String>,
 }
 
 /// What one run measured.
@@ -36,15 +64,32 @@ struct Figures {
     p95: f64,
     p99: f64,
     non_2xx: u64,
+    /// Of the node with the most (the only one on SQLite).
     idle_rss_mb: f64,
     peak_rss_mb: f64,
-    /// Cores the server kept busy on average while the load ran.
-    server_cores: f64,
+    /// Cores the nodes kept busy on average while the load ran.
+    node_cores: f64,
+    /// Cores PostgreSQL's processes kept busy (0 on SQLite).
+    database_cores: f64,
+    /// Cores the load generator (this process) kept busy: the machine's cores are shared.
+    generator_cores: f64,
     bytes_per_event: f64,
 }
 
 fn options() -> Options {
     let get = common::arg;
+    let nodes = get("--nodes").and_then(|v| v.parse().ok()).unwrap_or(1usize).max(1);
+    let setups = if std::env::args().any(|a| a == "--compare") {
+        vec![
+            Setup::Sqlite,
+            Setup::Postgres { nodes: 1 },
+            Setup::Postgres { nodes: 2 },
+        ]
+    } else if get("--backend").as_deref() == Some("postgres") {
+        vec![Setup::Postgres { nodes }]
+    } else {
+        vec![Setup::Sqlite]
+    };
     Options {
         connections: get("--connections").and_then(|v| v.parse().ok()).unwrap_or(32),
         seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),
@@ -52,6 +97,8 @@ fn options() -> Options {
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
+        setups,
+        pg_settings: common::args("--pg-setting"),
     }
 }
 
@@ -138,42 +185,129 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 fn main() {
     let opts = options();
     let rt = common::runtime();
-    let mut all = Vec::new();
+    // One cluster serves every PostgreSQL run, each on a fresh database.
+    let cluster = opts
+        .setups
+        .iter()
+        .any(|s| matches!(s, Setup::Postgres { .. }))
+        .then(|| {
+            let (cluster, settings) = deploy::cluster(&opts.pg_settings);
+            println!("{settings}");
+            cluster
+        });
+    let mut all: Vec<Vec<Figures>> = vec![Vec::new(); opts.setups.len()];
+    // Setups take turns run by run, so that whatever drifts on the machine meanwhile (other
+    // load, caches) weighs on each alike.
     for n in 1..=opts.runs {
-        if opts.runs > 1 {
-            println!("--- run {n} of {}", opts.runs);
+        for (setup, runs) in opts.setups.iter().zip(&mut all) {
+            if opts.runs > 1 || opts.setups.len() > 1 {
+                println!("--- {}, run {n} of {}", setup.label(), opts.runs);
+            }
+            runs.push(rt.block_on(run(&opts, *setup, cluster.as_ref())));
         }
-        all.push(rt.block_on(run(&opts)));
     }
-    if all.len() > 1 {
-        let median = |f: fn(&Figures) -> f64| {
-            let mut v: Vec<f64> = all.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+    let medians: Vec<Figures> = all.iter().map(|runs| median(runs)).collect();
+    if opts.runs > 1 {
+        for (setup, m) in opts.setups.iter().zip(&medians) {
+            println!(
+                "{}, median of {} runs: {:.0} events/s committed (server CPU {:.2} cores: nodes {:.2} + database {:.2}; load generator {:.2}); \
+                 latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; non-2xx {}; RSS per node idle {:.1} MB, peak {:.1} MB; \
+                 {:.0} bytes per stored event",
+                setup.label(),
+                opts.runs,
+                m.events_per_sec,
+                m.node_cores + m.database_cores,
+                m.node_cores,
+                m.database_cores,
+                m.generator_cores,
+                m.p50,
+                m.p95,
+                m.p99,
+                m.non_2xx,
+                m.idle_rss_mb,
+                m.peak_rss_mb,
+                m.bytes_per_event,
+            );
+        }
+    }
+    if opts.setups.len() > 1 {
+        compare(&opts.setups, &medians, opts.runs);
+    }
+}
+
+/// Each figure's median over the runs (on its own: the median run of one figure need not be
+/// that of another).
+fn median(runs: &[Figures]) -> Figures {
+    let m = |f: fn(&Figures) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Figures {
+        events_per_sec: m(|f| f.events_per_sec),
+        p50: m(|f| f.p50),
+        p95: m(|f| f.p95),
+        p99: m(|f| f.p99),
+        non_2xx: m(|f| f.non_2xx as f64) as u64,
+        idle_rss_mb: m(|f| f.idle_rss_mb),
+        peak_rss_mb: m(|f| f.peak_rss_mb),
+        node_cores: m(|f| f.node_cores),
+        database_cores: m(|f| f.database_cores),
+        generator_cores: m(|f| f.generator_cores),
+        bytes_per_event: m(|f| f.bytes_per_event),
+    }
+}
+
+/// The setups side by side, each against the first (SQLite), and whether the PostgreSQL target
+/// holds: 2 nodes commit at least 0.8× what SQLite commits, p99 under 100 ms, no non-2xx.
+fn compare(setups: &[Setup], medians: &[Figures], runs: usize) {
+    println!("\nmedians of {runs} run(s):");
+    println!(
+        "| setup | events/s | × SQLite | p50 / p99 | non-2xx | RSS per node, peak | CPU: nodes + PostgreSQL (+ load generator) | bytes per event |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let base = medians[0].events_per_sec.max(1.0);
+    for (setup, m) in setups.iter().zip(medians) {
         println!(
-            "median of {} runs: {:.0} events/s committed (server CPU {:.2} cores); latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; \
-             non-2xx {:.0}; RSS idle {:.1} MB, peak {:.1} MB; {:.0} bytes per stored event",
-            all.len(),
-            median(|f| f.events_per_sec),
-            median(|f| f.server_cores),
-            median(|f| f.p50),
-            median(|f| f.p95),
-            median(|f| f.p99),
-            median(|f| f.non_2xx as f64),
-            median(|f| f.idle_rss_mb),
-            median(|f| f.peak_rss_mb),
-            median(|f| f.bytes_per_event),
+            "| {} | {:.0} | {:.2} | {:.1} / {:.1} ms | {} | {:.0} MB | {:.2} + {:.2} (+ {:.2}) cores | {:.0} |",
+            setup.label(),
+            m.events_per_sec,
+            m.events_per_sec / base,
+            m.p50,
+            m.p99,
+            m.non_2xx,
+            m.peak_rss_mb,
+            m.node_cores,
+            m.database_cores,
+            m.generator_cores,
+            m.bytes_per_event,
+        );
+    }
+    if let Some(two) = setups
+        .iter()
+        .position(|s| *s == Setup::Postgres { nodes: 2 })
+        .map(|i| medians[i])
+    {
+        let ratio = two.events_per_sec / base;
+        let met = ratio >= 0.8 && two.p99 < 100.0 && two.non_2xx == 0;
+        println!(
+            "target (2 nodes on PostgreSQL ≥ 0.8× SQLite, p99 < 100 ms, no non-2xx): {} ({ratio:.2}×, p99 {:.1} ms, {} non-2xx)",
+            if met { "met" } else { "MISSED" },
+            two.p99,
+            two.non_2xx
         );
     }
 }
 
-async fn run(opts: &Options) -> Figures {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = common::Server::start_with(&data, &[]);
-    let pid = server.child.id();
-    let (base, key) = (server.base.clone(), server.key.clone());
+async fn run(opts: &Options, setup: Setup, cluster: Option<&postgres::Cluster>) -> Figures {
+    let deployment = Deployment::start(setup, cluster);
+    let pids: Vec<u32> = deployment.nodes.iter().map(|n| n.child.id()).collect();
+    let key = deployment.nodes[0].key.clone();
+    let urls: Vec<String> = deployment
+        .nodes
+        .iter()
+        .map(|n| format!("{}/api/1/envelope/", n.base))
+        .collect();
     let events = templates(opts.issues, opts.variants, opts.large);
     let sample = serde_json::to_vec(&events[0]).unwrap();
     // Each request is one gzip stream of two members: a fresh envelope header (with a new
@@ -192,10 +326,12 @@ async fn run(opts: &Options) -> Figures {
             .collect(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle_rss = common::proc_status_kib(pid, "VmRSS:");
+    let idle_rss: Vec<u64> = pids.iter().map(|&p| common::proc_status_kib(p, "VmRSS:")).collect();
     println!(
-        "load: {} connections, {:.0} s, {} issues × {} variants, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
+        "load: {} connections over {} node(s) ({}), {:.0} s, {} issues × {} variants, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
         opts.connections,
+        urls.len(),
+        setup.label(),
         opts.seconds,
         opts.issues,
         opts.variants,
@@ -207,16 +343,18 @@ async fn run(opts: &Options) -> Figures {
         .pool_max_idle_per_host(opts.connections)
         .build()
         .unwrap();
-    let url = format!("{base}/api/1/envelope/");
     let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=sentry.python/2.75.0");
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
-    let cpu_before = common::cpu_seconds(pid);
+    let (nodes_cpu_before, database_cpu_before) = deployment.cpu_seconds();
+    let generator_cpu_before = common::cpu_seconds(std::process::id());
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(opts.seconds);
     let mut tasks = Vec::new();
     for worker in 0..opts.connections {
-        let (client, url, auth, templates) = (client.clone(), url.clone(), auth.clone(), templates.clone());
+        // Connections spread over the nodes round-robin, as a load balancer would.
+        let url = urls[worker % urls.len()].clone();
+        let (client, auth, templates) = (client.clone(), auth.clone(), templates.clone());
         let (latencies, statuses) = (latencies.clone(), statuses.clone());
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
@@ -255,8 +393,11 @@ async fn run(opts: &Options) -> Figures {
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let server_cores = (common::cpu_seconds(pid) - cpu_before) / elapsed;
-    let peak_rss = common::proc_status_kib(pid, "VmHWM:");
+    let (nodes_cpu, database_cpu) = deployment.cpu_seconds();
+    let node_cores = (nodes_cpu - nodes_cpu_before) / elapsed;
+    let database_cores = (database_cpu - database_cpu_before) / elapsed;
+    let generator_cores = (common::cpu_seconds(std::process::id()) - generator_cpu_before) / elapsed;
+    let peak_rss: Vec<u64> = pids.iter().map(|&p| common::proc_status_kib(p, "VmHWM:")).collect();
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| {
@@ -267,8 +408,9 @@ async fn run(opts: &Options) -> Figures {
     let statuses = statuses.lock().unwrap().clone();
     let ok = statuses.get(&200).copied().unwrap_or(0);
     println!(
-        "accepted = committed: {ok} events in {elapsed:.1} s = {:.0} events/s; server CPU {server_cores:.2} cores",
-        ok as f64 / elapsed
+        "accepted = committed: {ok} events in {elapsed:.1} s = {:.0} events/s; server CPU {:.2} cores (nodes {node_cores:.2} + database {database_cores:.2}); load generator {generator_cores:.2} cores",
+        ok as f64 / elapsed,
+        node_cores + database_cores,
     );
     println!(
         "latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
@@ -289,25 +431,17 @@ async fn run(opts: &Options) -> Figures {
             errors.join(", ")
         }
     );
-    println!(
-        "server RSS: idle {:.1} MB, peak {:.1} MB",
-        idle_rss as f64 / 1024.0,
-        peak_rss as f64 / 1024.0
-    );
-
-    server.stop();
-    // Fold the WAL into the database so the file size is what the data takes.
-    let db = tocsin::store::Database::open(&data, tocsin::config::Synchronous::Normal)
-        .await
-        .unwrap();
-    let pool = db.write_pool().await.unwrap();
-    tocsin::store::checkpoint(&pool).await.unwrap();
-    let stored = tocsin::store::count_events(&pool).await.unwrap();
-    let bytes = std::fs::metadata(data.join("tocsin.db")).map(|m| m.len()).unwrap_or(0);
-    if std::env::var_os("TOCSIN_BENCH_KEEP").is_some() {
-        println!("kept the data directory {}", data.display());
-        std::mem::forget(dir);
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    for (n, (idle, peak)) in idle_rss.iter().zip(&peak_rss).enumerate() {
+        let which = if pids.len() > 1 {
+            format!(" (node {})", n + 1)
+        } else {
+            String::new()
+        };
+        println!("server RSS{which}: idle {:.1} MB, peak {:.1} MB", mb(*idle), mb(*peak));
     }
+
+    let (bytes, stored) = deployment.finish().await;
     let bytes_per_event = bytes as f64 / stored.max(1) as f64;
     println!(
         "database: {:.1} MB for {stored} events = {bytes_per_event:.0} bytes per stored event",
@@ -319,9 +453,11 @@ async fn run(opts: &Options) -> Figures {
         p95: pct(0.95),
         p99: pct(0.99),
         non_2xx: statuses.iter().filter(|(s, _)| **s != 200).map(|(_, n)| n).sum(),
-        idle_rss_mb: idle_rss as f64 / 1024.0,
-        peak_rss_mb: peak_rss as f64 / 1024.0,
-        server_cores,
+        idle_rss_mb: mb(idle_rss.iter().copied().max().unwrap_or(0)),
+        peak_rss_mb: mb(peak_rss.iter().copied().max().unwrap_or(0)),
+        node_cores,
+        database_cores,
+        generator_cores,
         bytes_per_event,
     }
 }

@@ -63,24 +63,47 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
 
 /// User + system CPU seconds the process has used (`/proc/<pid>/stat`, in clock ticks of 10 ms).
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (in parentheses): utime is the 12th, stime the 13th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+    stat_ticks(pid, &[11, 12]) / 100.0
+}
+
+/// CPU seconds of a process and of every child it forked, living or exited: PostgreSQL's
+/// postmaster with the backend it forks per connection. An exited child's time moves into its
+/// parent's `cutime`/`cstime` when the parent reaps it, so nothing is counted twice or lost.
+pub fn cpu_seconds_with_children(pid: u32) -> f64 {
+    let own = stat_ticks(pid, &[11, 12, 13, 14]);
+    let living: f64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| stat_ticks(child, &[1]) as u32 == pid)
+        .map(|child| stat_ticks(child, &[11, 12]))
         .sum();
-    ticks / 100.0
+    (own + living) / 100.0
+}
+
+/// The sum of numeric fields of `/proc/<pid>/stat`, counted from the one after the command
+/// name (in parentheses): 1 is the parent's pid, 11 and 12 user and system time, 13 and 14
+/// those of reaped children.
+fn stat_ticks(pid: u32, fields: &[usize]) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let values: Vec<&str> = rest.split_whitespace().collect();
+    fields
+        .iter()
+        .filter_map(|&i| values.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum()
 }
 
 /// The value after `--name` on the benchmark's command line.
 pub fn arg(name: &str) -> Option<String> {
+    args(name).into_iter().next()
+}
+
+/// The value after each `--name` on the benchmark's command line, for a repeatable option.
+pub fn args(name: &str) -> Vec<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
+    args.windows(2).filter(|w| w[0] == name).map(|w| w[1].clone()).collect()
 }
 
 /// The load generator's runtime: two threads (the machine's cores are shared with the server),
