@@ -100,9 +100,11 @@ pub async fn digest(
         assigned.push((row, issue_id));
     }
 
+    // The issues' states first: on PostgreSQL this also locks them, in id order, before any
+    // other row of theirs is touched (see `states`).
+    let states = issue_writes::states(conn, deltas.keys().copied()).await?;
     events::insert_events(conn, &assigned).await?;
     let new_users = issue_writes::add_users(conn, &assigned).await?;
-    let states = issue_writes::states(conn, deltas.keys().copied()).await?;
     for (issue_id, delta) in &mut deltas {
         delta.new_users = new_users.get(issue_id).copied().unwrap_or(0);
         let Some(state) = states.get(issue_id) else {

@@ -230,7 +230,12 @@ pub async fn states(
             for id in chunk {
                 list.push_bind(*id);
             }
-            qb.push(")");
+            // The ids come sorted, and on PostgreSQL the rows are locked here in that order:
+            // every node's batch then takes its issues' locks in one global order, so two
+            // batches wait for each other instead of deadlocking in their UPDATE (whose plan
+            // locks in physical order).
+            qb.push(") ORDER BY id");
+            qb.push(DB::LOCK_ROWS);
             for r in qb.build().fetch_all(&mut *c).await? {
                 out.insert(
                     r.get(0),
