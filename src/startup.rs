@@ -92,7 +92,12 @@ impl Application {
             writer: writer.clone(),
             metrics: metrics.clone(),
             trust_forwarded_for: settings.trust_forwarded_for.value,
-            disk: crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value),
+            disk: match db.backend() {
+                store::Backend::Sqlite => {
+                    crate::ingest::disk::DiskGuard::start(settings.data_dir.value.clone(), settings.min_free_disk.value)
+                }
+                store::Backend::Postgres => crate::ingest::disk::DiskGuard::off(),
+            },
             quotas: quotas.clone(),
             body_timeout: Duration::from_secs_f64(settings.body_timeout.value),
             codec: codec.clone(),

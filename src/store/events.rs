@@ -92,28 +92,6 @@ pub(super) async fn existing_event_ids(
     conn: &mut Conn<'_>,
     rows: &[&EventRow],
 ) -> Result<HashSet<(i64, String)>, StoreError> {
-    if let Conn::Postgres(c) = conn {
-        // Two arrays rather than a list of pairs: PostgreSQL then always looks them up in the
-        // unique (project_id, event_id) index. With pairs it planned a new database's first
-        // statements against the empty table and kept scanning every event of the project
-        // (benchmark: 2–3.5 ms per batch and growing) until autovacuum first analysed it.
-        let mut projects: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
-        projects.sort_unstable();
-        projects.dedup();
-        let ids: Vec<&str> = rows.iter().map(|r| r.event_id.as_str()).collect();
-        let found: Vec<(i64, String)> =
-            sqlx::query_as("SELECT project_id, event_id FROM events WHERE project_id = ANY($1) AND event_id = ANY($2)")
-                .bind(&projects)
-                .bind(&ids)
-                .fetch_all(&mut **c)
-                .await?;
-        // Another project's event with the same id is no duplicate of this one.
-        let wanted: HashSet<(i64, &str)> = rows.iter().map(|r| (r.project_id, r.event_id.as_str())).collect();
-        return Ok(found
-            .into_iter()
-            .filter(|(p, e)| wanted.contains(&(*p, e.as_str())))
-            .collect());
-    }
     on!(conn, |c, DB| {
         let mut found = HashSet::new();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
