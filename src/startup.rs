@@ -303,8 +303,12 @@ async fn first_admin_setup_token(pool: &store::Pool) -> anyhow::Result<Option<St
 async fn ensure_default_project(pool: &store::Pool) -> anyhow::Result<Vec<store::ProjectWithKey>> {
     if store::count_projects(pool).await? == 0 {
         let slug = Slug::parse("default").map_err(anyhow::Error::msg)?;
-        let created = store::create_project(pool, &slug, "Default", &PublicKey::generate()).await?;
-        tracing::info!(project_id = created.project.id, "created the default project");
+        match store::create_project(pool, &slug, "Default", &PublicKey::generate()).await {
+            Ok(created) => tracing::info!(project_id = created.project.id, "created the default project"),
+            // Nodes starting together on a new PostgreSQL database: another one made it first.
+            Err(store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(store::list_projects(pool).await?)
 }

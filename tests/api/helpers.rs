@@ -96,6 +96,19 @@ pub async fn spawn_node_of(first: &TestApp, extra_args: &[&str]) -> TestApp {
     node
 }
 
+/// `n` nodes started at the same moment on the PostgreSQL database at `database_url` (a new
+/// one: whichever node is first creates the schema and the default project).
+#[allow(dead_code)]
+pub fn nodes_starting_together(database_url: &str, n: usize) -> Vec<TestApp> {
+    let mut nodes: Vec<TestApp> = (0..n).map(|_| new_app(Some(database_url.to_string()), &[])).collect();
+    std::thread::scope(|scope| {
+        for node in &mut nodes {
+            scope.spawn(move || node.start());
+        }
+    });
+    nodes
+}
+
 fn new_app(database_url: Option<String>, extra_args: &[&str]) -> TestApp {
     // reqwest is built without a default TLS provider (Tocsin picks ring); so do the tests.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -510,3 +510,30 @@ async fn a_token_revoked_by_the_cli_stops_working_on_every_node_at_once() {
         assert_eq!(get(node).await.unwrap().status(), 401);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_started_together_on_a_new_database_share_one_schema_and_one_default_project() {
+    let url = crate::postgres::database();
+    let nodes = crate::helpers::nodes_starting_together(&url, 3);
+    // Every node started (the migrations took turns under their advisory lock) and serves the
+    // one default project that whichever node came first created.
+    let dsns: HashSet<String> = nodes
+        .iter()
+        .map(|n| n.dsn.rsplit_once('@').unwrap().0.to_string())
+        .collect();
+    assert_eq!(dsns.len(), 1, "one default project and key: {dsns:?}");
+    for node in &nodes {
+        let resp = node.client.get(node.url("/readyz")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        accepted_id(node.post_envelope(crate::helpers::envelope_of(&error_event())).await).await;
+    }
+    let sql = crate::helpers::Sql::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
+    let (projects, migrations): (i64, i64) = crate::on_sql!(sql, |p| sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM _sqlx_migrations)"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(projects, 1);
+    assert_eq!(migrations, 2, "each migration applied once");
+}
