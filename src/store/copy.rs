@@ -71,6 +71,8 @@ pub async fn copy_to_postgres(source: &Database, target_url: &str) -> Result<Cop
             "the source of a copy must be a SQLite database".into(),
         ));
     };
+    // Someone else's tables: refused before our schema is created beside them.
+    refuse_foreign_tables(&mut PgConnection::connect(target_url).await?).await?;
     let target = Database::open_at(&Location::Postgres {
         url: target_url.to_string(),
     })
@@ -125,6 +127,11 @@ async fn refuse_non_empty(pg: &mut PgConnection) -> Result<(), StoreError> {
             )));
         }
     }
+    refuse_foreign_tables(pg).await
+}
+
+/// A database that holds tables Tocsin does not know is someone else's.
+async fn refuse_foreign_tables(pg: &mut PgConnection) -> Result<(), StoreError> {
     let others: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \
           WHERE table_schema = current_schema() AND table_name::text <> ALL($1) \

@@ -148,4 +148,16 @@ async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_
     let refused = app.cli(&["copy-to-postgres", &url]);
     assert!(!refused.success);
     assert!(refused.stderr.contains("not empty"), "{}", refused.stderr);
+
+    // A database holding someone else's table is refused before Tocsin's schema goes in.
+    let theirs = crate::postgres::database();
+    crate::postgres::psql(&theirs, "CREATE TABLE invoices (id bigint)");
+    let refused = app.cli(&["copy-to-postgres", &theirs]);
+    assert!(!refused.success);
+    assert!(refused.stderr.contains("other tables (invoices)"), "{}", refused.stderr);
+    let tables = crate::postgres::psql(
+        &theirs,
+        "SELECT string_agg(table_name, ',') FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    assert_eq!(tables, "invoices", "nothing was created beside it");
 }
