@@ -48,9 +48,34 @@ struct Windows {
     server: (i64, u64),
     /// (project, hour, reason) → refused events not yet persisted
     refused: HashMap<(i64, i64, QuotaReason), i64>,
-    /// Shared mode: per scope, (window, events this node reserved and has not spent yet, the
-    /// window is spent cluster-wide).
-    allowance: HashMap<Scope, (i64, i64, bool)>,
+    /// Shared mode: what this node holds of each scope's current window.
+    allowance: HashMap<Scope, Allowance>,
+}
+
+/// A node's share of one shared window.
+#[derive(Clone, Copy)]
+struct Allowance {
+    window: i64,
+    /// Events this node reserved and has not spent yet.
+    left: i64,
+    /// The cluster has spent the window: no use asking the database again before it ends.
+    exhausted: bool,
+}
+
+impl Windows {
+    /// The node's allowance of `scope` in `window`, fresh when the scope's last window ended.
+    fn allowance(&mut self, scope: Scope, window: i64) -> &mut Allowance {
+        let fresh = Allowance {
+            window,
+            left: 0,
+            exhausted: false,
+        };
+        let slot = self.allowance.entry(scope).or_insert(fresh);
+        if slot.window != window {
+            *slot = fresh;
+        }
+        slot
+    }
 }
 
 /// What a shared window limits.
@@ -128,7 +153,7 @@ impl Quotas {
                 if per_minute.is_some()
                     && let Some(slot) = w.allowance.get_mut(&Scope::Project(project_id))
                 {
-                    slot.1 += 1;
+                    slot.left += 1;
                 }
                 return Err(refuse(&mut w, project_id, QuotaReason::Server, now, 1.0));
             }
@@ -141,15 +166,12 @@ impl Quotas {
     async fn spend(&self, pool: &Pool, scope: Scope, window: i64, limit: i64) -> bool {
         {
             let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = w.allowance.entry(scope).or_insert((window, 0, false));
-            if slot.0 != window {
-                *slot = (window, 0, false);
-            }
-            if slot.1 > 0 {
-                slot.1 -= 1;
+            let slot = w.allowance(scope, window);
+            if slot.left > 0 {
+                slot.left -= 1;
                 return true;
             }
-            if slot.2 {
+            if slot.exhausted {
                 return false;
             }
         }
@@ -164,15 +186,12 @@ impl Quotas {
             }
         };
         let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = w.allowance.entry(scope).or_insert((window, 0, false));
-        if slot.0 != window {
-            *slot = (window, 0, false);
-        }
+        let slot = w.allowance(scope, window);
         if granted <= 0 {
-            slot.2 = true;
+            slot.exhausted = true;
             return false;
         }
-        slot.1 += granted - 1;
+        slot.left += granted - 1;
         true
     }
 

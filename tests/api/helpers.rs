@@ -342,9 +342,16 @@ impl TestApp {
     /// POST JSON to an API path with the test token.
     #[allow(dead_code)]
     pub async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(self.url(path))
+        self.api_json(self.client.post(self.url(path)), body).await
+    }
+
+    /// PUT JSON to an API path with the test token.
+    pub async fn api_put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.api_json(self.client.put(self.url(path)), body).await
+    }
+
+    async fn api_json(&self, request: reqwest::RequestBuilder, body: &Value) -> (u16, Value) {
+        let resp = request
             .bearer_auth(&self.token)
             .json(body)
             .send()
@@ -354,18 +361,18 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    /// PUT JSON to an API path with the test token.
-    pub async fn api_put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .put(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
+    /// Creates a web UI user with the CLI, the password typed on stdin as a person would.
+    pub fn create_user(&self, email: &str, password: &str) {
+        let mut child = Command::new(BIN)
+            .args(["user", "create", "--email", email, "--data-dir"])
+            .arg(&self.data_dir)
+            .args(self.database_args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run tocsin user create");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "tocsin user create failed");
     }
 
     /// DELETE an API path with the test token; returns the status.

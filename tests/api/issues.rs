@@ -380,16 +380,7 @@ async fn deleting_an_issue_removes_its_events_and_the_next_event_opens_a_new_iss
 #[tokio::test]
 async fn the_api_assigns_by_email_and_searches_by_assignee() {
     let app = spawn_app().await;
-    let mut child = std::process::Command::new(crate::helpers::BIN)
-        .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
-        .arg(&app.data_dir)
-        .args(app.database_args())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a long password\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    app.create_user("dev@example.org", "a long password");
     app.send(&bug("one")).await;
     app.send(&bug("two")).await;
     let (status, assigned) = app

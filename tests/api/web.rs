@@ -169,17 +169,7 @@ async fn a_login_form_without_its_token_is_refused() {
 #[tokio::test]
 async fn a_user_created_on_the_command_line_can_sign_in_and_out() {
     let app = spawn_app().await;
-    let mut child = std::process::Command::new(crate::helpers::BIN)
-        .args(["user", "create", "--email", "dev@example.org", "--data-dir"])
-        .arg(&app.data_dir)
-        .args(app.database_args())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"long enough secret\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    app.create_user("dev@example.org", "long enough secret");
 
     let browser = Browser::new(&app);
     let login = browser.get("/login").await;

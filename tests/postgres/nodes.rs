@@ -180,19 +180,6 @@ async fn a_project_changed_by_the_cli_takes_effect_on_every_node_within_a_second
     }
 }
 
-/// Creates a user on the database of `app` with the CLI.
-fn create_user(app: &TestApp, email: &str, password: &str) {
-    let mut child = std::process::Command::new(crate::helpers::BIN)
-        .args(["user", "create", "--email", email])
-        .args(app.database_args())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 /// A client that keeps cookies (for every node: same host, other ports) and shows redirects.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -232,7 +219,7 @@ async fn sign_in(client: &reqwest::Client, node: &TestApp, email: &str, password
 async fn a_session_signed_in_on_one_node_works_on_another() {
     let a = spawn_app_with(&[]).await;
     let b = spawn_node_of(&a, &[]).await;
-    create_user(&a, "dev@example.org", "long enough secret");
+    a.create_user("dev@example.org", "long enough secret");
     let client = browser();
     assert_eq!(sign_in(&client, &a, "dev@example.org", "long enough secret").await, 303);
     // The cookie store sends A's session cookie to B.
@@ -244,7 +231,7 @@ async fn a_session_signed_in_on_one_node_works_on_another() {
 async fn wrong_passwords_spread_over_two_nodes_lock_the_account_on_both() {
     let a = spawn_app_with(&[]).await;
     let b = spawn_node_of(&a, &[]).await;
-    create_user(&a, "dev@example.org", "long enough secret");
+    a.create_user("dev@example.org", "long enough secret");
     // Ten guesses, five per node: each node alone would allow more.
     for n in 0..10 {
         let node = if n % 2 == 0 { &a } else { &b };
