@@ -29,8 +29,10 @@ const DURABLE: &[&str] = &["fsync=on", "synchronous_commit=on", "max_connections
 /// A cluster for the benchmark's PostgreSQL runs, with `extra` settings (`name=value`) after the
 /// durable ones, and a line saying how it is set up.
 pub fn cluster(extra: &[String]) -> (Cluster, String) {
+    let statements: &[&str] = if statements_wanted() { &STATEMENTS } else { &[] };
     let settings: Vec<&str> = DURABLE
         .iter()
+        .chain(statements)
         .copied()
         .chain(extra.iter().map(String::as_str))
         .collect();
@@ -48,6 +50,34 @@ pub fn cluster(extra: &[String]) -> (Cluster, String) {
         format!(" (set by --pg-setting: {})", extra.join(", "))
     };
     (cluster, format!("PostgreSQL {shown}{extra}, on this machine"))
+}
+
+/// `TOCSIN_BENCH_PG_STATEMENTS=1`: after each PostgreSQL run, print where PostgreSQL spent
+/// its time, statement by statement (pg_stat_statements, planning included).
+fn statements_wanted() -> bool {
+    std::env::var_os("TOCSIN_BENCH_PG_STATEMENTS").is_some()
+}
+
+const STATEMENTS: [&str; 2] = [
+    "shared_preload_libraries=pg_stat_statements",
+    "pg_stat_statements.track_planning=on",
+];
+
+/// The statements that took most of the run's time, grouped by their first 60 characters (a
+/// multi-row statement has one text per row count).
+fn top_statements(url: &str) -> String {
+    crate::postgres::psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    let table = crate::postgres::psql(
+        url,
+        "SELECT string_agg(format('%10s %10s %10s  %s', calls, exec, plan, q), E'\\n') FROM ( \
+           SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, sum(calls) AS calls, \
+                  round(sum(total_exec_time)::numeric) AS exec, round(sum(total_plan_time)::numeric) AS plan \
+           FROM pg_stat_statements GROUP BY 1 ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 12) AS s",
+    );
+    format!(
+        "{:>10} {:>10} {:>10}  statement\n{table}",
+        "calls", "exec ms", "plan ms"
+    )
 }
 
 /// The servers of one run.
@@ -102,6 +132,9 @@ impl Deployment {
                  FROM pg_stat_database WHERE datname = current_database()",
             );
             println!("PostgreSQL: {stats}");
+            if statements_wanted() {
+                println!("{}", top_statements(url));
+            }
         }
         let location = match &self.postgres {
             Some((url, _)) => tocsin::store::Location::Postgres { url: url.clone() },

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::pool::Conn;
 
 use super::StoreError;
+use super::batch_reads;
+use super::batch_writes::{self, BatchWrites};
 use super::events::{self, EventRow};
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
@@ -36,26 +38,24 @@ pub async fn digest(
     guard: FloodGuard,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
+    let known = batch_reads::known(conn, rows).await?;
     // A project deleted while ingest still had its key cached: its events are refused here,
     // not allowed to fail the whole batch on a foreign key.
-    let live = events::existing_projects(conn, rows).await?;
     for (i, row) in rows.iter().enumerate() {
-        outcomes[i].project_gone = !live.contains(&row.project_id);
+        outcomes[i].project_gone = !known.live_projects.contains(&row.project_id);
     }
-    let existing = events::existing_event_ids(conn, rows).await?;
     let mut seen = HashSet::new();
     let fresh: Vec<usize> = (0..rows.len())
         .filter(|&i| {
             let key = (rows[i].project_id, rows[i].event_id.clone());
-            !outcomes[i].project_gone && !existing.contains(&key) && seen.insert(key)
+            !outcomes[i].project_gone && !known.stored.contains(&key) && seen.insert(key)
         })
         .collect();
     if fresh.is_empty() {
         return Ok(outcomes);
     }
 
-    let fresh_rows: Vec<&EventRow> = fresh.iter().map(|&i| rows[i]).collect();
-    let mut owners = issue_writes::hash_owners(conn, &fresh_rows).await?;
+    let mut owners = known.owners;
     let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
     let mut assigned: Vec<(&EventRow, i64)> = Vec::with_capacity(fresh.len());
     let mut activity: Vec<Activity> = Vec::new();
@@ -103,25 +103,18 @@ pub async fn digest(
     // The issues' states first: on PostgreSQL this also locks them, in id order, before any
     // other row of theirs is touched (see `states`).
     let states = issue_writes::states(conn, deltas.keys().copied()).await?;
-    events::insert_events(conn, &assigned).await?;
-    let new_users = issue_writes::add_users(conn, &assigned).await?;
     for (issue_id, delta) in &mut deltas {
-        delta.new_users = new_users.get(issue_id).copied().unwrap_or(0);
-        let Some(state) = states.get(issue_id) else {
-            continue;
-        };
-        transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
+        if let Some(state) = states.get(issue_id) {
+            transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
+        }
     }
-    issue_writes::apply_deltas(conn, &deltas, rows).await?;
+    batch_writes::write(conn, &BatchWrites::new(&assigned, &deltas, rows, &activity)).await?;
     // Retention keeps the events that reopened an issue; they are rare, one statement each.
     for (i, outcome) in outcomes.iter().enumerate() {
         if outcome.regression || outcome.unignored {
             events::mark_reopened(conn, rows[i].project_id, &rows[i].event_id).await?;
         }
     }
-    issue_writes::add_hourly(conn, &assigned).await?;
-    issue_writes::add_tag_values(conn, &assigned).await?;
-    issue_writes::add_activity(conn, &activity).await?;
     // Notifications join the same transaction: committed together, or not at all.
     for (i, outcome) in outcomes.iter().enumerate() {
         let trigger = if outcome.new_issue {

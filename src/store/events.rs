@@ -1,8 +1,6 @@
 //! Stored events: the row the writer inserts, and single reads for the API.
 
-use std::collections::HashSet;
-
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
 use super::pool::{Conn, on};
 use super::{Pool, StoreError};
@@ -28,6 +26,13 @@ pub struct EventRow {
     pub payload: Vec<u8>,
     /// The dictionary `payload` was compressed with, if any.
     pub dict_id: Option<i64>,
+}
+
+impl EventRow {
+    /// The tags column: a JSON list of `[key, value]` pairs.
+    pub(super) fn tags_json(&self) -> String {
+        serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".into())
+    }
 }
 
 /// What an event says about the issue it belongs to.
@@ -86,78 +91,6 @@ pub(super) use stored_event;
 /// a fixed chunk keeps the cache small; 12 columns × 64 rows stays far below SQLite's 32766
 /// variable limit.
 pub(super) const ROWS_PER_STATEMENT: usize = 64;
-
-/// `(project_id, event_id)` pairs of `rows` already stored.
-pub(super) async fn existing_event_ids(
-    conn: &mut Conn<'_>,
-    rows: &[&EventRow],
-) -> Result<HashSet<(i64, String)>, StoreError> {
-    on!(conn, |c, DB| {
-        let mut found = HashSet::new();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<DB> =
-                QueryBuilder::new("SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ");
-            let mut values = qb.separated(", ");
-            for row in chunk {
-                values.push("(");
-                values.push_bind_unseparated(row.project_id);
-                values.push_unseparated(", ");
-                values.push_bind_unseparated(row.event_id.as_str());
-                values.push_unseparated(")");
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&mut *c).await? {
-                found.insert((r.get(0), r.get(1)));
-            }
-        }
-        Ok(found)
-    })
-}
-
-/// Which of the rows' projects still exist.
-pub(super) async fn existing_projects(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<HashSet<i64>, StoreError> {
-    on!(conn, |c, DB| {
-        let mut ids: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT id FROM projects WHERE id IN (");
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
-        }
-        qb.push(")");
-        Ok(qb.build().fetch_all(&mut *c).await?.iter().map(|r| r.get(0)).collect())
-    })
-}
-
-/// Inserts new events (already known not to be stored) with their issue ids.
-pub(super) async fn insert_events(conn: &mut Conn<'_>, rows: &[(&EventRow, i64)]) -> Result<(), StoreError> {
-    on!(conn, |c, DB| {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-                "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
-                 environment, user_key, tags, payload, dict_id) ",
-            );
-            qb.push_values(chunk, |mut b, (row, issue_id)| {
-                b.push_bind(row.project_id)
-                    .push_bind(row.event_id.as_str())
-                    .push_bind(*issue_id)
-                    .push_bind(row.timestamp)
-                    .push_bind(row.received)
-                    .push_bind(row.level)
-                    .push_bind(row.platform.as_str())
-                    .push_bind(row.release.as_deref())
-                    .push_bind(row.environment.as_deref())
-                    .push_bind(row.user_key.as_deref())
-                    .push_bind(serde_json::to_string(&row.tags).unwrap_or_else(|_| "[]".into()))
-                    .push_bind(row.payload.as_slice())
-                    .push_bind(row.dict_id);
-            });
-            qb.build().execute(&mut *c).await?;
-        }
-        Ok(())
-    })
-}
 
 pub async fn event_by_id(pool: &Pool, project_id: i64, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
     on!(pool, |c| {

@@ -6,6 +6,8 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
+mod batch_reads;
+mod batch_writes;
 mod changes;
 mod copy;
 mod database;

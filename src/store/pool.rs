@@ -112,9 +112,8 @@ pub(super) trait Dialect {
     /// Opens a transaction that will write. SQLite takes its write lock up front (IMMEDIATE),
     /// so a busy database makes us wait at BEGIN instead of failing half-way through.
     const BEGIN_WRITE: &'static str;
-    /// The larger / smaller of two values (`MAX(a, b)` is an aggregate in PostgreSQL).
+    /// The larger of two values (`MAX(a, b)` is an aggregate in PostgreSQL).
     const GREATEST: &'static str;
-    const LEAST: &'static str;
     /// After a `SELECT … LIMIT`: skip rows another transaction holds, so nodes claiming work
     /// at once take different rows instead of waiting for each other.
     const SKIP_LOCKED: &'static str;
@@ -126,7 +125,6 @@ pub(super) trait Dialect {
 impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const GREATEST: &'static str = "MAX";
-    const LEAST: &'static str = "MIN";
     const SKIP_LOCKED: &'static str = "";
     const LOCK_ROWS: &'static str = "";
 }
@@ -134,7 +132,6 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const GREATEST: &'static str = "GREATEST";
-    const LEAST: &'static str = "LEAST";
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
     const LOCK_ROWS: &'static str = " FOR NO KEY UPDATE";
 }

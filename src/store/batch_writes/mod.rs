@@ -1,0 +1,96 @@
+//! What a batch adds, written in as few statements as each backend allows. The digest decides
+//! what to write; here it is aggregated to one row per distinct key (two events of one issue in
+//! one hour make one bucket upsert, not two) and written: on SQLite statement by statement, on
+//! PostgreSQL in one statement, because there every statement is a network round trip and,
+//! with several nodes, the batch holds its issues' row locks across all of them.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use super::StoreError;
+use super::events::EventRow;
+use super::issue_writes::{Activity, IssueDelta};
+use super::pool::Conn;
+
+/// One tag value's share of a batch.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TagValue<'a> {
+    pub issue_id: i64,
+    pub key: &'a str,
+    pub value: &'a str,
+    pub count: i64,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// Everything a batch inserts or adds to, one row per key, sorted by key (so that every
+/// writer touches shared rows in one order).
+pub(super) struct BatchWrites<'a> {
+    /// New events with their issues.
+    pub events: &'a [(&'a EventRow, i64)],
+    /// Distinct `(issue, user)` pairs.
+    pub users: Vec<(i64, &'a str)>,
+    /// `(issue, hour, events)`.
+    pub hourly: Vec<(i64, i64, i64)>,
+    pub tag_values: Vec<TagValue<'a>>,
+    /// What each touched issue gains, keyed by issue id.
+    pub deltas: &'a BTreeMap<i64, IssueDelta>,
+    /// The batch's rows, which the deltas index.
+    pub rows: &'a [&'a EventRow],
+    pub activity: &'a [Activity],
+}
+
+impl<'a> BatchWrites<'a> {
+    pub fn new(
+        events: &'a [(&'a EventRow, i64)],
+        deltas: &'a BTreeMap<i64, IssueDelta>,
+        rows: &'a [&'a EventRow],
+        activity: &'a [Activity],
+    ) -> BatchWrites<'a> {
+        let mut users: Vec<(i64, &str)> = events
+            .iter()
+            .filter_map(|(row, issue)| row.user_key.as_deref().map(|u| (*issue, u)))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        let mut hourly: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+        let mut tags: BTreeMap<(i64, &str, &str), TagValue> = BTreeMap::new();
+        for (row, issue_id) in events {
+            *hourly
+                .entry((*issue_id, (row.timestamp / 3600.0).floor() as i64))
+                .or_default() += 1;
+            for (key, value) in &row.tags {
+                let tag = tags.entry((*issue_id, key, value)).or_insert(TagValue {
+                    issue_id: *issue_id,
+                    key,
+                    value,
+                    count: 0,
+                    first_seen: row.timestamp,
+                    last_seen: row.timestamp,
+                });
+                tag.count += 1;
+                tag.first_seen = tag.first_seen.min(row.timestamp);
+                tag.last_seen = tag.last_seen.max(row.timestamp);
+            }
+        }
+        BatchWrites {
+            events,
+            users,
+            hourly: hourly.into_iter().map(|((issue, hour), n)| (issue, hour, n)).collect(),
+            tag_values: tags.into_values().collect(),
+            deltas,
+            rows,
+            activity,
+        }
+    }
+}
+
+/// Writes all of it inside the caller's transaction, whose issues `states` has locked.
+pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
+    match conn {
+        Conn::Sqlite(c) => sqlite::write(c, writes).await,
+        Conn::Postgres(c) => postgres::write(c, writes).await,
+    }
+}
