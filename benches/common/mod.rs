@@ -26,6 +26,12 @@ impl Server {
         if std::env::var_os("TOCSIN_RETENTION_MAX_EVENTS").is_none() {
             command.args(["--retention-max-events", "1000000000"]);
         }
+        // The benchmark's own settings are not the server's (it would warn about them).
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TOCSIN_BENCH_") {
+                command.env_remove(name);
+            }
+        }
         let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -66,18 +66,14 @@ const STATEMENTS: [&str; 2] = [
 /// The statements that took most of the run's time, grouped by their first 60 characters (a
 /// multi-row statement has one text per row count).
 fn top_statements(url: &str) -> String {
-    crate::postgres::psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     let table = crate::postgres::psql(
         url,
-        "SELECT string_agg(format('%10s %10s %10s  %s', calls, exec, plan, q), E'\\n') FROM ( \
+        "SELECT string_agg(format('%s calls, %s ms executing, %s ms planning: %s', calls, exec, plan, q), E'\\n') FROM ( \
            SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, sum(calls) AS calls, \
                   round(sum(total_exec_time)::numeric) AS exec, round(sum(total_plan_time)::numeric) AS plan \
            FROM pg_stat_statements GROUP BY 1 ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 12) AS s",
     );
-    format!(
-        "{:>10} {:>10} {:>10}  statement\n{table}",
-        "calls", "exec ms", "plan ms"
-    )
+    format!("PostgreSQL's statements, costliest first:\n{table}")
 }
 
 /// The servers of one run.
@@ -97,6 +93,11 @@ impl Deployment {
             Setup::Postgres { nodes } => {
                 let cluster = cluster.expect("a PostgreSQL cluster for the PostgreSQL runs");
                 let url = cluster.database();
+                if statements_wanted() {
+                    // The counts are the cluster's: start each run's from zero.
+                    crate::postgres::psql(&url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+                    crate::postgres::psql(&url, "SELECT pg_stat_statements_reset()");
+                }
                 // One after another: the first creates the schema and the default project.
                 let nodes = (0..nodes)
                     .map(|n| Server::start_with(&dir.path().join(format!("node{n}")), &["--database-url", &url]))

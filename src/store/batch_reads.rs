@@ -5,12 +5,12 @@
 
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::StoreError;
 use super::digest::HashOwners;
 use super::events::{EventRow, ROWS_PER_STATEMENT};
-use super::pool::{Conn, on};
+use super::pool::Conn;
 
 /// What the database holds about a batch's rows.
 #[derive(Debug, Default)]
@@ -29,67 +29,113 @@ const STORED: i64 = 1;
 const OWNER: i64 = 2;
 
 pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
-    on!(conn, |c, DB| {
-        let mut known = Known::default();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut projects: Vec<i64> = chunk.iter().map(|r| r.project_id).collect();
-            projects.sort_unstable();
-            projects.dedup();
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!(
-                "SELECT CAST({PROJECT} AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM projects \
-                 WHERE id IN ("
-            ));
-            let mut list = qb.separated(", ");
-            for id in &projects {
-                list.push_bind(*id);
-            }
-            qb.push(format!(
-                ") UNION ALL SELECT {STORED}, project_id, event_id, CAST(NULL AS BIGINT) FROM events \
-                 WHERE (project_id, event_id) IN (VALUES "
-            ));
-            let mut values = qb.separated(", ");
-            for row in chunk {
-                values.push("(");
-                values.push_bind_unseparated(row.project_id);
-                values.push_unseparated(", ");
-                values.push_bind_unseparated(row.event_id.as_str());
-                values.push_unseparated(")");
-            }
-            qb.push(format!(
-                ") UNION ALL SELECT {OWNER}, project_id, hash, issue_id FROM grouphashes \
-                 WHERE (project_id, hash) IN (VALUES "
-            ));
-            let mut values = qb.separated(", ");
-            for row in chunk {
-                for hash in &row.issue.hashes {
-                    values.push("(");
-                    values.push_bind_unseparated(row.project_id);
-                    values.push_unseparated(", ");
-                    values.push_bind_unseparated(hash.as_str());
-                    values.push_unseparated(")");
-                }
-            }
-            qb.push(")");
-            // The NULLs are typed: PostgreSQL matches a `UNION`'s column types branch by branch.
-            // Not a prepared statement: PostgreSQL would soon plan it once for any values and
-            // keep that plan, and a plan made while `events` was small scans the table, which
-            // grows under it (5 ms a batch after 20,000 events). Planned with its values, it
-            // looks each pair up in the unique index.
-            for r in qb.build().persistent(false).fetch_all(&mut *c).await? {
-                let project_id: i64 = r.get(1);
-                match r.get::<i64, _>(0) {
-                    PROJECT => {
-                        known.live_projects.insert(project_id);
-                    }
-                    STORED => {
-                        known.stored.insert((project_id, r.get(2)));
-                    }
-                    _ => {
-                        known.owners.insert((project_id, r.get(2)), r.get(3));
-                    }
+    let mut known = Known::default();
+    match conn {
+        Conn::Sqlite(c) => {
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                for r in sqlite_statement(chunk).build().fetch_all(&mut **c).await? {
+                    known.add(r.get(0), r.get(1), r.get(2), r.get(3));
                 }
             }
         }
-        Ok(known)
-    })
+        Conn::Postgres(c) => {
+            let events = || rows.iter().map(|r| r.project_id);
+            let hashes = || {
+                rows.iter()
+                    .flat_map(|r| r.issue.hashes.iter().map(move |h| (r.project_id, h.as_str())))
+            };
+            let mut projects: Vec<i64> = events().collect();
+            projects.sort_unstable();
+            projects.dedup();
+            // Not a prepared statement: PostgreSQL would soon plan it once for any arrays and
+            // keep that plan, and a plan made while `events` was small scans the table, which
+            // grows under it (5 ms a batch after 20,000 events). Planned with its arrays, it
+            // looks each pair up in the unique index.
+            let found = sqlx::query(POSTGRES_STATEMENT)
+                .persistent(false)
+                .bind(projects)
+                .bind(events().collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>())
+                .bind(hashes().map(|(p, _)| p).collect::<Vec<_>>())
+                .bind(hashes().map(|(_, h)| h).collect::<Vec<_>>())
+                .fetch_all(&mut **c)
+                .await?;
+            for r in found {
+                known.add(r.get(0), r.get(1), r.get(2), r.get(3));
+            }
+        }
+    }
+    Ok(known)
+}
+
+impl Known {
+    fn add(&mut self, kind: i64, project_id: i64, text: Option<String>, issue_id: Option<i64>) {
+        match (kind, text, issue_id) {
+            (PROJECT, _, _) => {
+                self.live_projects.insert(project_id);
+            }
+            (STORED, Some(event_id), _) => {
+                self.stored.insert((project_id, event_id));
+            }
+            (OWNER, Some(hash), Some(issue_id)) => {
+                self.owners.insert((project_id, hash), issue_id);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The look-up as arrays: one text for every batch. The NULLs are typed because PostgreSQL
+/// matches a `UNION`'s column types branch by branch.
+const POSTGRES_STATEMENT: &str = "\
+SELECT CAST(0 AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM projects WHERE id = ANY($1::BIGINT[])
+UNION ALL
+SELECT 1, e.project_id, e.event_id, NULL FROM events AS e
+    JOIN UNNEST($2::BIGINT[], $3::TEXT[]) AS v (project_id, event_id)
+    ON e.project_id = v.project_id AND e.event_id = v.event_id
+UNION ALL
+SELECT 2, g.project_id, g.hash, g.issue_id FROM grouphashes AS g
+    JOIN UNNEST($4::BIGINT[], $5::TEXT[]) AS v (project_id, hash)
+    ON g.project_id = v.project_id AND g.hash = v.hash";
+
+/// The look-up as `VALUES` lists, for at most [`ROWS_PER_STATEMENT`] rows (SQLite has no
+/// arrays, and a statement's variables are limited).
+fn sqlite_statement(chunk: &[&EventRow]) -> QueryBuilder<Sqlite> {
+    let mut projects: Vec<i64> = chunk.iter().map(|r| r.project_id).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {PROJECT}, id, NULL, NULL FROM projects WHERE id IN ("));
+    let mut list = qb.separated(", ");
+    for id in projects {
+        list.push_bind(id);
+    }
+    qb.push(format!(
+        ") UNION ALL SELECT {STORED}, project_id, event_id, NULL FROM events \
+         WHERE (project_id, event_id) IN (VALUES "
+    ));
+    let mut values = qb.separated(", ");
+    for row in chunk {
+        values.push("(");
+        values.push_bind_unseparated(row.project_id);
+        values.push_unseparated(", ");
+        values.push_bind_unseparated(row.event_id.as_str());
+        values.push_unseparated(")");
+    }
+    qb.push(format!(
+        ") UNION ALL SELECT {OWNER}, project_id, hash, issue_id FROM grouphashes \
+         WHERE (project_id, hash) IN (VALUES "
+    ));
+    let mut values = qb.separated(", ");
+    for row in chunk {
+        for hash in &row.issue.hashes {
+            values.push("(");
+            values.push_bind_unseparated(row.project_id);
+            values.push_unseparated(", ");
+            values.push_bind_unseparated(hash.as_str());
+            values.push_unseparated(")");
+        }
+    }
+    qb.push(")");
+    qb
 }
