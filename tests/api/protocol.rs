@@ -382,6 +382,62 @@ async fn the_same_event_id_posted_twice_is_accepted_twice_and_stored_once() {
     assert_eq!(app.stored_event_count().await, 1);
 }
 
+#[tokio::test]
+async fn one_batch_tells_ids_stored_in_one_project_from_the_same_ids_new_to_another() {
+    use tocsin::store::{EventRow, FloodGuard, IssueFacts, writer};
+    let app = spawn_app().await;
+    let (other_id, _) = app.create_project("other", None);
+    let db = app.database().await;
+    let guard = FloodGuard {
+        limit: 100,
+        window_secs: 60.0,
+    };
+    let (handle, _task) = writer::spawn(&db, 1_000, guard, tocsin::metrics::Metrics::new())
+        .await
+        .expect("a writer");
+    let row = |project_id: i64, event_id: &str| EventRow {
+        project_id,
+        event_id: event_id.to_string(),
+        timestamp: now(),
+        received: now(),
+        level: "error",
+        platform: "python".into(),
+        release: None,
+        environment: None,
+        user_key: None,
+        tags: Vec::new(),
+        issue: IssueFacts {
+            grouping_config: "test",
+            hashes: vec![format!("hash-{project_id}")],
+            title: "ValueError".into(),
+            ..IssueFacts::default()
+        },
+        payload: Vec::new(),
+        dict_id: None,
+    };
+    let ids: Vec<String> = (0..20).map(|_| new_event_id()).collect();
+    for id in &ids {
+        handle.write(row(app.project_id, id)).await.expect("stored");
+    }
+    // Every write is queued before the writer task runs again (this test's runtime has one
+    // thread), so all of them make one batch: each id once more for the default project,
+    // where it is stored, and once for the other project, where it is new.
+    let writes = ids
+        .iter()
+        .flat_map(|id| [row(app.project_id, id), row(other_id, id)])
+        .map(|r| handle.write(r));
+    let outcomes = futures_util::future::join_all(writes).await;
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let outcome = outcome.expect("written");
+        assert_eq!(
+            outcome.inserted,
+            i % 2 == 1,
+            "write {i}: only the other project's copies are new"
+        );
+    }
+    assert_eq!(app.stored_event_count().await, 40);
+}
+
 // ---- Legacy /store/ (§3.1) ----
 
 #[tokio::test]
