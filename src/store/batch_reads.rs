@@ -1,15 +1,18 @@
 //! What a batch must know before it writes, read in one statement: which of its projects still
-//! exist, which of its event ids are already stored, and which issue owns each of its hashes.
-//! One statement rather than three because each statement is a round trip: to PostgreSQL over
-//! the network, to sqlx's worker thread on SQLite.
+//! exist, which of its event ids are already stored, which issue owns each of its hashes, and
+//! the status of those issues — which, on PostgreSQL, the statement also locks, so that
+//! another node's batch cannot change them before this one commits. One statement rather than
+//! four because each statement is a round trip: to PostgreSQL over the network, to sqlx's
+//! worker thread on SQLite.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::StoreError;
 use super::digest::HashOwners;
 use super::events::{EventRow, ROWS_PER_STATEMENT};
+use super::issue_writes::IssueState;
 use super::pool::Conn;
 
 /// What the database holds about a batch's rows.
@@ -21,20 +24,38 @@ pub(super) struct Known {
     pub stored: HashSet<(i64, String)>,
     /// Which issue owns each of the rows' hashes, where one does.
     pub owners: HashOwners,
+    /// The owning issues' states before the batch (locked until COMMIT on PostgreSQL).
+    pub states: HashMap<i64, IssueState>,
 }
 
 /// Which branch of the `UNION ALL` a result row came from.
 const PROJECT: i64 = 0;
 const STORED: i64 = 1;
 const OWNER: i64 = 2;
+const STATE: i64 = 3;
+
+/// One result row: the branch, then up to six columns of it.
+type Line = (
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<f64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
     let mut known = Known::default();
     match conn {
         Conn::Sqlite(c) => {
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                for r in sqlite_statement(chunk).build().fetch_all(&mut **c).await? {
-                    known.add(r.get(0), r.get(1), r.get(2), r.get(3));
+                for line in sqlite_statement(chunk)
+                    .build_query_as::<Line>()
+                    .fetch_all(&mut **c)
+                    .await?
+                {
+                    known.add(line);
                 }
             }
         }
@@ -46,7 +67,7 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
             // keep that plan, and a plan made while `events` was small scans the table, which
             // grows under it (5 ms a batch after 20,000 events). Planned with its arrays, it
             // looks each id up in the unique index.
-            let found = sqlx::query(POSTGRES_STATEMENT)
+            let lines = sqlx::query_as::<_, Line>(POSTGRES_STATEMENT)
                 .persistent(false)
                 .bind(projects)
                 .bind(rows.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>())
@@ -57,8 +78,8 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
                 )
                 .fetch_all(&mut **c)
                 .await?;
-            for r in found {
-                known.add(r.get(0), r.get(1), r.get(2), r.get(3));
+            for line in lines {
+                known.add(line);
             }
         }
     }
@@ -66,16 +87,28 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
 }
 
 impl Known {
-    fn add(&mut self, kind: i64, project_id: i64, text: Option<String>, issue_id: Option<i64>) {
-        match (kind, text, issue_id) {
-            (PROJECT, _, _) => {
-                self.live_projects.insert(project_id);
+    fn add(&mut self, (kind, id, text, a, b, c, d): Line) {
+        match (kind, text) {
+            (PROJECT, _) => {
+                self.live_projects.insert(id);
             }
-            (STORED, Some(event_id), _) => {
-                self.stored.insert((project_id, event_id));
+            (STORED, Some(event_id)) => {
+                self.stored.insert((id, event_id));
             }
-            (OWNER, Some(hash), Some(issue_id)) => {
-                self.owners.insert((project_id, hash), issue_id);
+            (OWNER, Some(hash)) => {
+                if let Some(issue_id) = a {
+                    self.owners.insert((id, hash), issue_id);
+                }
+            }
+            (STATE, Some(status)) => {
+                let state = IssueState {
+                    status,
+                    times_seen: a.unwrap_or(0),
+                    ignore_until: b,
+                    ignore_count: c,
+                    ignore_baseline: d,
+                };
+                self.states.insert(id, state);
             }
             _ => {}
         }
@@ -85,28 +118,56 @@ impl Known {
 /// The look-up as arrays: one text for every batch, and simple to plan (each branch one index
 /// scan). Matching project and event id lists separately can find pairs that no row of the
 /// batch has; they are stored rows all the same, and the digest only asks about its own pairs.
-/// The NULLs are typed because PostgreSQL matches a `UNION`'s column types branch by branch.
+/// The owning issues are locked in id order, so that two nodes' batches wait for each other
+/// instead of deadlocking (an `UPDATE … FROM` locks rows in its plan's order). The NULLs are
+/// typed because PostgreSQL matches a `UNION`'s column types branch by branch.
 const POSTGRES_STATEMENT: &str = "\
-SELECT CAST(0 AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM projects WHERE id = ANY($1)
+WITH owners AS (
+    SELECT project_id, hash, issue_id FROM grouphashes WHERE project_id = ANY($1) AND hash = ANY($3)
+), states AS (
+    SELECT id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues
+    WHERE id IN (SELECT issue_id FROM owners) ORDER BY id FOR NO KEY UPDATE
+)
+SELECT CAST(0 AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE PRECISION),
+       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+    FROM projects WHERE id = ANY($1)
 UNION ALL
-SELECT 1, project_id, event_id, NULL FROM events WHERE project_id = ANY($1) AND event_id = ANY($2)
+SELECT 1, project_id, event_id, NULL, NULL, NULL, NULL
+    FROM events WHERE project_id = ANY($1) AND event_id = ANY($2)
 UNION ALL
-SELECT 2, project_id, hash, issue_id FROM grouphashes WHERE project_id = ANY($1) AND hash = ANY($3)";
+SELECT 2, project_id, hash, issue_id, NULL, NULL, NULL FROM owners
+UNION ALL
+SELECT 3, id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM states";
 
 /// The look-up as `VALUES` lists, for at most [`ROWS_PER_STATEMENT`] rows (SQLite has no
-/// arrays, and a statement's variables are limited).
+/// arrays, and a statement's variables are limited). No lock: the writer's `BEGIN IMMEDIATE`
+/// already holds the whole database.
 fn sqlite_statement(chunk: &[&EventRow]) -> QueryBuilder<Sqlite> {
     let mut projects: Vec<i64> = chunk.iter().map(|r| r.project_id).collect();
     projects.sort_unstable();
     projects.dedup();
-    let mut qb: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {PROJECT}, id, NULL, NULL FROM projects WHERE id IN ("));
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "WITH owners AS (SELECT project_id, hash, issue_id FROM grouphashes WHERE (project_id, hash) IN (VALUES ",
+    );
+    let mut values = qb.separated(", ");
+    for row in chunk {
+        for hash in &row.issue.hashes {
+            values.push("(");
+            values.push_bind_unseparated(row.project_id);
+            values.push_unseparated(", ");
+            values.push_bind_unseparated(hash.as_str());
+            values.push_unseparated(")");
+        }
+    }
+    qb.push(format!(
+        ")) SELECT {PROJECT}, id, NULL, NULL, NULL, NULL, NULL FROM projects WHERE id IN ("
+    ));
     let mut list = qb.separated(", ");
     for id in projects {
         list.push_bind(id);
     }
     qb.push(format!(
-        ") UNION ALL SELECT {STORED}, project_id, event_id, NULL FROM events \
+        ") UNION ALL SELECT {STORED}, project_id, event_id, NULL, NULL, NULL, NULL FROM events \
          WHERE (project_id, event_id) IN (VALUES "
     ));
     let mut values = qb.separated(", ");
@@ -118,19 +179,9 @@ fn sqlite_statement(chunk: &[&EventRow]) -> QueryBuilder<Sqlite> {
         values.push_unseparated(")");
     }
     qb.push(format!(
-        ") UNION ALL SELECT {OWNER}, project_id, hash, issue_id FROM grouphashes \
-         WHERE (project_id, hash) IN (VALUES "
+        ") UNION ALL SELECT {OWNER}, project_id, hash, issue_id, NULL, NULL, NULL FROM owners \
+         UNION ALL SELECT {STATE}, id, status, times_seen, ignore_until, ignore_count, ignore_baseline \
+         FROM issues WHERE id IN (SELECT issue_id FROM owners)"
     ));
-    let mut values = qb.separated(", ");
-    for row in chunk {
-        for hash in &row.issue.hashes {
-            values.push("(");
-            values.push_bind_unseparated(row.project_id);
-            values.push_unseparated(", ");
-            values.push_bind_unseparated(hash.as_str());
-            values.push_unseparated(")");
-        }
-    }
-    qb.push(")");
     qb
 }

@@ -38,7 +38,7 @@ pub async fn digest(
     guard: FloodGuard,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
-    let known = batch_reads::known(conn, rows).await?;
+    let mut known = batch_reads::known(conn, rows).await?;
     // A project deleted while ingest still had its key cached: its events are refused here,
     // not allowed to fail the whole batch on a foreign key.
     for (i, row) in rows.iter().enumerate() {
@@ -55,7 +55,7 @@ pub async fn digest(
         return Ok(outcomes);
     }
 
-    let mut owners = known.owners;
+    let mut owners = std::mem::take(&mut known.owners);
     let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
     let mut assigned: Vec<(&EventRow, i64)> = Vec::with_capacity(fresh.len());
     let mut activity: Vec<Activity> = Vec::new();
@@ -100,11 +100,10 @@ pub async fn digest(
         assigned.push((row, issue_id));
     }
 
-    // The issues' states first: on PostgreSQL this also locks them, in id order, before any
-    // other row of theirs is touched (see `states`).
-    let states = issue_writes::states(conn, deltas.keys().copied()).await?;
+    // Issues this batch created have no state: they are new, unresolved, and no other
+    // transaction can see them yet.
     for (issue_id, delta) in &mut deltas {
-        if let Some(state) = states.get(issue_id) {
+        if let Some(state) = known.states.get(issue_id) {
             transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
         }
     }

@@ -1,13 +1,11 @@
 //! The writer's statements about issues: multi-row where the batch allows it.
 
-use std::collections::HashMap;
-
 use sqlx::{QueryBuilder, Row};
 
-use super::pool::{Conn, Dialect, on};
+use super::pool::{Conn, on};
 
 use super::StoreError;
-use super::events::{EventRow, ROWS_PER_STATEMENT};
+use super::events::EventRow;
 
 /// What a batch adds to one issue.
 #[derive(Debug, Clone)]
@@ -156,43 +154,5 @@ pub async fn link_hashes(
             return Err(StoreError::Race("another node linked the same new fingerprint".into()));
         }
         Ok(())
-    })
-}
-
-pub async fn states(
-    conn: &mut Conn<'_>,
-    issue_ids: impl Iterator<Item = i64>,
-) -> Result<HashMap<i64, IssueState>, StoreError> {
-    on!(conn, |c, DB| {
-        let ids: Vec<i64> = issue_ids.collect();
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
-            let mut qb: QueryBuilder<DB> = QueryBuilder::new(
-                "SELECT id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues WHERE id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            // The ids come sorted, and on PostgreSQL the rows are locked here in that order:
-            // every node's batch then takes its issues' locks in one global order, so two
-            // batches wait for each other instead of deadlocking in their UPDATE (whose plan
-            // locks in physical order).
-            qb.push(") ORDER BY id");
-            qb.push(DB::LOCK_ROWS);
-            for r in qb.build().fetch_all(&mut *c).await? {
-                out.insert(
-                    r.get(0),
-                    IssueState {
-                        status: r.get(1),
-                        times_seen: r.get(2),
-                        ignore_until: r.get(3),
-                        ignore_count: r.get(4),
-                        ignore_baseline: r.get(5),
-                    },
-                );
-            }
-        }
-        Ok(out)
     })
 }

@@ -117,23 +117,18 @@ pub(super) trait Dialect {
     /// After a `SELECT … LIMIT`: skip rows another transaction holds, so nodes claiming work
     /// at once take different rows instead of waiting for each other.
     const SKIP_LOCKED: &'static str;
-    /// After a `SELECT` of rows the transaction will update: lock them now (an `UPDATE`'s
-    /// lock, which foreign-key checks of other transactions do not wait for).
-    const LOCK_ROWS: &'static str;
 }
 
 impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const GREATEST: &'static str = "MAX";
     const SKIP_LOCKED: &'static str = "";
-    const LOCK_ROWS: &'static str = "";
 }
 
 impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const GREATEST: &'static str = "GREATEST";
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
-    const LOCK_ROWS: &'static str = " FOR NO KEY UPDATE";
 }
 
 /// Runs `$body` once per backend: `$c` is the backend's executor (`&SqlitePool`/`&PgPool` for a

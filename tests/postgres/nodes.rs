@@ -94,6 +94,41 @@ async fn counters_stay_exact_when_three_nodes_take_events_of_the_same_issues_at_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resolved_issue_seen_again_on_three_nodes_at_once_regresses_once() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let c = spawn_node_of(&a, &[]).await;
+    let out = a.cli(&["alerts", "add", "--project", "default", "--email", "oncall@example.org"]);
+    assert!(out.success, "{}", out.stderr);
+    send_spread(&[&a], vec![event("Again", "u0")]).await;
+    let issue = issues_by_title(&a).await.remove("ErrAgain").expect("the issue");
+    let path = format!("/api/0/issues/{}/", issue["id"].as_str().unwrap());
+    let (status, resolved) = b.api_put(&path, &json!({"status": "resolved"})).await;
+    assert_eq!(status, 200, "{resolved}");
+
+    // Each node's batch reads the issue's status and may reopen it; the first to lock the
+    // issue does, the others find it unresolved.
+    send_spread(
+        &[&a, &b, &c],
+        (0..90).map(|n| event("Again", &format!("u{}", n % 5))).collect(),
+    )
+    .await;
+    let (_, _, issue) = c.api_get(&path).await;
+    assert_eq!(issue["status"], "unresolved");
+    assert_eq!(issue["count"], "91");
+    let (_, _, activity) = a.api_get(&format!("{path}activity/")).await;
+    let kinds: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["first_seen", "set_resolved", "set_regression"], "{activity}");
+    let triggers: Vec<String> = a.outbox().await.into_iter().map(|r| r.trigger).collect();
+    assert_eq!(triggers, ["new", "regression"], "one notification per change");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_issue_seen_on_every_node_sends_one_mail() {
     let sink = SmtpSink::start();
     let port = sink.port.to_string();
