@@ -39,6 +39,9 @@ pub struct Application {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// How much the HTTP workers defer to the commit path (see where it is set).
+const HANDLER_NICENESS: i32 = 5;
+
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let db = Database::open_at(&settings.database())
@@ -178,6 +181,13 @@ impl Application {
         let prefix = url_path_prefix(&public_url);
         let request_metrics = health.metrics.clone();
         let server = HttpServer::new(move || {
+            // Runs once on each worker thread. Handlers are many and parallel; the commit path
+            // (the writer's thread, and PostgreSQL's backends) is one, and every request waits
+            // for it. On a saturated machine the workers step back (nice 5, this thread only:
+            // Linux keeps a nice value per thread), so a commit is not queued behind parsing.
+            // Measured on 2 cores with PostgreSQL: 1 node went from 0.82x to 0.99x SQLite's
+            // events/s. Failing to lower one's own priority only costs that gain.
+            let _ = rustix::process::setpriority_process(None, HANDLER_NICENESS);
             let request_metrics = request_metrics.clone();
             App::new()
                 .wrap_fn(move |req, srv| {
