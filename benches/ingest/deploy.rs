@@ -151,6 +151,11 @@ impl Deployment {
         let stored = tocsin::store::count_events(&pool).await.unwrap();
         let bytes = tocsin::store::database_bytes(&pool).await.unwrap();
         pool.close().await;
+        if let Some((url, _)) = &self.postgres {
+            // Dropped, not left to autovacuum: vacuuming it would take CPU from the next run.
+            let (base, name) = url.rsplit_once('/').expect("a database URL");
+            crate::postgres::psql(&format!("{base}/postgres"), &format!("DROP DATABASE {name}"));
+        }
         if std::env::var_os("TOCSIN_BENCH_KEEP").is_some() && self.postgres.is_none() {
             println!("kept the data directory {}", self.dir.path().join("data").display());
             std::mem::forget(self.dir);
