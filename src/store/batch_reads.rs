@@ -126,7 +126,7 @@ WITH owners AS (
     SELECT project_id, hash, issue_id FROM grouphashes WHERE project_id = ANY($1) AND hash = ANY($3)
 ), states AS (
     SELECT id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues
-    WHERE id IN (SELECT issue_id FROM owners) ORDER BY id FOR NO KEY UPDATE
+    WHERE id = ANY(ARRAY(SELECT issue_id FROM owners)) ORDER BY id FOR NO KEY UPDATE
 )
 SELECT CAST(0 AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE PRECISION),
        CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
