@@ -1,6 +1,6 @@
 //! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
 //! [--size small|large] [--issues 50] [--variants 20] [--runs 3] [--backend sqlite|postgres]
-//! [--nodes 2] [--compare] [--pg-setting name=value]…` (with `--runs`, a fresh server per run and the median of each figure
+//! [--nodes 2] [--compare] [--pg-setting name=value] [--shape sentry-python|django]…` (with `--runs`, a fresh server per run and the median of each figure
 //! at the end; `TOCSIN_BENCH_KEEP=1` keeps SQLite's data directory).
 //!
 //! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
@@ -10,6 +10,9 @@
 //! accepted = committed when the run ends. Prints events/s, latency percentiles, non-2xx counts,
 //! each server's idle and peak RSS, the CPU its processes used, and database bytes per stored
 //! event. The load generator shares the machine's cores with the server.
+//!
+//! `--shape django` posts the second load shape instead (`ingest/django.rs`): ~2.4 KB Django
+//! errors, uncompressed, with custom tags, a user, a release and an environment.
 //!
 //! `--backend postgres --nodes N` runs N nodes on one PostgreSQL database instead, the
 //! connections spread over them round-robin; PostgreSQL runs on this machine (a throwaway
@@ -21,6 +24,8 @@
 mod common;
 #[path = "ingest/deploy.rs"]
 mod deploy;
+#[path = "ingest/django.rs"]
+mod django;
 // The tests' PostgreSQL harness, for a cluster of the benchmark's own; it runs its commands
 // with the tests' checked runner and installs packages the tests' way.
 #[path = "../tests/api/debian.rs"]
@@ -48,6 +53,8 @@ struct Options {
     connections: usize,
     seconds: f64,
     large: bool,
+    /// `--shape django`: uncompressed Django-style events instead of gzipped sentry-python ones.
+    django: bool,
     issues: usize,
     runs: usize,
     variants: usize,
@@ -94,6 +101,7 @@ fn options() -> Options {
         connections: get("--connections").and_then(|v| v.parse().ok()).unwrap_or(32),
         seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),
         large: get("--size").as_deref() == Some("large"),
+        django: get("--shape").as_deref() == Some("django"),
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
@@ -308,11 +316,17 @@ async fn run(opts: &Options, setup: Setup, cluster: Option<&postgres::Cluster>) 
         .iter()
         .map(|n| format!("{}/api/1/envelope/", n.base))
         .collect();
-    let events = templates(opts.issues, opts.variants, opts.large);
+    let events = if opts.django {
+        django::templates(opts.issues, opts.variants)
+    } else {
+        templates(opts.issues, opts.variants, opts.large)
+    };
     let sample = serde_json::to_vec(&events[0]).unwrap();
-    // Each request is one gzip stream of two members: a fresh envelope header (with a new
-    // event id, which wins over the payload's) and the pre-compressed item. Valid gzip that
-    // every decoder reads whole, and it keeps the generator's CPU off the server's cores.
+    // Each request is a fresh envelope header (with a new event id, which wins over the
+    // payload's) and a prepared item. Gzipped, the two are one gzip stream of two members:
+    // valid gzip that every decoder reads whole, and it keeps the generator's CPU off the
+    // server's cores.
+    let compress = !opts.django;
     let templates: Arc<Vec<Vec<u8>>> = Arc::new(
         events
             .iter()
@@ -321,22 +335,27 @@ async fn run(opts: &Options, setup: Setup, cluster: Option<&postgres::Cluster>) 
                 let mut item = format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).into_bytes();
                 item.extend_from_slice(&payload);
                 item.push(b'\n');
-                gzip(&item)
+                if compress { gzip(&item) } else { item }
             })
             .collect(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss: Vec<u64> = pids.iter().map(|&p| common::proc_status_kib(p, "VmRSS:")).collect();
     println!(
-        "load: {} connections over {} node(s) ({}), {:.0} s, {} issues × {} variants, events of ~{:.1} KB decoded ({:.1} KB gzipped)",
+        "load: {} connections over {} node(s) ({}), {:.0} s, {} {} issues × {} variants, events of ~{:.1} KB decoded ({})",
         opts.connections,
         urls.len(),
         setup.label(),
         opts.seconds,
         opts.issues,
+        if opts.django { "Django" } else { "sentry-python" },
         opts.variants,
         sample.len() as f64 / 1024.0,
-        gzip(&sample).len() as f64 / 1024.0
+        if compress {
+            format!("{:.1} KB gzipped", gzip(&sample).len() as f64 / 1024.0)
+        } else {
+            "sent uncompressed".to_string()
+        }
     );
 
     let client = reqwest::Client::builder()
@@ -364,17 +383,22 @@ async fn run(opts: &Options, setup: Setup, cluster: Option<&postgres::Cluster>) 
                 let item = &templates[n % templates.len()];
                 n += step;
                 let id = uuid::Uuid::new_v4().simple().to_string();
-                let mut body = gzip(format!("{{\"event_id\":\"{id}\"}}\n").as_bytes());
+                let header = format!("{{\"event_id\":\"{id}\"}}\n");
+                let mut body = if compress {
+                    gzip(header.as_bytes())
+                } else {
+                    header.into_bytes()
+                };
                 body.extend_from_slice(item);
                 let t = Instant::now();
-                let resp = client
+                let mut request = client
                     .post(&url)
                     .header("X-Sentry-Auth", &auth)
-                    .header("Content-Encoding", "gzip")
-                    .header("Content-Type", "application/x-sentry-envelope")
-                    .body(body)
-                    .send()
-                    .await;
+                    .header("Content-Type", "application/x-sentry-envelope");
+                if compress {
+                    request = request.header("Content-Encoding", "gzip");
+                }
+                let resp = request.body(body).send().await;
                 let status = match resp {
                     Ok(r) => {
                         let s = r.status().as_u16();

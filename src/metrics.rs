@@ -59,6 +59,8 @@ struct Inner {
     rejected: Family<Labels, Counter>,
     tags_dropped: Counter,
     batch_size: Histogram,
+    /// Per batch, by `stage`.
+    stage_seconds: Family<ProjectLabels, Histogram>,
     commit_seconds: Histogram,
     queue_depth: Gauge,
     http_seconds: Family<ProjectLabels, Histogram>,
@@ -146,6 +148,13 @@ impl Metrics {
             "Time from BEGIN to COMMIT of a writer transaction",
             commit_seconds.clone(),
         );
+        let stage_seconds =
+            Family::<ProjectLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        r.register(
+            "writer_stage_seconds",
+            "Time a writer transaction spent in each stage: begin, lookup, new_issues, write, other, commit",
+            stage_seconds.clone(),
+        );
         let queue_depth = Gauge::default();
         r.register(
             "writer_queue_depth",
@@ -206,6 +215,7 @@ impl Metrics {
             rejected,
             tags_dropped,
             batch_size,
+            stage_seconds,
             commit_seconds,
             queue_depth,
             http_seconds,
@@ -272,9 +282,15 @@ impl Metrics {
         }
     }
 
-    pub fn observe_batch(&self, jobs: usize, took: Duration) {
+    pub fn observe_batch(&self, jobs: usize, took: Duration, stages: &crate::store::StageTimes) {
         self.0.batch_size.observe(jobs as f64);
         self.0.commit_seconds.observe(took.as_secs_f64());
+        for (stage, took) in stages.iter() {
+            self.0
+                .stage_seconds
+                .get_or_create(&vec![("stage", stage.name().to_string())])
+                .observe(took.as_secs_f64());
+        }
     }
 
     /// `route`: the matched route pattern (bounded by the app's routes) or `unmatched`, so a

@@ -4,6 +4,7 @@
 //! expired ignores), all in the batch's single transaction so every counter stays exact.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use super::pool::Conn;
 
@@ -13,6 +14,7 @@ use super::batch_writes::{self, BatchWrites};
 use super::events::{self, EventRow};
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
+use super::stages::{Stage, StageTimes};
 
 /// What became of one event of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,9 +38,12 @@ pub async fn digest(
     rows: &[&EventRow],
     now: f64,
     guard: FloodGuard,
+    times: &mut StageTimes,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = vec![Outcome::default(); rows.len()];
+    let started = Instant::now();
     let mut known = batch_reads::known(conn, rows).await?;
+    times.add(Stage::Lookup, started);
     // A project deleted while ingest still had its key cached: its events are refused here,
     // not allowed to fail the whole batch on a foreign key.
     for (i, row) in rows.iter().enumerate() {
@@ -69,7 +74,9 @@ pub async fn digest(
         let (issue_id, created) = match found {
             Some(id) => (id, false),
             None => {
+                let creating = Instant::now();
                 let id = issue_writes::create_issue(conn, row).await?;
+                times.add(Stage::NewIssues, creating);
                 activity.push(Activity::new(id, "first_seen", &row.event_id, now));
                 (id, true)
             }
@@ -84,7 +91,9 @@ pub async fn digest(
             .map(String::as_str)
             .collect();
         if !unowned.is_empty() {
+            let linking = Instant::now();
             issue_writes::link_hashes(conn, row.project_id, issue_id, row.issue.grouping_config, &unowned).await?;
+            times.add(Stage::NewIssues, linking);
             for h in unowned {
                 owners.insert((row.project_id, h.to_string()), issue_id);
             }
@@ -107,7 +116,9 @@ pub async fn digest(
             transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
         }
     }
+    let writing = Instant::now();
     batch_writes::write(conn, &BatchWrites::new(&assigned, &deltas, rows, &activity)).await?;
+    times.add(Stage::Write, writing);
     // Retention keeps the events that reopened an issue; they are rare, one statement each.
     for (i, outcome) in outcomes.iter().enumerate() {
         if outcome.regression || outcome.unignored {

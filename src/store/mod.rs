@@ -24,6 +24,7 @@ mod pool;
 mod projects;
 mod quota_windows;
 mod retention;
+mod stages;
 mod tokens;
 mod users;
 
@@ -46,6 +47,7 @@ pub use outbox::{
 };
 pub use pool::{Backend, Pool};
 use pool::{Db, on};
+pub use stages::{Stage, StageTimes};
 
 pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};

@@ -22,6 +22,7 @@ use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
 use super::outbox::FloodGuard;
 use super::pool::Conn;
+use super::stages::{Stage, StageTimes};
 use super::{Database, StoreError};
 use super::{dictionaries, retention};
 use crate::metrics::Metrics;
@@ -194,8 +195,11 @@ async fn run(mut conn: WriteConnection, mut rx: mpsc::Receiver<WriteRequest>, gu
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let span = tracing::debug_span!("write_batch", jobs = batch.len());
         let started = std::time::Instant::now();
-        let result = write_with_retries(&mut conn, &batch, guard).instrument(span).await;
-        metrics.observe_batch(batch.len(), started.elapsed());
+        let mut times = StageTimes::default();
+        let result = write_with_retries(&mut conn, &batch, guard, &mut times)
+            .instrument(span)
+            .await;
+        metrics.observe_batch(batch.len(), started.elapsed(), &times);
         match result {
             Ok(done) => {
                 for (req, done) in batch.drain(..).zip(done) {
@@ -220,10 +224,11 @@ async fn write_with_retries(
     conn: &mut WriteConnection,
     batch: &[WriteRequest],
     guard: FloodGuard,
+    times: &mut StageTimes,
 ) -> Result<Vec<Done>, StoreError> {
     let mut attempt = 0;
     loop {
-        match write_batch(conn, batch, guard).await {
+        match write_batch(conn, batch, guard, times).await {
             Err(StoreError::Race(why)) if attempt < RACE_RETRIES => {
                 attempt += 1;
                 tracing::debug!(attempt, why, "a batch lost a race with another node; running it again");
@@ -238,22 +243,30 @@ async fn write_batch(
     conn: &mut WriteConnection,
     batch: &[WriteRequest],
     guard: FloodGuard,
+    times: &mut StageTimes,
 ) -> Result<Vec<Done>, StoreError> {
+    let started = std::time::Instant::now();
     match conn {
         WriteConnection::Sqlite(c) => {
             // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us
             // wait (busy timeout) at BEGIN instead of failing half-way through the batch.
             let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
-            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard).await?;
+            times.add(Stage::Begin, started);
+            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
+            let committing = std::time::Instant::now();
             tx.commit().await?;
+            times.add(Stage::Commit, committing);
             Ok(done)
         }
         WriteConnection::Postgres(pool) => {
             // `synchronous_commit` is left as the server has it (on by default): COMMIT
             // returns once the batch is durable.
             let mut tx = pool.begin().await?;
-            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard).await?;
+            times.add(Stage::Begin, started);
+            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
+            let committing = std::time::Instant::now();
             tx.commit().await?;
+            times.add(Stage::Commit, committing);
             Ok(done)
         }
     }
@@ -261,7 +274,27 @@ async fn write_batch(
 
 /// Everything a batch writes, the same SQL on both backends. Runs of consecutive events are
 /// digested together; a command in between is applied at its place, so arrival order holds.
-async fn apply_batch(conn: &mut Conn<'_>, batch: &[WriteRequest], guard: FloodGuard) -> Result<Vec<Done>, StoreError> {
+async fn apply_batch(
+    conn: &mut Conn<'_>,
+    batch: &[WriteRequest],
+    guard: FloodGuard,
+    times: &mut StageTimes,
+) -> Result<Vec<Done>, StoreError> {
+    let started = std::time::Instant::now();
+    let timed_before = times.digest_stages();
+    let done = apply_jobs(conn, batch, guard, times).await;
+    // What the digest did not time itself: commands, feedback, retention, notifications.
+    let digest = times.digest_stages().saturating_sub(timed_before);
+    times.add_duration(Stage::Other, started.elapsed().saturating_sub(digest));
+    done
+}
+
+async fn apply_jobs(
+    conn: &mut Conn<'_>,
+    batch: &[WriteRequest],
+    guard: FloodGuard,
+    times: &mut StageTimes,
+) -> Result<Vec<Done>, StoreError> {
     let now = crate::event::unix_now();
     let mut done = Vec::with_capacity(batch.len());
     let mut run: Vec<&EventRow> = Vec::new();
@@ -269,41 +302,41 @@ async fn apply_batch(conn: &mut Conn<'_>, batch: &[WriteRequest], guard: FloodGu
         match &req.job {
             Job::Event(row) => run.push(row),
             Job::Command(cmd) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 done.push(Done::Command(issue_commands::apply(conn, cmd, now).await?));
             }
             Job::Feedback(row) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 feedback::insert(conn, row).await?;
                 done.push(Done::Feedback);
             }
             Job::Evict(ids) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 done.push(Done::Evicted(retention::delete_events(conn, ids).await?));
             }
             Job::Vacuum(pages) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 retention::incremental_vacuum(conn, *pages).await?;
                 done.push(Done::Maintenance);
             }
             Job::Rejections(counts) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 retention::add_rejections(conn, counts).await?;
                 done.push(Done::Maintenance);
             }
             Job::AddDictionary { project_id, data } => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 let id = dictionaries::insert_dictionary(conn, *project_id, data, now).await?;
                 done.push(Done::Dictionary(id));
             }
             Job::DropDictionaries(ids) => {
-                flush(conn, &mut run, &mut done, now, guard).await?;
+                flush(conn, &mut run, &mut done, now, guard, times).await?;
                 dictionaries::delete_dictionaries(conn, ids).await?;
                 done.push(Done::Maintenance);
             }
         }
     }
-    flush(conn, &mut run, &mut done, now, guard).await?;
+    flush(conn, &mut run, &mut done, now, guard, times).await?;
     Ok(done)
 }
 
@@ -313,9 +346,10 @@ async fn flush(
     done: &mut Vec<Done>,
     now: f64,
     guard: FloodGuard,
+    times: &mut StageTimes,
 ) -> Result<(), StoreError> {
     if !run.is_empty() {
-        done.extend(digest(conn, run, now, guard).await?.into_iter().map(Done::Event));
+        done.extend(digest(conn, run, now, guard, times).await?.into_iter().map(Done::Event));
         run.clear();
     }
     Ok(())

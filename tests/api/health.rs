@@ -39,6 +39,7 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
         "tocsin_events_received_total",
         "tocsin_writer_batch_events_bucket",
         "tocsin_writer_batch_seconds_bucket",
+        "tocsin_writer_stage_seconds_bucket",
         "tocsin_writer_queue_depth",
         "tocsin_database_bytes",
         "tocsin_retention_events_deleted_total",
@@ -49,6 +50,32 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
         text.contains(
             "tocsin_http_request_duration_seconds_count{route=\"/api/{project_id}/envelope\",method=\"POST\"} 3"
         ),
+        "{text}"
+    );
+    // Every batch observes each stage once, and the events' batches spent time writing.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+            .parse()
+            .unwrap()
+    };
+    let batches = value("tocsin_writer_batch_seconds_count");
+    assert!(batches >= 1.0, "{text}");
+    for stage in ["begin", "lookup", "new_issues", "write", "other", "commit"] {
+        let count = value(&format!("tocsin_writer_stage_seconds_count{{stage=\"{stage}\"}}"));
+        assert_eq!(count, batches, "{stage}: one observation per batch");
+    }
+    assert!(
+        value("tocsin_writer_stage_seconds_sum{stage=\"lookup\"}") > 0.0,
+        "{text}"
+    );
+    assert!(
+        value("tocsin_writer_stage_seconds_sum{stage=\"write\"}") > 0.0,
+        "{text}"
+    );
+    assert!(
+        value("tocsin_writer_stage_seconds_sum{stage=\"commit\"}") > 0.0,
         "{text}"
     );
     let size: f64 = text

@@ -1,0 +1,73 @@
+//! Where a writer transaction's time goes, stage by stage: `/metrics` shows it as
+//! `tocsin_writer_stage_seconds{stage=…}`, so an operator (and a benchmark) can tell a writer
+//! waiting on its database from one busy with its own work.
+
+use std::time::{Duration, Instant};
+
+/// The stages of one transaction, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Opening the transaction (on SQLite, waiting for the write lock).
+    Begin,
+    /// The batch's one look-up: projects, stored ids, hash owners, issue states.
+    Lookup,
+    /// Creating the issues of new fingerprints and linking their hashes.
+    NewIssues,
+    /// The batch's events, counters, buckets, tag values and activity.
+    Write,
+    /// Everything else: commands, feedback, retention, notifications.
+    Other,
+    Commit,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Begin,
+        Stage::Lookup,
+        Stage::NewIssues,
+        Stage::Write,
+        Stage::Other,
+        Stage::Commit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Begin => "begin",
+            Stage::Lookup => "lookup",
+            Stage::NewIssues => "new_issues",
+            Stage::Write => "write",
+            Stage::Other => "other",
+            Stage::Commit => "commit",
+        }
+    }
+}
+
+/// Time per stage of one transaction (all its attempts, when it lost a race and ran again).
+#[derive(Debug, Default, Clone)]
+pub struct StageTimes([Duration; Stage::ALL.len()]);
+
+impl StageTimes {
+    /// Adds the time since `started` to `stage`, and returns now, where the next stage starts.
+    pub fn add(&mut self, stage: Stage, started: Instant) -> Instant {
+        let now = Instant::now();
+        self.0[stage as usize] += now.saturating_duration_since(started);
+        now
+    }
+
+    pub fn add_duration(&mut self, stage: Stage, took: Duration) {
+        self.0[stage as usize] += took;
+    }
+
+    /// The stages the digest times itself.
+    pub fn digest_stages(&self) -> Duration {
+        self.get(Stage::Lookup) + self.get(Stage::NewIssues) + self.get(Stage::Write)
+    }
+
+    pub fn get(&self, stage: Stage) -> Duration {
+        self.0[stage as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Stage, Duration)> + '_ {
+        Stage::ALL.iter().map(|&s| (s, self.get(s)))
+    }
+}
