@@ -1,6 +1,7 @@
 //! The ingest load benchmark: `cargo bench --bench ingest -- [--connections 32] [--seconds 15]
 //! [--size small|large] [--issues 50] [--variants 20] [--runs 3] [--backend sqlite|postgres]
-//! [--nodes 2] [--compare] [--pg-setting name=value] [--shape sentry-python|django]…` (with `--runs`, a fresh server per run and the median of each figure
+//! [--nodes 2] [--compare] [--pg-setting name=value] [--shape sentry-python|django]
+//! [--baseline PATH]…` (with `--runs`, a fresh server per run and the median of each figure
 //! at the end; `TOCSIN_BENCH_KEEP=1` keeps SQLite's data directory).
 //!
 //! Starts the release `tocsin serve` on a temporary data directory and posts sentry-python-shaped
@@ -10,6 +11,9 @@
 //! accepted = committed when the run ends. Prints events/s, latency percentiles, non-2xx counts,
 //! each server's idle and peak RSS, the CPU its processes used, and database bytes per stored
 //! event. The load generator shares the machine's cores with the server.
+//!
+//! `--baseline PATH` runs every setup by that build of `tocsin` too (the previous main's, say),
+//! turn about with this build, and prints both with their ratio.
 //!
 //! `--shape django` posts the second load shape instead (`ingest/django.rs`): ~2.4 KB Django
 //! errors, uncompressed, with custom tags, a user, a release and an environment.
@@ -39,6 +43,7 @@ mod postgres;
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,7 +63,9 @@ struct Options {
     issues: usize,
     runs: usize,
     variants: usize,
-    setups: Vec<Setup>,
+    /// What each round runs: every setup by the previous build (`--baseline PATH`), if given,
+    /// and by this one.
+    entries: Vec<Entry>,
     /// `name=value` for PostgreSQL, after the durable settings (`--pg-setting`, repeatable).
     pg_settings: Vec<String>,
 }
@@ -105,9 +112,50 @@ fn options() -> Options {
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
-        setups,
+        entries: entries(&setups),
         pg_settings: common::args("--pg-setting"),
     }
+}
+
+/// One line of the benchmark: a setup served by a build of `tocsin`.
+#[derive(Clone)]
+struct Entry {
+    setup: Setup,
+    binary: PathBuf,
+    /// Run by `--baseline`'s build (the previous main, say), for before/after in one run.
+    baseline: bool,
+}
+
+impl Entry {
+    fn label(&self, builds: bool) -> String {
+        match (builds, self.baseline) {
+            (false, _) => self.setup.label(),
+            (true, true) => format!("previous: {}", self.setup.label()),
+            (true, false) => format!("this build: {}", self.setup.label()),
+        }
+    }
+}
+
+/// Each setup by `--baseline`'s binary (when given) and then by this build's
+/// (`TOCSIN_BENCH_BINARY`, or the one cargo built).
+fn entries(setups: &[Setup]) -> Vec<Entry> {
+    let this = std::env::var_os("TOCSIN_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_tocsin").into());
+    let mut entries = Vec::new();
+    for &setup in setups {
+        if let Some(previous) = common::arg("--baseline") {
+            entries.push(Entry {
+                setup,
+                binary: PathBuf::from(previous),
+                baseline: true,
+            });
+        }
+        entries.push(Entry {
+            setup,
+            binary: PathBuf::from(&this),
+            baseline: false,
+        });
+    }
+    entries
 }
 
 /// `issues` distinct realistic events built from the recorded sentry-python Flask error, each in
@@ -195,33 +243,34 @@ fn main() {
     let rt = common::runtime();
     // One cluster serves every PostgreSQL run, each on a fresh database.
     let cluster = opts
-        .setups
+        .entries
         .iter()
-        .any(|s| matches!(s, Setup::Postgres { .. }))
+        .any(|e| matches!(e.setup, Setup::Postgres { .. }))
         .then(|| {
             let (cluster, settings) = deploy::cluster(&opts.pg_settings);
             println!("{settings}");
             cluster
         });
-    let mut all: Vec<Vec<Figures>> = vec![Vec::new(); opts.setups.len()];
-    // Setups take turns run by run, so that whatever drifts on the machine meanwhile (other
+    let builds = opts.entries.iter().any(|e| e.baseline);
+    let mut all: Vec<Vec<Figures>> = vec![Vec::new(); opts.entries.len()];
+    // Entries take turns run by run, so that whatever drifts on the machine meanwhile (other
     // load, caches) weighs on each alike.
     for n in 1..=opts.runs {
-        for (setup, runs) in opts.setups.iter().zip(&mut all) {
-            if opts.runs > 1 || opts.setups.len() > 1 {
-                println!("--- {}, run {n} of {}", setup.label(), opts.runs);
+        for (entry, runs) in opts.entries.iter().zip(&mut all) {
+            if opts.runs > 1 || opts.entries.len() > 1 {
+                println!("--- {}, run {n} of {}", entry.label(builds), opts.runs);
             }
-            runs.push(rt.block_on(run(&opts, *setup, cluster.as_ref())));
+            runs.push(rt.block_on(run(&opts, entry, cluster.as_ref())));
         }
     }
     let medians: Vec<Figures> = all.iter().map(|runs| median(runs)).collect();
     if opts.runs > 1 {
-        for (setup, m) in opts.setups.iter().zip(&medians) {
+        for (entry, m) in opts.entries.iter().zip(&medians) {
             println!(
                 "{}, median of {} runs: {:.0} events/s committed (server CPU {:.2} cores: nodes {:.2} + database {:.2}; load generator {:.2}); \
                  latency p50 {:.2} / p95 {:.2} / p99 {:.2} ms; non-2xx {}; RSS per node idle {:.1} MB, peak {:.1} MB; \
                  {:.0} bytes per stored event",
-                setup.label(),
+                entry.label(builds),
                 opts.runs,
                 m.events_per_sec,
                 m.node_cores + m.database_cores,
@@ -238,8 +287,8 @@ fn main() {
             );
         }
     }
-    if opts.setups.len() > 1 {
-        compare(&opts.setups, &medians, opts.runs);
+    if opts.entries.len() > 1 {
+        compare(&opts.entries, &medians, opts.runs);
     }
 }
 
@@ -266,21 +315,40 @@ fn median(runs: &[Figures]) -> Figures {
     }
 }
 
-/// The setups side by side, each against the first (SQLite), and whether the PostgreSQL target
-/// holds: 2 nodes commit at least 0.8× what SQLite commits, p99 under 100 ms, no non-2xx.
-fn compare(setups: &[Setup], medians: &[Figures], runs: usize) {
+/// The entries side by side: each against its build's first setup (SQLite with `--compare`)
+/// and, with `--baseline`, against the previous build's same setup; and whether the PostgreSQL
+/// target holds for this build: 2 nodes commit at least 0.8× what SQLite commits, p99 under
+/// 100 ms, no non-2xx.
+fn compare(entries: &[Entry], medians: &[Figures], runs: usize) {
+    let builds = entries.iter().any(|e| e.baseline);
+    let first_of = |baseline: bool| {
+        entries
+            .iter()
+            .position(|e| e.baseline == baseline)
+            .map_or(1.0, |i| medians[i].events_per_sec.max(1.0))
+    };
+    let previous = |setup: Setup| {
+        entries
+            .iter()
+            .position(|e| e.baseline && e.setup == setup)
+            .map(|i| medians[i].events_per_sec.max(1.0))
+    };
     println!("\nmedians of {runs} run(s):");
     println!(
-        "| setup | events/s | × SQLite | p50 / p99 | non-2xx | RSS per node, peak | CPU: nodes + PostgreSQL (+ load generator) | bytes per event |"
+        "| setup | events/s | × first setup | × previous build | p50 / p99 | non-2xx | RSS per node, peak | CPU: nodes + PostgreSQL (+ load generator) | bytes per event |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    let base = medians[0].events_per_sec.max(1.0);
-    for (setup, m) in setups.iter().zip(medians) {
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (entry, m) in entries.iter().zip(medians) {
+        let against_previous = match (entry.baseline, previous(entry.setup)) {
+            (false, Some(before)) => format!("{:.2}", m.events_per_sec / before),
+            _ => "".to_string(),
+        };
         println!(
-            "| {} | {:.0} | {:.2} | {:.1} / {:.1} ms | {} | {:.0} MB | {:.2} + {:.2} (+ {:.2}) cores | {:.0} |",
-            setup.label(),
+            "| {} | {:.0} | {:.2} | {} | {:.1} / {:.1} ms | {} | {:.0} MB | {:.2} + {:.2} (+ {:.2}) cores | {:.0} |",
+            entry.label(builds),
             m.events_per_sec,
-            m.events_per_sec / base,
+            m.events_per_sec / first_of(entry.baseline),
+            against_previous,
             m.p50,
             m.p99,
             m.non_2xx,
@@ -291,11 +359,12 @@ fn compare(setups: &[Setup], medians: &[Figures], runs: usize) {
             m.bytes_per_event,
         );
     }
-    if let Some(two) = setups
+    let two_nodes = entries
         .iter()
-        .position(|s| *s == Setup::Postgres { nodes: 2 })
-        .map(|i| medians[i])
-    {
+        .position(|e| !e.baseline && e.setup == Setup::Postgres { nodes: 2 });
+    let sqlite = entries.iter().position(|e| !e.baseline && e.setup == Setup::Sqlite);
+    if let (Some(two), Some(sqlite)) = (two_nodes, sqlite) {
+        let (two, base) = (medians[two], medians[sqlite].events_per_sec.max(1.0));
         let ratio = two.events_per_sec / base;
         let met = ratio >= 0.8 && two.p99 < 100.0 && two.non_2xx == 0;
         println!(
@@ -307,8 +376,9 @@ fn compare(setups: &[Setup], medians: &[Figures], runs: usize) {
     }
 }
 
-async fn run(opts: &Options, setup: Setup, cluster: Option<&postgres::Cluster>) -> Figures {
-    let deployment = Deployment::start(setup, cluster);
+async fn run(opts: &Options, entry: &Entry, cluster: Option<&postgres::Cluster>) -> Figures {
+    let setup = entry.setup;
+    let deployment = Deployment::start(setup, &entry.binary, cluster);
     let pids: Vec<u32> = deployment.nodes.iter().map(|n| n.child.id()).collect();
     let key = deployment.nodes[0].key.clone();
     let urls: Vec<String> = deployment

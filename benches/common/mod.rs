@@ -18,6 +18,11 @@ impl Server {
     /// build to measure (e.g. the previous main's), for before/after figures from one command.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let binary = std::env::var_os("TOCSIN_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_tocsin").into());
+        Server::start_binary(Path::new(&binary), data, extra)
+    }
+
+    /// Starts `binary` (a build of `tocsin`) with extra `serve` arguments.
+    pub fn start_binary(binary: &Path, data: &Path, extra: &[&str]) -> Server {
         let mut command = Command::new(binary);
         command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data);
         command.args(extra);

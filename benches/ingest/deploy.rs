@@ -2,6 +2,8 @@
 //! database of a cluster on this machine; and what each costs (CPU of every process that serves
 //! the load, bytes the database takes).
 
+use std::path::Path;
+
 use crate::common::{self, Server};
 use crate::postgres::Cluster;
 
@@ -86,10 +88,10 @@ pub struct Deployment {
 
 impl Deployment {
     /// Starts `setup`'s servers; PostgreSQL's on a fresh database of `cluster`.
-    pub fn start(setup: Setup, cluster: Option<&Cluster>) -> Deployment {
+    pub fn start(setup: Setup, binary: &Path, cluster: Option<&Cluster>) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         let (nodes, postgres) = match setup {
-            Setup::Sqlite => (vec![Server::start_with(&dir.path().join("data"), &[])], None),
+            Setup::Sqlite => (vec![Server::start_binary(binary, &dir.path().join("data"), &[])], None),
             Setup::Postgres { nodes } => {
                 let cluster = cluster.expect("a PostgreSQL cluster for the PostgreSQL runs");
                 let url = cluster.database();
@@ -100,7 +102,10 @@ impl Deployment {
                 }
                 // One after another: the first creates the schema and the default project.
                 let nodes = (0..nodes)
-                    .map(|n| Server::start_with(&dir.path().join(format!("node{n}")), &["--database-url", &url]))
+                    .map(|n| {
+                        let data = dir.path().join(format!("node{n}"));
+                        Server::start_binary(binary, &data, &["--database-url", &url])
+                    })
                     .collect();
                 (nodes, Some((url, cluster.postmaster_pid())))
             }
