@@ -30,6 +30,8 @@ mod common;
 mod deploy;
 #[path = "ingest/django.rs"]
 mod django;
+#[path = "ingest/vary.rs"]
+mod vary;
 // The tests' PostgreSQL harness, for a cluster of the benchmark's own; it runs its commands
 // with the tests' checked runner and installs packages the tests' way.
 #[path = "../tests/api/debian.rs"]
@@ -50,6 +52,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use deploy::{Deployment, Setup};
+use vary::{hex, rand};
 
 /// The backend `helpers` would give the apps it spawns; the benchmark spawns its own servers.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
@@ -163,12 +166,7 @@ fn entries(setups: &[Setup]) -> Vec<Entry> {
 /// user, trace and request ids, local variable values, breadcrumbs), so storage figures are not
 /// flattered by byte-identical payloads.
 fn templates(issues: usize, variants: usize, large: bool) -> Vec<Value> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let rand = || uuid::Uuid::new_v4().as_u128();
-    let hex = || uuid::Uuid::new_v4().simple().to_string();
+    let now = vary::now();
     issue_templates(issues, large)
         .into_iter()
         .flat_map(|base| {

@@ -5,14 +5,11 @@
 
 use serde_json::{Value, json};
 
+use crate::vary::{hex, rand};
+
 /// `issues` stack traces × `variants` versions of each.
 pub fn templates(issues: usize, variants: usize) -> Vec<Value> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    let rand = || uuid::Uuid::new_v4().as_u128();
-    let hex = || uuid::Uuid::new_v4().simple().to_string();
+    let now = crate::vary::now();
     (0..issues)
         .flat_map(|n| {
             (0..variants).map(move |_| {

@@ -47,11 +47,9 @@ impl Stage {
 pub struct StageTimes([Duration; Stage::ALL.len()]);
 
 impl StageTimes {
-    /// Adds the time since `started` to `stage`, and returns now, where the next stage starts.
-    pub fn add(&mut self, stage: Stage, started: Instant) -> Instant {
-        let now = Instant::now();
-        self.0[stage as usize] += now.saturating_duration_since(started);
-        now
+    /// Adds the time since `started` to `stage`.
+    pub fn add(&mut self, stage: Stage, started: Instant) {
+        self.add_duration(stage, started.elapsed());
     }
 
     pub fn add_duration(&mut self, stage: Stage, took: Duration) {

@@ -247,29 +247,38 @@ async fn write_batch(
 ) -> Result<Vec<Done>, StoreError> {
     let started = std::time::Instant::now();
     match conn {
+        // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
+        // (busy timeout) at BEGIN instead of failing half-way through the batch.
         WriteConnection::Sqlite(c) => {
-            // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us
-            // wait (busy timeout) at BEGIN instead of failing half-way through the batch.
-            let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
-            times.add(Stage::Begin, started);
-            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
-            let committing = std::time::Instant::now();
-            tx.commit().await?;
-            times.add(Stage::Commit, committing);
-            Ok(done)
+            let tx = c.begin_with("BEGIN IMMEDIATE").await?;
+            apply_and_commit(tx, started, batch, guard, times).await
         }
+        // `synchronous_commit` is left as the server has it (on by default): COMMIT returns
+        // once the batch is durable.
         WriteConnection::Postgres(pool) => {
-            // `synchronous_commit` is left as the server has it (on by default): COMMIT
-            // returns once the batch is durable.
-            let mut tx = pool.begin().await?;
-            times.add(Stage::Begin, started);
-            let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
-            let committing = std::time::Instant::now();
-            tx.commit().await?;
-            times.add(Stage::Commit, committing);
-            Ok(done)
+            let tx = pool.begin().await?;
+            apply_and_commit(tx, started, batch, guard, times).await
         }
     }
+}
+
+/// The batch inside `tx` (begun at `started`), then its COMMIT.
+async fn apply_and_commit<DB: sqlx::Database>(
+    mut tx: sqlx::Transaction<'_, DB>,
+    started: std::time::Instant,
+    batch: &[WriteRequest],
+    guard: FloodGuard,
+    times: &mut StageTimes,
+) -> Result<Vec<Done>, StoreError>
+where
+    for<'c> Conn<'c>: From<&'c mut DB::Connection>,
+{
+    times.add(Stage::Begin, started);
+    let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
+    let committing = std::time::Instant::now();
+    tx.commit().await?;
+    times.add(Stage::Commit, committing);
+    Ok(done)
 }
 
 /// Everything a batch writes, the same SQL on both backends. Runs of consecutive events are

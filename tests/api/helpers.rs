@@ -636,6 +636,16 @@ pub async fn accepted_id(resp: reqwest::Response) -> String {
         .to_string()
 }
 
+/// The `type` of each entry of an issue's activity (`/api/0/issues/{id}/activity/`), in order.
+pub fn activity_kinds(activity: &Value) -> Vec<&str> {
+    activity
+        .as_array()
+        .expect("an activity list")
+        .iter()
+        .map(|a| a["type"].as_str().expect("an activity type"))
+        .collect()
+}
+
 pub fn sentry_auth(key: &str) -> String {
     format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=tocsin-tests/1.0")
 }

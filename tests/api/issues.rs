@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_event, spawn_app};
+use crate::helpers::{TestApp, activity_kinds, error_event, spawn_app};
 use crate::python::run_script;
 
 fn issues_path(query: &str) -> String {
@@ -135,12 +135,7 @@ async fn an_event_for_a_resolved_issue_reopens_it_and_records_the_regression() {
     assert_eq!(reopened["status"], "unresolved");
     assert_eq!(reopened["count"], "2");
     let (_, _, activity) = app.api_get(&format!("/api/0/issues/{id}/activity/")).await;
-    let kinds: Vec<&str> = activity
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["type"].as_str().unwrap())
-        .collect();
+    let kinds = activity_kinds(&activity);
     assert_eq!(kinds, ["first_seen", "set_resolved", "set_regression"]);
     let entry = &activity[2];
     assert_eq!(entry["data"]["event_id"], regression["event_id"]);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, accepted_id, error_event, poll, spawn_app_with, spawn_node_of};
+use crate::helpers::{TestApp, accepted_id, activity_kinds, error_event, poll, spawn_app_with, spawn_node_of};
 use crate::receivers::SmtpSink;
 
 /// An error event grouped by `fingerprint`, from `user`.
@@ -117,12 +117,7 @@ async fn a_resolved_issue_seen_again_on_three_nodes_at_once_regresses_once() {
     assert_eq!(issue["status"], "unresolved");
     assert_eq!(issue["count"], "91");
     let (_, _, activity) = a.api_get(&format!("{path}activity/")).await;
-    let kinds: Vec<&str> = activity
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["type"].as_str().unwrap())
-        .collect();
+    let kinds = activity_kinds(&activity);
     assert_eq!(kinds, ["first_seen", "set_resolved", "set_regression"], "{activity}");
     let triggers: Vec<String> = a.outbox().await.into_iter().map(|r| r.trigger).collect();
     assert_eq!(triggers, ["new", "regression"], "one notification per change");
