@@ -152,7 +152,7 @@ impl Metrics {
             Family::<ProjectLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         r.register(
             "writer_stage_seconds",
-            "Time a writer transaction spent in each stage: begin, lookup, new_issues, write, other, commit",
+            "Time a writer transaction spent in each stage: begin, lookup, new_issues, write, other, commit (SQLite sends a batch of events' BEGIN with its lookup and COMMIT with its write)",
             stage_seconds.clone(),
         );
         let queue_depth = Gauge::default();

@@ -45,21 +45,28 @@ type Line = (
     Option<i64>,
 );
 
-pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
+/// `begin`: SQLite only, the look-up also opens the batch's transaction (`BEGIN IMMEDIATE`
+/// sent with it, one hand-off to sqlx's worker thread instead of two).
+pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow], begin: bool) -> Result<Known, StoreError> {
     let mut known = Known::default();
     match conn {
         Conn::Sqlite(c) => {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(if begin { "BEGIN IMMEDIATE; " } else { "" });
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                for line in sqlite_statement(chunk)
-                    .build_query_as::<Line>()
-                    .fetch_all(&mut **c)
-                    .await?
-                {
-                    known.add(line);
-                }
+                push_sqlite_statement(&mut qb, chunk);
+            }
+            // Not cached: the text changes with the batch's rows and hashes.
+            for line in qb
+                .build_query_as::<Line>()
+                .persistent(false)
+                .fetch_all(&mut **c)
+                .await?
+            {
+                known.add(line);
             }
         }
         Conn::Postgres(c) => {
+            debug_assert!(!begin, "PostgreSQL takes one statement per round trip");
             let mut projects: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
             projects.sort_unstable();
             projects.dedup();
@@ -139,16 +146,14 @@ SELECT 2, project_id, hash, issue_id, NULL, NULL, NULL FROM owners
 UNION ALL
 SELECT 3, id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM states";
 
-/// The look-up as `VALUES` lists, for at most [`ROWS_PER_STATEMENT`] rows (SQLite has no
-/// arrays, and a statement's variables are limited). No lock: the writer's `BEGIN IMMEDIATE`
-/// already holds the whole database.
-fn sqlite_statement(chunk: &[&EventRow]) -> QueryBuilder<Sqlite> {
+/// The look-up as `VALUES` lists, one statement per [`ROWS_PER_STATEMENT`] rows (SQLite has no
+/// arrays, and a statement's variables are limited), all sent together. No lock: the writer's
+/// `BEGIN IMMEDIATE` already holds the whole database.
+fn push_sqlite_statement(qb: &mut QueryBuilder<Sqlite>, chunk: &[&EventRow]) {
     let mut projects: Vec<i64> = chunk.iter().map(|r| r.project_id).collect();
     projects.sort_unstable();
     projects.dedup();
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "WITH owners AS (SELECT project_id, hash, issue_id FROM grouphashes WHERE (project_id, hash) IN (VALUES ",
-    );
+    qb.push("WITH owners AS (SELECT project_id, hash, issue_id FROM grouphashes WHERE (project_id, hash) IN (VALUES ");
     let mut values = qb.separated(", ");
     for row in chunk {
         for hash in &row.issue.hashes {
@@ -181,7 +186,6 @@ fn sqlite_statement(chunk: &[&EventRow]) -> QueryBuilder<Sqlite> {
     qb.push(format!(
         ") UNION ALL SELECT {OWNER}, project_id, hash, issue_id, NULL, NULL, NULL FROM owners \
          UNION ALL SELECT {STATE}, id, status, times_seen, ignore_until, ignore_count, ignore_baseline \
-         FROM issues WHERE id IN (SELECT issue_id FROM owners)"
+         FROM issues WHERE id IN (SELECT issue_id FROM owners); "
     ));
-    qb
 }

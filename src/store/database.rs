@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, PgPool, Row, SqliteConnection};
 
+use super::checkpointer::{self, Checkpointer};
 use super::{Backend, Pool, StoreError, migrate, writer};
 use crate::config::Synchronous;
 
@@ -176,7 +177,18 @@ impl Database {
     /// PostgreSQL pool (it reconnects by itself after the server restarts).
     pub(super) async fn writer_connection(&self) -> Result<writer::WriteConnection, StoreError> {
         match &self.0 {
-            Opened::Sqlite { .. } => Ok(writer::WriteConnection::Sqlite(self.sqlite_write_connection().await?)),
+            Opened::Sqlite { .. } => {
+                let options = self.sqlite_write_options().ok_or(StoreError::WriterGone)?;
+                let options = options
+                    // Checkpoints run beside the writer (`checkpointer`); this is the safety net.
+                    .pragma("wal_autocheckpoint", checkpointer::WRITER_SAFETY_PAGES.to_string())
+                    // A multi-row statement's journal (kept in case it fails half-way) stays in
+                    // memory instead of spilling to a temporary file created and removed per
+                    // batch; it is bounded by the pages one statement changes.
+                    .pragma("temp_store", "memory");
+                let checkpoints = Checkpointer::spawn(self.sqlite_write_connection().await?);
+                Ok(writer::WriteConnection::Sqlite(options.connect().await?, checkpoints))
+            }
             Opened::Postgres { url, .. } => Ok(writer::WriteConnection::Postgres(pg_pool(url, 1).await?)),
         }
     }

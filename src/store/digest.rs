@@ -10,8 +10,8 @@ use super::pool::Conn;
 
 use super::StoreError;
 use super::batch_reads;
-use super::batch_writes::{self, BatchWrites};
-use super::events::{self, EventRow};
+use super::batch_writes::{self, BatchWrites, NewEvent};
+use super::events::EventRow;
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
 use super::stages::{Stage, StageTimes};
@@ -32,17 +32,31 @@ pub struct Outcome {
     pub project_gone: bool,
 }
 
-/// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
+/// Who opens and ends the transaction the digest runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// The caller: the digest runs inside a transaction it began, and the caller commits.
+    Inside,
+    /// The digest is the whole transaction (SQLite, a batch of events only): `BEGIN IMMEDIATE`
+    /// goes with the look-up and `COMMIT` with the writes, so a batch is two hand-offs to
+    /// sqlx's worker thread. When it returns `Ok`, the transaction has committed; on an error
+    /// the caller rolls back.
+    Whole,
+}
+
+/// Digests `rows` in the transaction `frame` says; `now` is the commit's clock.
 pub async fn digest(
     conn: &mut Conn<'_>,
     rows: &[&EventRow],
     now: f64,
     guard: FloodGuard,
     times: &mut StageTimes,
+    frame: Frame,
 ) -> Result<Vec<Outcome>, StoreError> {
+    let whole = frame == Frame::Whole;
     let mut outcomes = vec![Outcome::default(); rows.len()];
     let started = Instant::now();
-    let mut known = batch_reads::known(conn, rows).await?;
+    let mut known = batch_reads::known(conn, rows, whole).await?;
     times.add(Stage::Lookup, started);
     // A project deleted while ingest still had its key cached: its events are refused here,
     // not allowed to fail the whole batch on a foreign key.
@@ -57,12 +71,17 @@ pub async fn digest(
         })
         .collect();
     if fresh.is_empty() {
+        if whole {
+            let committing = Instant::now();
+            batch_writes::commit(conn).await?;
+            times.add(Stage::Commit, committing);
+        }
         return Ok(outcomes);
     }
 
     let mut owners = std::mem::take(&mut known.owners);
     let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
-    let mut assigned: Vec<(&EventRow, i64)> = Vec::with_capacity(fresh.len());
+    let mut assigned: Vec<(usize, i64)> = Vec::with_capacity(fresh.len());
     let mut activity: Vec<Activity> = Vec::new();
     for &i in &fresh {
         let row = rows[i];
@@ -106,7 +125,7 @@ pub async fn digest(
             new_issue: created,
             ..Outcome::default()
         };
-        assigned.push((row, issue_id));
+        assigned.push((i, issue_id));
     }
 
     // Issues this batch created have no state: they are new, unresolved, and no other
@@ -116,16 +135,30 @@ pub async fn digest(
             transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
         }
     }
-    let writing = Instant::now();
-    batch_writes::write(conn, &BatchWrites::new(&assigned, &deltas, rows, &activity)).await?;
-    times.add(Stage::Write, writing);
-    // Retention keeps the events that reopened an issue; they are rare, one statement each.
-    for (i, outcome) in outcomes.iter().enumerate() {
-        if outcome.regression || outcome.unignored {
-            events::mark_reopened(conn, rows[i].project_id, &rows[i].event_id).await?;
-        }
-    }
     // Notifications join the same transaction: committed together, or not at all.
+    enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
+    let events: Vec<NewEvent> = assigned
+        .iter()
+        .map(|&(i, issue_id)| NewEvent {
+            row: rows[i],
+            issue_id,
+            reopened: outcomes[i].regression || outcomes[i].unignored,
+        })
+        .collect();
+    let writing = Instant::now();
+    batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity), whole).await?;
+    times.add(Stage::Write, writing);
+    Ok(outcomes)
+}
+
+/// Queues the alerts of the batch's new issues, regressions and ended ignores.
+async fn enqueue_notifications(
+    conn: &mut Conn<'_>,
+    rows: &[&EventRow],
+    outcomes: &[Outcome],
+    now: f64,
+    guard: FloodGuard,
+) -> Result<(), StoreError> {
     for (i, outcome) in outcomes.iter().enumerate() {
         let trigger = if outcome.new_issue {
             Trigger::New
@@ -157,7 +190,7 @@ pub async fn digest(
         )
         .await?;
     }
-    Ok(outcomes)
+    Ok(())
 }
 
 /// Status changes an issue's new events cause: a resolved issue regresses (the first of its new

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::pool::{Conn, on};
+use super::pool::on;
 use super::{Pool, StoreError};
 
 /// One prepared event, ready for the writer: indexed columns, the compressed payload, and what
@@ -108,17 +108,5 @@ pub async fn event_by_id(pool: &Pool, project_id: i64, event_id: &str) -> Result
 pub async fn count_events(pool: &Pool) -> Result<i64, StoreError> {
     on!(pool, |c| {
         Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(c).await?.get(0))
-    })
-}
-
-/// Flags the event that reopened its issue, so retention keeps it.
-pub(super) async fn mark_reopened(conn: &mut Conn<'_>, project_id: i64, event_id: &str) -> Result<(), StoreError> {
-    on!(conn, |c, DB| {
-        sqlx::query("UPDATE events SET reopened = 1 WHERE project_id = $1 AND event_id = $2")
-            .bind(project_id)
-            .bind(event_id)
-            .execute(c)
-            .await?;
-        Ok(())
     })
 }

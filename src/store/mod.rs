@@ -9,6 +9,7 @@
 mod batch_reads;
 mod batch_writes;
 mod changes;
+mod checkpointer;
 mod copy;
 mod database;
 mod dictionaries;

@@ -56,9 +56,10 @@ impl StageTimes {
         self.0[stage as usize] += took;
     }
 
-    /// The stages the digest times itself.
-    pub fn digest_stages(&self) -> Duration {
-        self.get(Stage::Lookup) + self.get(Stage::NewIssues) + self.get(Stage::Write)
+    /// Gives [`Stage::Other`] what of the transaction's `total` no other stage took.
+    pub fn settle(&mut self, total: Duration) {
+        let timed: Duration = self.iter().filter(|(s, _)| *s != Stage::Other).map(|(_, d)| d).sum();
+        self.add_duration(Stage::Other, total.saturating_sub(timed));
     }
 
     pub fn get(&self, stage: Stage) -> Duration {

@@ -16,7 +16,8 @@ use sqlx::{Connection, PgPool, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::digest::{Outcome, digest};
+use super::checkpointer::Checkpointer;
+use super::digest::{Frame, Outcome, digest};
 use super::events::EventRow;
 use super::feedback::{self, FeedbackRow};
 use super::issue_commands::{self, CommandOutcome, IssueCommand};
@@ -35,7 +36,8 @@ const RACE_RETRIES: u32 = 8;
 /// The writer's connection: SQLite's one write connection, or a one-connection PostgreSQL
 /// pool, which reconnects by itself after the server restarted.
 pub enum WriteConnection {
-    Sqlite(SqliteConnection),
+    /// With the task that checkpoints the WAL beside it.
+    Sqlite(SqliteConnection, Checkpointer),
     Postgres(PgPool),
 }
 
@@ -199,7 +201,9 @@ async fn run(mut conn: WriteConnection, mut rx: mpsc::Receiver<WriteRequest>, gu
         let result = write_with_retries(&mut conn, &batch, guard, &mut times)
             .instrument(span)
             .await;
-        metrics.observe_batch(batch.len(), started.elapsed(), &times);
+        let took = started.elapsed();
+        times.settle(took);
+        metrics.observe_batch(batch.len(), took, &times);
         match result {
             Ok(done) => {
                 for (req, done) in batch.drain(..).zip(done) {
@@ -249,15 +253,53 @@ async fn write_batch(
     match conn {
         // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
         // (busy timeout) at BEGIN instead of failing half-way through the batch.
-        WriteConnection::Sqlite(c) => {
-            let tx = c.begin_with("BEGIN IMMEDIATE").await?;
-            apply_and_commit(tx, started, batch, guard, times).await
+        WriteConnection::Sqlite(c, checkpoints) => {
+            let done = match events_only(batch) {
+                Some(rows) => whole_digest(c, &rows, guard, times).await,
+                None => {
+                    let tx = c.begin_with("BEGIN IMMEDIATE").await?;
+                    apply_and_commit(tx, started, batch, guard, times).await
+                }
+            }?;
+            checkpoints.committed();
+            Ok(done)
         }
         // `synchronous_commit` is left as the server has it (on by default): COMMIT returns
         // once the batch is durable.
         WriteConnection::Postgres(pool) => {
             let tx = pool.begin().await?;
             apply_and_commit(tx, started, batch, guard, times).await
+        }
+    }
+}
+
+/// The rows of a batch made of events only (the common case under load), or `None`.
+fn events_only(batch: &[WriteRequest]) -> Option<Vec<&EventRow>> {
+    batch
+        .iter()
+        .map(|req| match &req.job {
+            Job::Event(row) => Some(&**row),
+            _ => None,
+        })
+        .collect()
+}
+
+/// SQLite, a batch of events only: the digest is the whole transaction ([`Frame::Whole`]), two
+/// hand-offs to sqlx's worker thread instead of four. Rolled back here if anything failed.
+async fn whole_digest(
+    c: &mut SqliteConnection,
+    rows: &[&EventRow],
+    guard: FloodGuard,
+    times: &mut StageTimes,
+) -> Result<Vec<Done>, StoreError> {
+    let now = crate::event::unix_now();
+    match digest(&mut Conn::from(&mut *c), rows, now, guard, times, Frame::Whole).await {
+        Ok(outcomes) => Ok(outcomes.into_iter().map(Done::Event).collect()),
+        Err(err) => {
+            // Whatever the error, no transaction may stay open on the writer's connection.
+            // (With none open, ROLLBACK only fails, which says nothing new.)
+            let _ = sqlx::query("ROLLBACK").execute(&mut *c).await;
+            Err(err)
         }
     }
 }
@@ -274,7 +316,7 @@ where
     for<'c> Conn<'c>: From<&'c mut DB::Connection>,
 {
     times.add(Stage::Begin, started);
-    let done = apply_batch(&mut Conn::from(&mut *tx), batch, guard, times).await?;
+    let done = apply_jobs(&mut Conn::from(&mut *tx), batch, guard, times).await?;
     let committing = std::time::Instant::now();
     tx.commit().await?;
     times.add(Stage::Commit, committing);
@@ -283,21 +325,6 @@ where
 
 /// Everything a batch writes, the same SQL on both backends. Runs of consecutive events are
 /// digested together; a command in between is applied at its place, so arrival order holds.
-async fn apply_batch(
-    conn: &mut Conn<'_>,
-    batch: &[WriteRequest],
-    guard: FloodGuard,
-    times: &mut StageTimes,
-) -> Result<Vec<Done>, StoreError> {
-    let started = std::time::Instant::now();
-    let timed_before = times.digest_stages();
-    let done = apply_jobs(conn, batch, guard, times).await;
-    // What the digest did not time itself: commands, feedback, retention, notifications.
-    let digest = times.digest_stages().saturating_sub(timed_before);
-    times.add_duration(Stage::Other, started.elapsed().saturating_sub(digest));
-    done
-}
-
 async fn apply_jobs(
     conn: &mut Conn<'_>,
     batch: &[WriteRequest],
@@ -358,7 +385,12 @@ async fn flush(
     times: &mut StageTimes,
 ) -> Result<(), StoreError> {
     if !run.is_empty() {
-        done.extend(digest(conn, run, now, guard, times).await?.into_iter().map(Done::Event));
+        done.extend(
+            digest(conn, run, now, guard, times, Frame::Inside)
+                .await?
+                .into_iter()
+                .map(Done::Event),
+        );
         run.clear();
     }
     Ok(())

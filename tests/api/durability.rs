@@ -349,3 +349,72 @@ async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_k
     assert_eq!(hourly, rows, "hourly counts add up to the stored events");
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_the_next_batch_commits() {
+    use tocsin::store::{EventRow, FloodGuard, IssueFacts, writer};
+    let app = spawn_app().await;
+    // A batch of events is one transaction whose BEGIN rides on its look-up and whose COMMIT
+    // rides on its writes. Make its writes fail after the events and issues are in: a tag
+    // value inserted later in the same text aborts.
+    let mut side = app.sql_writer().await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON issue_tag_values WHEN NEW.value = 'boom' \
+         BEGIN SELECT RAISE(ABORT, 'boom refused'); END",
+    )
+    .execute(&mut side)
+    .await
+    .expect("trigger");
+    let db = app.database().await;
+    let guard = FloodGuard {
+        limit: 100,
+        window_secs: 60.0,
+    };
+    let (handle, _task) = writer::spawn(&db, 1_000, guard, tocsin::metrics::Metrics::new())
+        .await
+        .expect("a writer");
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let row = |hash: &str, tag: &str| EventRow {
+        project_id: app.project_id,
+        event_id: new_event_id(),
+        timestamp: at,
+        received: at,
+        level: "error",
+        platform: "python".into(),
+        release: None,
+        environment: None,
+        user_key: Some("alice".into()),
+        tags: vec![("k".into(), tag.into())],
+        issue: IssueFacts {
+            grouping_config: "test",
+            hashes: vec![hash.into()],
+            title: "ValueError".into(),
+            ..IssueFacts::default()
+        },
+        payload: Vec::new(),
+        dict_id: None,
+    };
+    // Both writes are queued before the writer runs again (one-thread runtime): one batch.
+    let (fine, boom) = tokio::join!(handle.write(row("a", "fine")), handle.write(row("b", "boom")));
+    assert!(
+        fine.is_err() && boom.is_err(),
+        "the whole batch fails: {fine:?} {boom:?}"
+    );
+    assert_eq!(
+        app.stored_event_count().await,
+        0,
+        "nothing of the failed batch is stored"
+    );
+    let issues: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM issues")
+        .fetch_one(&mut side)
+        .await
+        .unwrap();
+    assert_eq!(issues, 0, "the issues it created are gone with it");
+    // The writer's connection was left outside any transaction: the next batch commits.
+    let outcome = handle.write(row("a", "fine")).await.expect("the next batch commits");
+    assert!(outcome.inserted && outcome.new_issue);
+    assert_eq!(app.stored_event_count().await, 1);
+}

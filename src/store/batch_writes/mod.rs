@@ -1,8 +1,9 @@
 //! What a batch adds, written in as few statements as each backend allows. The digest decides
 //! what to write; here it is aggregated to one row per distinct key (two events of one issue in
-//! one hour make one bucket upsert, not two) and written: on SQLite statement by statement, on
-//! PostgreSQL in one statement, because there every statement is a network round trip and,
-//! with several nodes, the batch holds its issues' row locks across all of them.
+//! one hour make one bucket upsert, not two) and written in one hand-off: on SQLite as one text
+//! of several statements (one per table), on PostgreSQL as one statement, because there every
+//! statement is a network round trip and, with several nodes, the batch holds its issues' row
+//! locks across all of them.
 
 mod postgres;
 mod sqlite;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use super::StoreError;
 use super::events::EventRow;
 use super::issue_writes::{Activity, IssueDelta};
-use super::pool::Conn;
+use super::pool::{Conn, on};
 
 /// One tag value's share of a batch.
 #[derive(Debug, Clone, Copy)]
@@ -25,11 +26,19 @@ pub(super) struct TagValue<'a> {
     pub last_seen: f64,
 }
 
+/// An event of the batch to insert, with the issue it joined.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NewEvent<'a> {
+    pub row: &'a EventRow,
+    pub issue_id: i64,
+    /// It reopened its issue (a regression or an ignore's end): retention keeps it.
+    pub reopened: bool,
+}
+
 /// Everything a batch inserts or adds to, one row per key, sorted by key (so that every
 /// writer touches shared rows in one order).
 pub(super) struct BatchWrites<'a> {
-    /// New events with their issues.
-    pub events: &'a [(&'a EventRow, i64)],
+    pub events: &'a [NewEvent<'a>],
     /// Distinct `(issue, user)` pairs.
     pub users: Vec<(i64, &'a str)>,
     /// `(issue, hour, events)`.
@@ -44,20 +53,20 @@ pub(super) struct BatchWrites<'a> {
 
 impl<'a> BatchWrites<'a> {
     pub fn new(
-        events: &'a [(&'a EventRow, i64)],
+        events: &'a [NewEvent<'a>],
         deltas: &'a BTreeMap<i64, IssueDelta>,
         rows: &'a [&'a EventRow],
         activity: &'a [Activity],
     ) -> BatchWrites<'a> {
         let mut users: Vec<(i64, &str)> = events
             .iter()
-            .filter_map(|(row, issue)| row.user_key.as_deref().map(|u| (*issue, u)))
+            .filter_map(|e| e.row.user_key.as_deref().map(|u| (e.issue_id, u)))
             .collect();
         users.sort_unstable();
         users.dedup();
         let mut hourly: BTreeMap<(i64, i64), i64> = BTreeMap::new();
         let mut tags: BTreeMap<(i64, &str, &str), TagValue> = BTreeMap::new();
-        for (row, issue_id) in events {
+        for NewEvent { row, issue_id, .. } in events {
             *hourly
                 .entry((*issue_id, (row.timestamp / 3600.0).floor() as i64))
                 .or_default() += 1;
@@ -87,10 +96,23 @@ impl<'a> BatchWrites<'a> {
     }
 }
 
-/// Writes all of it inside the caller's transaction, whose issues `states` has locked.
-pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
+/// Writes all of it inside the caller's transaction, whose issues the look-up has locked.
+/// `commit`: SQLite only, the writes also end the transaction (`COMMIT` sent with them).
+pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>, commit: bool) -> Result<(), StoreError> {
     match conn {
-        Conn::Sqlite(c) => sqlite::write(c, writes).await,
-        Conn::Postgres(c) => postgres::write(c, writes).await,
+        Conn::Sqlite(c) => sqlite::write(c, writes, commit).await,
+        Conn::Postgres(c) => {
+            debug_assert!(!commit, "PostgreSQL takes one statement per round trip");
+            postgres::write(c, writes).await
+        }
     }
+}
+
+/// `COMMIT` on its own, for a [`Frame::Whole`](super::digest::Frame) batch that had nothing to
+/// write (every event a duplicate).
+pub(super) async fn commit(conn: &mut Conn<'_>) -> Result<(), StoreError> {
+    on!(conn, |c| {
+        sqlx::query("COMMIT").execute(c).await?;
+    });
+    Ok(())
 }

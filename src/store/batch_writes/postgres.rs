@@ -14,10 +14,10 @@ use crate::store::StoreError;
 const WRITE_BATCH: &str = "\
 WITH new_events AS (
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
-                        environment, user_key, tags, payload, dict_id)
+                        environment, user_key, tags, payload, dict_id, reopened)
     SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::DOUBLE PRECISION[],
                          $5::DOUBLE PRECISION[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
-                         $10::TEXT[], $11::TEXT[], $12::BYTEA[], $13::BIGINT[])
+                         $10::TEXT[], $11::TEXT[], $12::BYTEA[], $13::BIGINT[], $41::BIGINT[])
 ), new_users AS (
     INSERT INTO issue_users (issue_id, user_key)
     SELECT * FROM UNNEST($14::BIGINT[], $15::TEXT[])
@@ -67,21 +67,21 @@ pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Res
     let events = writes.events;
     let deltas: Vec<_> = writes.deltas.iter().collect();
     let latest = |d: &crate::store::issue_writes::IssueDelta| writes.rows[d.latest_index];
-    let tags: Vec<String> = events.iter().map(|(row, _)| row.tags_json()).collect();
+    let tags: Vec<String> = events.iter().map(|e| e.row.tags_json()).collect();
     sqlx::query(WRITE_BATCH)
-        .bind(events.iter().map(|(r, _)| r.project_id).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.event_id.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|(_, issue)| *issue).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.timestamp).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.received).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.level).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.platform.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.release.as_deref()).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.environment.as_deref()).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.user_key.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.project_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.event_id.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.issue_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.timestamp).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.received).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.level).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.platform.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.release.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.environment.as_deref()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.user_key.as_deref()).collect::<Vec<_>>())
         .bind(tags)
-        .bind(events.iter().map(|(r, _)| r.payload.as_slice()).collect::<Vec<_>>())
-        .bind(events.iter().map(|(r, _)| r.dict_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.payload.as_slice()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.dict_id).collect::<Vec<_>>())
         .bind(writes.users.iter().map(|(issue, _)| *issue).collect::<Vec<_>>())
         .bind(writes.users.iter().map(|(_, user)| *user).collect::<Vec<_>>())
         .bind(deltas.iter().map(|(id, _)| **id).collect::<Vec<_>>())
@@ -139,6 +139,7 @@ pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Res
         .bind(writes.activity.iter().map(|a| a.kind).collect::<Vec<_>>())
         .bind(writes.activity.iter().map(|a| a.data.as_str()).collect::<Vec<_>>())
         .bind(writes.activity.iter().map(|a| a.at).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| i64::from(e.reopened)).collect::<Vec<_>>())
         .execute(c)
         .await?;
     Ok(())
