@@ -418,3 +418,28 @@ async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_th
     assert!(outcome.inserted && outcome.new_issue);
     assert_eq!(app.stored_event_count().await, 1);
 }
+
+#[tokio::test]
+async fn committed_events_reach_the_database_file_through_checkpoints_beside_the_writer() {
+    let app = spawn_app().await;
+    let file = app.data_dir.join("tocsin.db");
+    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    // In WAL mode only a checkpoint writes the database file. The writer checkpoints itself
+    // only past 64 MiB of WAL, far more than these events take, so the file grows only if
+    // the background checkpointer copies their commits into it.
+    for _ in 0..40 {
+        let mut event = error_event();
+        event["extra"] = serde_json::json!({ "filler": "x".repeat(4_000) });
+        let answer = app.post_envelope(envelope_of(&event)).await;
+        assert_eq!(answer.status(), 200);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {before} bytes: no checkpoint ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
