@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, PgPool, Row, SqliteConnection};
 
 use super::checkpointer::{self, Checkpointer};
+use super::fast_path::FastPath;
 use super::{Backend, Pool, StoreError, migrate, writer};
 use crate::config::Synchronous;
 
@@ -177,7 +178,7 @@ impl Database {
     /// PostgreSQL pool (it reconnects by itself after the server restarts).
     pub(super) async fn writer_connection(&self) -> Result<writer::WriteConnection, StoreError> {
         match &self.0 {
-            Opened::Sqlite { .. } => {
+            Opened::Sqlite { path, synchronous } => {
                 let options = self.sqlite_write_options().ok_or(StoreError::WriterGone)?;
                 let options = options
                     // Checkpoints run beside the writer (`checkpointer`); this is the safety net.
@@ -187,7 +188,12 @@ impl Database {
                     // batch; it is bounded by the pages one statement changes.
                     .pragma("temp_store", "memory");
                 let checkpoints = Checkpointer::spawn(self.sqlite_write_connection().await?);
-                Ok(writer::WriteConnection::Sqlite(options.connect().await?, checkpoints))
+                let fast = FastPath::open(path, *synchronous, BUSY_TIMEOUT)?;
+                Ok(writer::WriteConnection::Sqlite(writer::SqliteWriter {
+                    fast,
+                    conn: options.connect().await?,
+                    checkpoints,
+                }))
             }
             Opened::Postgres { url, .. } => Ok(writer::WriteConnection::Postgres(pg_pool(url, 1).await?)),
         }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::pool::Conn;
 
 use super::StoreError;
-use super::batch_reads;
+use super::batch_reads::{self, Known};
 use super::batch_writes::{self, BatchWrites, NewEvent};
 use super::events::EventRow;
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
@@ -38,9 +38,8 @@ pub enum Frame {
     /// The caller: the digest runs inside a transaction it began, and the caller commits.
     Inside,
     /// The digest is the whole transaction (SQLite, a batch of events only): `BEGIN IMMEDIATE`
-    /// goes with the look-up and `COMMIT` with the writes, so a batch is two hand-offs to
-    /// sqlx's worker thread. When it returns `Ok`, the transaction has committed; on an error
-    /// the caller rolls back.
+    /// goes with the look-up and `COMMIT` with the writes. When it returns `Ok`, the
+    /// transaction has committed; on an error the caller rolls back.
     Whole,
 }
 
@@ -58,18 +57,7 @@ pub async fn digest(
     let started = Instant::now();
     let mut known = batch_reads::known(conn, rows, whole).await?;
     times.add(Stage::Lookup, started);
-    // A project deleted while ingest still had its key cached: its events are refused here,
-    // not allowed to fail the whole batch on a foreign key.
-    for (i, row) in rows.iter().enumerate() {
-        outcomes[i].project_gone = !known.live_projects.contains(&row.project_id);
-    }
-    let mut seen = HashSet::new();
-    let fresh: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            let key = (rows[i].project_id, rows[i].event_id.clone());
-            !outcomes[i].project_gone && !known.stored.contains(&key) && seen.insert(key)
-        })
-        .collect();
+    let fresh = screen(rows, &known, &mut outcomes);
     if fresh.is_empty() {
         if whole {
             let committing = Instant::now();
@@ -80,17 +68,11 @@ pub async fn digest(
     }
 
     let mut owners = std::mem::take(&mut known.owners);
-    let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
-    let mut assigned: Vec<(usize, i64)> = Vec::with_capacity(fresh.len());
+    let mut assigned: Vec<Assigned> = Vec::with_capacity(fresh.len());
     let mut activity: Vec<Activity> = Vec::new();
     for &i in &fresh {
         let row = rows[i];
-        let found = row
-            .issue
-            .hashes
-            .iter()
-            .find_map(|h| owners.get(&(row.project_id, h.clone())).copied());
-        let (issue_id, created) = match found {
+        let (issue_id, created) = match owner(row, &owners) {
             Some(id) => (id, false),
             None => {
                 let creating = Instant::now();
@@ -102,13 +84,7 @@ pub async fn digest(
         };
         // Hashes this event brings that no issue owns yet join its issue (as Sentry does), so
         // the next event with only that hash finds it.
-        let unowned: Vec<&str> = row
-            .issue
-            .hashes
-            .iter()
-            .filter(|h| !owners.contains_key(&(row.project_id, (*h).clone())))
-            .map(String::as_str)
-            .collect();
+        let unowned = unowned(row, &owners);
         if !unowned.is_empty() {
             let linking = Instant::now();
             issue_writes::link_hashes(conn, row.project_id, issue_id, row.issue.grouping_config, &unowned).await?;
@@ -117,38 +93,105 @@ pub async fn digest(
                 owners.insert((row.project_id, h.to_string()), issue_id);
             }
         }
-        deltas.entry(issue_id).or_insert_with(|| IssueDelta::new(i)).add(row, i);
-        outcomes[i] = Outcome {
-            project_gone: false,
-            inserted: true,
-            issue_id: Some(issue_id),
-            new_issue: created,
-            ..Outcome::default()
-        };
-        assigned.push((i, issue_id));
+        assigned.push(Assigned {
+            index: i,
+            issue_id,
+            created,
+        });
     }
-
-    // Issues this batch created have no state: they are new, unresolved, and no other
-    // transaction can see them yet.
-    for (issue_id, delta) in &mut deltas {
-        if let Some(state) = known.states.get(issue_id) {
-            transition(*issue_id, state, delta, rows, now, &mut outcomes, &mut activity);
-        }
-    }
+    let (deltas, events) = settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
     // Notifications join the same transaction: committed together, or not at all.
     enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
-    let events: Vec<NewEvent> = assigned
-        .iter()
-        .map(|&(i, issue_id)| NewEvent {
-            row: rows[i],
-            issue_id,
-            reopened: outcomes[i].regression || outcomes[i].unignored,
-        })
-        .collect();
     let writing = Instant::now();
     batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity), whole).await?;
     times.add(Stage::Write, writing);
     Ok(outcomes)
+}
+
+/// A fresh row of the batch and the issue it joins.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Assigned {
+    pub index: usize,
+    pub issue_id: i64,
+    /// The batch created this issue for it.
+    pub created: bool,
+}
+
+/// Which rows are new, by index: not of a deleted project (a project deleted while ingest
+/// still had its key cached: its events are refused here, not allowed to fail the whole
+/// batch on a foreign key), not stored already, not repeated earlier in the batch.
+pub(super) fn screen(rows: &[&EventRow], known: &Known, outcomes: &mut [Outcome]) -> Vec<usize> {
+    for (i, row) in rows.iter().enumerate() {
+        outcomes[i].project_gone = !known.live_projects.contains(&row.project_id);
+    }
+    let mut seen = HashSet::new();
+    (0..rows.len())
+        .filter(|&i| {
+            let key = (rows[i].project_id, rows[i].event_id.clone());
+            !outcomes[i].project_gone && !known.stored.contains(&key) && seen.insert(key)
+        })
+        .collect()
+}
+
+/// The issue that owns one of the row's hashes, trying them in order.
+pub(super) fn owner(row: &EventRow, owners: &HashOwners) -> Option<i64> {
+    row.issue
+        .hashes
+        .iter()
+        .find_map(|h| owners.get(&(row.project_id, h.clone())).copied())
+}
+
+/// The row's hashes that no issue owns yet.
+pub(super) fn unowned<'r>(row: &'r EventRow, owners: &HashOwners) -> Vec<&'r str> {
+    row.issue
+        .hashes
+        .iter()
+        .filter(|h| !owners.contains_key(&(row.project_id, (*h).clone())))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Once every fresh row has its issue: what each issue gains, the status changes that causes
+/// (recorded in `outcomes` and `activity`), and the events to insert.
+pub(super) fn settle<'r>(
+    rows: &[&'r EventRow],
+    assigned: &[Assigned],
+    states: &HashMap<i64, IssueState>,
+    now: f64,
+    outcomes: &mut [Outcome],
+    activity: &mut Vec<Activity>,
+) -> (BTreeMap<i64, IssueDelta>, Vec<NewEvent<'r>>) {
+    let mut deltas: BTreeMap<i64, IssueDelta> = BTreeMap::new();
+    for a in assigned {
+        let i = a.index;
+        deltas
+            .entry(a.issue_id)
+            .or_insert_with(|| IssueDelta::new(i))
+            .add(rows[i], i);
+        outcomes[i] = Outcome {
+            project_gone: false,
+            inserted: true,
+            issue_id: Some(a.issue_id),
+            new_issue: a.created,
+            ..Outcome::default()
+        };
+    }
+    // Issues this batch created have no state: they are new, unresolved, and no other
+    // transaction can see them yet.
+    for (issue_id, delta) in &mut deltas {
+        if let Some(state) = states.get(issue_id) {
+            transition(*issue_id, state, delta, rows, now, outcomes, activity);
+        }
+    }
+    let events = assigned
+        .iter()
+        .map(|a| NewEvent {
+            row: rows[a.index],
+            issue_id: a.issue_id,
+            reopened: outcomes[a.index].regression || outcomes[a.index].unignored,
+        })
+        .collect();
+    (deltas, events)
 }
 
 /// Queues the alerts of the batch's new issues, regressions and ended ignores.

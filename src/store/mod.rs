@@ -15,6 +15,7 @@ mod database;
 mod dictionaries;
 mod digest;
 mod events;
+mod fast_path;
 mod feedback;
 mod issue_commands;
 mod issue_reads;

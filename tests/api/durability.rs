@@ -417,6 +417,21 @@ async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_th
     let outcome = handle.write(row("a", "fine")).await.expect("the next batch commits");
     assert!(outcome.inserted && outcome.new_issue);
     assert_eq!(app.stored_event_count().await, 1);
+    // The same on the fast path, which takes batches whose issues all exist already.
+    let (fine, boom) = tokio::join!(handle.write(row("a", "fine")), handle.write(row("a", "boom")));
+    assert!(
+        fine.is_err() && boom.is_err(),
+        "the whole batch fails: {fine:?} {boom:?}"
+    );
+    assert_eq!(app.stored_event_count().await, 1, "nothing of it is stored");
+    let outcome = handle.write(row("a", "fine")).await.expect("the next batch commits");
+    assert!(outcome.inserted && !outcome.new_issue);
+    assert_eq!(app.stored_event_count().await, 2);
+    let seen: i64 = sqlx::query_scalar("SELECT times_seen FROM issues")
+        .fetch_one(&mut side)
+        .await
+        .unwrap();
+    assert_eq!(seen, 2, "counters count committed events only");
 }
 
 #[tokio::test]
