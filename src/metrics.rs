@@ -59,6 +59,8 @@ struct Inner {
     rejected: Family<Labels, Counter>,
     tags_dropped: Counter,
     batch_size: Histogram,
+    /// Batches the SQLite writer's fast path committed.
+    fast_batches: Counter,
     /// Per batch, by `stage`.
     stage_seconds: Family<ProjectLabels, Histogram>,
     commit_seconds: Histogram,
@@ -142,6 +144,12 @@ impl Metrics {
             "Jobs (mostly events) per writer transaction",
             batch_size.clone(),
         );
+        let fast_batches = Counter::default();
+        r.register(
+            "writer_fast_batches",
+            "Writer transactions committed by SQLite's fast path (events of existing issues, no status change)",
+            fast_batches.clone(),
+        );
         let commit_seconds = latency_histogram();
         r.register(
             "writer_batch_seconds",
@@ -152,7 +160,7 @@ impl Metrics {
             Family::<ProjectLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         r.register(
             "writer_stage_seconds",
-            "Time a writer transaction spent in each stage: begin, lookup, new_issues, write, other, commit (SQLite sends a batch of events' BEGIN with its lookup and COMMIT with its write)",
+            "Time a writer transaction spent in each stage: begin, lookup, new_issues, write, other, commit",
             stage_seconds.clone(),
         );
         let queue_depth = Gauge::default();
@@ -215,6 +223,7 @@ impl Metrics {
             rejected,
             tags_dropped,
             batch_size,
+            fast_batches,
             stage_seconds,
             commit_seconds,
             queue_depth,
@@ -284,6 +293,9 @@ impl Metrics {
 
     pub fn observe_batch(&self, jobs: usize, took: Duration, stages: &crate::store::StageTimes) {
         self.0.batch_size.observe(jobs as f64);
+        if stages.fast_path {
+            self.0.fast_batches.inc();
+        }
         self.0.commit_seconds.observe(took.as_secs_f64());
         for (stage, took) in stages.iter() {
             self.0

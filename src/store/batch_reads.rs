@@ -45,13 +45,11 @@ type Line = (
     Option<i64>,
 );
 
-/// `begin`: SQLite only, the look-up also opens the batch's transaction (`BEGIN IMMEDIATE`
-/// sent with it, one hand-off to sqlx's worker thread instead of two).
-pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow], begin: bool) -> Result<Known, StoreError> {
+pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
     let mut known = Known::default();
     match conn {
         Conn::Sqlite(c) => {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(if begin { "BEGIN IMMEDIATE; " } else { "" });
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 push_sqlite_statement(&mut qb, chunk);
             }
@@ -66,7 +64,6 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow], begin: bool) 
             }
         }
         Conn::Postgres(c) => {
-            debug_assert!(!begin, "PostgreSQL takes one statement per round trip");
             let mut projects: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
             projects.sort_unstable();
             projects.dedup();

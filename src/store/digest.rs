@@ -32,38 +32,20 @@ pub struct Outcome {
     pub project_gone: bool,
 }
 
-/// Who opens and ends the transaction the digest runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frame {
-    /// The caller: the digest runs inside a transaction it began, and the caller commits.
-    Inside,
-    /// The digest is the whole transaction (SQLite, a batch of events only): `BEGIN IMMEDIATE`
-    /// goes with the look-up and `COMMIT` with the writes. When it returns `Ok`, the
-    /// transaction has committed; on an error the caller rolls back.
-    Whole,
-}
-
-/// Digests `rows` in the transaction `frame` says; `now` is the commit's clock.
+/// Digests `rows` inside the caller's transaction; `now` is the commit's clock.
 pub async fn digest(
     conn: &mut Conn<'_>,
     rows: &[&EventRow],
     now: f64,
     guard: FloodGuard,
     times: &mut StageTimes,
-    frame: Frame,
 ) -> Result<Vec<Outcome>, StoreError> {
-    let whole = frame == Frame::Whole;
     let mut outcomes = vec![Outcome::default(); rows.len()];
     let started = Instant::now();
-    let mut known = batch_reads::known(conn, rows, whole).await?;
+    let mut known = batch_reads::known(conn, rows).await?;
     times.add(Stage::Lookup, started);
     let fresh = screen(rows, &known, &mut outcomes);
     if fresh.is_empty() {
-        if whole {
-            let committing = Instant::now();
-            batch_writes::commit(conn).await?;
-            times.add(Stage::Commit, committing);
-        }
         return Ok(outcomes);
     }
 
@@ -103,7 +85,7 @@ pub async fn digest(
     // Notifications join the same transaction: committed together, or not at all.
     enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
     let writing = Instant::now();
-    batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity), whole).await?;
+    batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity)).await?;
     times.add(Stage::Write, writing);
     Ok(outcomes)
 }

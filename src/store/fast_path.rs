@@ -114,6 +114,7 @@ impl FastPath {
         let committing = Instant::now();
         tx.commit()?;
         times.add(Stage::Commit, committing);
+        times.fast_path = true;
         Ok(Some(outcomes))
     }
 }

@@ -44,7 +44,11 @@ impl Stage {
 
 /// Time per stage of one transaction (all its attempts, when it lost a race and ran again).
 #[derive(Debug, Default, Clone)]
-pub struct StageTimes([Duration; Stage::ALL.len()]);
+pub struct StageTimes {
+    times: [Duration; Stage::ALL.len()],
+    /// SQLite's fast path committed it.
+    pub fast_path: bool,
+}
 
 impl StageTimes {
     /// Adds the time since `started` to `stage`.
@@ -53,7 +57,7 @@ impl StageTimes {
     }
 
     pub fn add_duration(&mut self, stage: Stage, took: Duration) {
-        self.0[stage as usize] += took;
+        self.times[stage as usize] += took;
     }
 
     /// Gives [`Stage::Other`] what of the transaction's `total` no other stage took.
@@ -63,7 +67,7 @@ impl StageTimes {
     }
 
     pub fn get(&self, stage: Stage) -> Duration {
-        self.0[stage as usize]
+        self.times[stage as usize]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Stage, Duration)> + '_ {

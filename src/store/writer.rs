@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::checkpointer::Checkpointer;
-use super::digest::{Frame, Outcome, digest};
+use super::digest::{Outcome, digest};
 use super::events::EventRow;
 use super::fast_path::FastPath;
 use super::feedback::{self, FeedbackRow};
@@ -262,20 +262,19 @@ async fn write_batch(
         // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
         // (busy timeout) at BEGIN instead of failing half-way through the batch.
         WriteConnection::Sqlite(w) => {
-            let done = match events_only(batch) {
-                Some(rows) => {
-                    // Synchronous, on this thread: under a millisecond for most batches, and
-                    // no other task waits on this one's thread for longer.
-                    match w.fast.try_batch(&rows, crate::event::unix_now(), times)? {
-                        Some(outcomes) => Ok(outcomes.into_iter().map(Done::Event).collect()),
-                        None => whole_digest(&mut w.conn, &rows, guard, times).await,
-                    }
-                }
+            // The fast path first, synchronously on this thread: under a millisecond for most
+            // batches. Whatever it leaves goes through sqlx.
+            let fast = match events_only(batch) {
+                Some(rows) => w.fast.try_batch(&rows, crate::event::unix_now(), times)?,
+                None => None,
+            };
+            let done = match fast {
+                Some(outcomes) => outcomes.into_iter().map(Done::Event).collect(),
                 None => {
                     let tx = w.conn.begin_with("BEGIN IMMEDIATE").await?;
-                    apply_and_commit(tx, started, batch, guard, times).await
+                    apply_and_commit(tx, started, batch, guard, times).await?
                 }
-            }?;
+            };
             w.checkpoints.committed();
             Ok(done)
         }
@@ -297,27 +296,6 @@ fn events_only(batch: &[WriteRequest]) -> Option<Vec<&EventRow>> {
             _ => None,
         })
         .collect()
-}
-
-/// SQLite, a batch of events only that the fast path left alone: the digest is the whole
-/// transaction ([`Frame::Whole`]), two hand-offs to sqlx's worker thread instead of four.
-/// Rolled back here if anything failed.
-async fn whole_digest(
-    c: &mut SqliteConnection,
-    rows: &[&EventRow],
-    guard: FloodGuard,
-    times: &mut StageTimes,
-) -> Result<Vec<Done>, StoreError> {
-    let now = crate::event::unix_now();
-    match digest(&mut Conn::from(&mut *c), rows, now, guard, times, Frame::Whole).await {
-        Ok(outcomes) => Ok(outcomes.into_iter().map(Done::Event).collect()),
-        Err(err) => {
-            // Whatever the error, no transaction may stay open on the writer's connection.
-            // (With none open, ROLLBACK only fails, which says nothing new.)
-            let _ = sqlx::query("ROLLBACK").execute(&mut *c).await;
-            Err(err)
-        }
-    }
 }
 
 /// The batch inside `tx` (begun at `started`), then its COMMIT.
@@ -401,12 +379,7 @@ async fn flush(
     times: &mut StageTimes,
 ) -> Result<(), StoreError> {
     if !run.is_empty() {
-        done.extend(
-            digest(conn, run, now, guard, times, Frame::Inside)
-                .await?
-                .into_iter()
-                .map(Done::Event),
-        );
+        done.extend(digest(conn, run, now, guard, times).await?.into_iter().map(Done::Event));
         run.clear();
     }
     Ok(())

@@ -354,9 +354,9 @@ async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_k
 async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_the_next_batch_commits() {
     use tocsin::store::{EventRow, FloodGuard, IssueFacts, writer};
     let app = spawn_app().await;
-    // A batch of events is one transaction whose BEGIN rides on its look-up and whose COMMIT
-    // rides on its writes. Make its writes fail after the events and issues are in: a tag
-    // value inserted later in the same text aborts.
+    // Make a batch's writes fail after its events and issues are in: a tag value inserted
+    // later in the same transaction aborts. First on the general path (the batch creates its
+    // issues), then on the fast path (its issues exist).
     let mut side = app.sql_writer().await;
     sqlx::query(
         "CREATE TRIGGER refuse_boom BEFORE INSERT ON issue_tag_values WHEN NEW.value = 'boom' \

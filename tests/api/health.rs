@@ -1,6 +1,6 @@
 //! Health, readiness and metrics endpoints.
 
-use crate::helpers::{envelope_of, error_event, spawn_app};
+use crate::helpers::{envelope_of, error_event, new_event_id, spawn_app};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_on_a_running_server() {
@@ -74,14 +74,10 @@ async fn metrics_need_a_token_and_count_stored_events_and_dropped_items() {
         value("tocsin_writer_stage_seconds_sum{stage=\"write\"}") > 0.0,
         "{text}"
     );
-    // On SQLite a batch of events sends its COMMIT with its writes (one hand-off), so the
-    // commit's time is the write's; PostgreSQL commits in a round trip of its own.
-    if crate::helpers::BACKEND == crate::helpers::Backend::Postgres {
-        assert!(
-            value("tocsin_writer_stage_seconds_sum{stage=\"commit\"}") > 0.0,
-            "{text}"
-        );
-    }
+    assert!(
+        value("tocsin_writer_stage_seconds_sum{stage=\"commit\"}") > 0.0,
+        "{text}"
+    );
     let size: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("tocsin_database_bytes "))
@@ -114,4 +110,30 @@ async fn the_read_back_api_needs_a_valid_token_and_answers_404_for_unknown_event
     let found = app.event_json("default", id).await;
     assert_eq!(found["id"], id);
     assert_eq!(found["eventID"], id);
+}
+
+#[tokio::test]
+async fn events_of_an_existing_issue_are_committed_by_the_fast_path_on_sqlite_with_exact_counts() {
+    let app = spawn_app().await;
+    let event = error_event();
+    // The first creates the issue (general path); the next ones only add to it.
+    for _ in 0..3 {
+        let mut again = event.clone();
+        again["event_id"] = serde_json::json!(new_event_id());
+        assert_eq!(app.post_envelope(envelope_of(&again)).await.status(), 200);
+    }
+    let text = app.metrics_text().await;
+    let fast: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tocsin_writer_fast_batches_total "))
+        .unwrap_or_else(|| panic!("no fast-path counter in {text}"))
+        .parse()
+        .unwrap();
+    match crate::helpers::BACKEND {
+        // One event per request, one batch each: the second and third.
+        crate::helpers::Backend::Sqlite => assert_eq!(fast, 2.0, "{text}"),
+        crate::helpers::Backend::Postgres => assert_eq!(fast, 0.0, "PostgreSQL has no fast path"),
+    }
+    let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/").await;
+    assert_eq!(issues[0]["count"], "3", "{issues}");
 }

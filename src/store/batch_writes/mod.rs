@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use super::StoreError;
 use super::events::EventRow;
 use super::issue_writes::{Activity, IssueDelta};
-use super::pool::{Conn, on};
+use super::pool::Conn;
 
 /// One tag value's share of a batch.
 #[derive(Debug, Clone, Copy)]
@@ -97,22 +97,9 @@ impl<'a> BatchWrites<'a> {
 }
 
 /// Writes all of it inside the caller's transaction, whose issues the look-up has locked.
-/// `commit`: SQLite only, the writes also end the transaction (`COMMIT` sent with them).
-pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>, commit: bool) -> Result<(), StoreError> {
+pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
     match conn {
-        Conn::Sqlite(c) => sqlite::write(c, writes, commit).await,
-        Conn::Postgres(c) => {
-            debug_assert!(!commit, "PostgreSQL takes one statement per round trip");
-            postgres::write(c, writes).await
-        }
+        Conn::Sqlite(c) => sqlite::write(c, writes).await,
+        Conn::Postgres(c) => postgres::write(c, writes).await,
     }
-}
-
-/// `COMMIT` on its own, for a [`Frame::Whole`](super::digest::Frame) batch that had nothing to
-/// write (every event a duplicate).
-pub(super) async fn commit(conn: &mut Conn<'_>) -> Result<(), StoreError> {
-    on!(conn, |c| {
-        sqlx::query("COMMIT").execute(c).await?;
-    });
-    Ok(())
 }

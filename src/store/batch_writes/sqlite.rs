@@ -10,8 +10,7 @@ use super::BatchWrites;
 use crate::store::StoreError;
 use crate::store::events::ROWS_PER_STATEMENT;
 
-/// `commit`: end the transaction with the same hand-off.
-pub(super) async fn write(c: &mut SqliteConnection, writes: &BatchWrites<'_>, commit: bool) -> Result<(), StoreError> {
+pub(super) async fn write(c: &mut SqliteConnection, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
     insert_events(&mut qb, writes);
     // Before the users' insert: it counts the users the issues did not have yet.
@@ -20,9 +19,6 @@ pub(super) async fn write(c: &mut SqliteConnection, writes: &BatchWrites<'_>, co
     add_hourly(&mut qb, writes);
     add_tag_values(&mut qb, writes);
     add_activity(&mut qb, writes);
-    if commit {
-        qb.push("COMMIT;");
-    }
     // Not cached: the text changes with the batch's row counts.
     qb.build().persistent(false).execute(&mut *c).await?;
     Ok(())
