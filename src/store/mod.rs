@@ -1,8 +1,9 @@
 //! Storage: one SQLite file in WAL mode by default, or a PostgreSQL database that several
 //! nodes share. All SQL lives in this module, written once for both (see [`pool`]).
 //!
-//! Two kinds of connection: one write connection owned by the [`writer`] task (group commit),
-//! and a pool for everything else. On SQLite that pool is read-only and CLI commands open their
+//! Two kinds of connection: the write connection owned by the [`writer`] task (group commit;
+//! on SQLite with a second one for its fast path, `fast_path`, and one that checkpoints the
+//! WAL beside it, `checkpointer`), and a pool for everything else. On SQLite that pool is read-only and CLI commands open their
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 

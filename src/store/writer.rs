@@ -9,6 +9,10 @@
 //! changes, deletions). Both go through this one queue, so they are applied in arrival order
 //! inside the same transactions and never contend for SQLite's lock.
 //!
+//! On SQLite, a batch of events only is first offered to the fast path (`fast_path`: a
+//! connection of the writer's own, used synchronously on this task's thread), which commits it
+//! when it needs nothing but look-ups and writes; the rest goes through sqlx.
+//!
 //! The queue is bounded. A full queue is refused at once (`try_send`), so ingest can answer
 //! 429 instead of accepting an event it might lose.
 
