@@ -263,8 +263,6 @@ async fn write_batch(
 ) -> Result<Vec<Done>, StoreError> {
     let started = std::time::Instant::now();
     match conn {
-        // IMMEDIATE takes the write lock up front, so a CLI command holding it makes us wait
-        // (busy timeout) at BEGIN instead of failing half-way through the batch.
         WriteConnection::Sqlite(w) => {
             // The fast path first, synchronously on this thread: under a millisecond for most
             // batches. Whatever it leaves goes through sqlx.
@@ -275,6 +273,8 @@ async fn write_batch(
             let done = match fast {
                 Some(outcomes) => outcomes.into_iter().map(Done::Event).collect(),
                 None => {
+                    // IMMEDIATE takes the write lock up front, so a CLI command holding it
+                    // makes us wait (busy timeout) at BEGIN instead of failing half-way.
                     let tx = w.conn.begin_with("BEGIN IMMEDIATE").await?;
                     apply_and_commit(tx, started, batch, guard, times).await?
                 }

@@ -352,7 +352,7 @@ async fn ten_sigkills_under_load_lose_nothing_answered_store_nothing_twice_and_k
 
 #[tokio::test]
 async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_the_next_batch_commits() {
-    use tocsin::store::{EventRow, FloodGuard, IssueFacts, writer};
+    use tocsin::store::{EventRow, IssueFacts};
     let app = spawn_app().await;
     // Make a batch's writes fail after its events and issues are in: a tag value inserted
     // later in the same transaction aborts. First on the general path (the batch creates its
@@ -365,14 +365,7 @@ async fn a_batch_that_fails_half_way_through_its_writes_stores_none_of_it_and_th
     .execute(&mut side)
     .await
     .expect("trigger");
-    let db = app.database().await;
-    let guard = FloodGuard {
-        limit: 100,
-        window_secs: 60.0,
-    };
-    let (handle, _task) = writer::spawn(&db, 1_000, guard, tocsin::metrics::Metrics::new())
-        .await
-        .expect("a writer");
+    let (handle, _task) = app.spawn_writer().await;
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -449,12 +442,13 @@ async fn committed_events_reach_the_database_file_through_checkpoints_beside_the
         let answer = app.post_envelope(envelope_of(&event)).await;
         assert_eq!(answer.status(), 200);
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while size() <= before {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the database file stayed at {before} bytes: no checkpoint ran"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::helpers::poll(
+        "a checkpoint writes the database file",
+        Duration::from_secs(10),
+        async || match size() {
+            now if now > before => Ok(()),
+            now => Err(format!("it stayed at {now} bytes")),
+        },
+    )
+    .await;
 }

@@ -479,6 +479,18 @@ impl TestApp {
         }
     }
 
+    /// A writer of the test's own on the app's database, beside the app's, to hand it jobs
+    /// directly (a batch made of exactly the writes queued before its task next runs).
+    pub async fn spawn_writer(&self) -> (tocsin::store::writer::WriterHandle, tokio::task::JoinHandle<()>) {
+        let guard = tocsin::store::FloodGuard {
+            limit: 100,
+            window_secs: 60.0,
+        };
+        tocsin::store::writer::spawn(&self.database().await, 1_000, guard, tocsin::metrics::Metrics::new())
+            .await
+            .expect("a writer")
+    }
+
     /// A write connection straight on the SQLite file, to change data behind the server's back;
     /// SQLite's lock and the busy timeout serialise it with the server's writer.
     pub async fn sql_writer(&self) -> sqlx::SqliteConnection {

@@ -384,17 +384,10 @@ async fn the_same_event_id_posted_twice_is_accepted_twice_and_stored_once() {
 
 #[tokio::test]
 async fn one_batch_tells_ids_stored_in_one_project_from_the_same_ids_new_to_another() {
-    use tocsin::store::{EventRow, FloodGuard, IssueFacts, writer};
+    use tocsin::store::{EventRow, IssueFacts};
     let app = spawn_app().await;
     let (other_id, _) = app.create_project("other", None);
-    let db = app.database().await;
-    let guard = FloodGuard {
-        limit: 100,
-        window_secs: 60.0,
-    };
-    let (handle, _task) = writer::spawn(&db, 1_000, guard, tocsin::metrics::Metrics::new())
-        .await
-        .expect("a writer");
+    let (handle, _task) = app.spawn_writer().await;
     let row = |project_id: i64, event_id: &str| EventRow {
         project_id,
         event_id: event_id.to_string(),
