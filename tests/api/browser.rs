@@ -8,7 +8,7 @@ use crate::chromium::Browser;
 use crate::helpers::{TestApp, spawn_app};
 use crate::python::run_script;
 
-async fn set_up_admin(app: &TestApp, browser: &Browser) {
+pub async fn set_up_admin(app: &TestApp, browser: &Browser) {
     let c = &browser.client;
     c.goto(app.setup_link.as_deref().expect("setup link")).await.unwrap();
     let form = c.form(Locator::Css("form")).await.unwrap();
@@ -23,7 +23,7 @@ async fn set_up_admin(app: &TestApp, browser: &Browser) {
 
 /// Waits (bounded) until `old` (an element of the page being left) is stale: the next page is
 /// there, and no look-up can find an element of the old one.
-async fn wait_until_gone(old: fantoccini::elements::Element, what: &str) {
+pub async fn wait_until_gone(old: fantoccini::elements::Element, what: &str) {
     let started = std::time::Instant::now();
     while old.tag_name().await.is_ok() {
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what}");
@@ -33,14 +33,14 @@ async fn wait_until_gone(old: fantoccini::elements::Element, what: &str) {
 
 /// Clicks something that loads a new page and waits until the old page is gone, so the next
 /// look-up cannot find an element of the page being left.
-async fn click_to_navigate(browser: &Browser, locator: Locator<'_>) {
+pub async fn click_to_navigate(browser: &Browser, locator: Locator<'_>) {
     let c = &browser.client;
     let old = c.find(Locator::Css("html")).await.unwrap();
     c.find(locator).await.unwrap().click().await.unwrap();
     wait_until_gone(old, "the page did not change").await;
 }
 
-async fn text(browser: &Browser, css: &str) -> String {
+pub async fn text(browser: &Browser, css: &str) -> String {
     browser
         .client
         .wait()

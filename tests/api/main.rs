@@ -18,6 +18,7 @@ mod grouping_corpus;
 mod health;
 mod hostile;
 mod issues;
+mod layout;
 mod memory;
 mod moving;
 mod notify;

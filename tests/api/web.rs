@@ -510,7 +510,9 @@ async fn the_alerts_page_adds_channels_and_the_issue_page_shows_delivery_history
     let started = std::time::Instant::now();
     loop {
         let issue = browser.get("/issues/1/").await.body;
-        if issue.contains("<td>slack</td><td>new</td>") && issue.contains("<td>delivered</td>") {
+        if issue.contains(r#"<td data-label="Channel">slack</td><td data-label="Trigger">new</td>"#)
+            && issue.contains(r#"<td data-label="Outcome">delivered</td>"#)
+        {
             break;
         }
         assert!(

@@ -9,6 +9,8 @@
 //! - `memory`, `hostile`, `attack`, `fuzz_regressions`: how ingest reads and bounds a request
 //!   before anything reaches a database; the code under test is the same on both backends.
 //! - `postgres`'s own harness test and `debian` run once, in `tests/api`.
+//! - `layout`: how pages fit a window in Chromium; the pages read their data as `browser` and
+//!   `web` do, and those run here.
 
 // Some helpers serve only the modules left out (`durability`).
 #[allow(dead_code)]
