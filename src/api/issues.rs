@@ -26,7 +26,8 @@ pub async fn list(
     let params = query_pairs(&req);
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     // Sentry's default search; an explicit empty query lists every status.
-    let search = query::parse(get("query").unwrap_or("is:unresolved")).map_err(ApiError::BadRequest)?;
+    let now = unix_now();
+    let search = query::parse(get("query").unwrap_or("is:unresolved"), now).map_err(ApiError::BadRequest)?;
     let sort = match get("sort").unwrap_or("date") {
         "date" => IssueSort::Date,
         "new" => IssueSort::New,
@@ -39,7 +40,6 @@ pub async fn list(
         }
     };
     let page = Page::from_query(&params)?;
-    let now = unix_now();
     let assignee = query::assignee_filter(&state.pool, search.assigned.as_ref(), None)
         .await
         .map_err(ApiError::BadRequest)?;
@@ -47,8 +47,9 @@ pub async fn list(
         project_id: Some(project.id),
         assignee,
         status: search.status,
-
         tags: search.tags,
+        fields: search.fields,
+        for_review_since: search.for_review_since,
         text: search.text,
         sort,
         offset: page.offset,

@@ -64,7 +64,19 @@ pub fn extract(event: &Event) -> Tags {
     tags.push("logger", event.logger.clone());
     let url = event.request.as_ref().and_then(|r| r.url.as_deref()).map(strip_query);
     tags.push("url", url);
-    tags.push("user", user_key(event));
+    let user = user_key(event);
+    tags.push("user", user.clone());
+    // The user's email and username besides the field that keys it (`id:42`), so that
+    // `user.email:` finds them. Not the IP address: it changes per request, and a row per
+    // address would cost ingest a write per event.
+    if let Some(u) = &event.user {
+        let primary = user.as_deref().and_then(|k| k.split_once(':')).map(|(f, _)| f);
+        for (field, value) in [("email", &u.email), ("username", &u.username)] {
+            if primary != Some(field) {
+                tags.push(&format!("user.{field}"), value.clone());
+            }
+        }
+    }
     let mechanism = event
         .exception
         .as_ref()
@@ -257,5 +269,19 @@ mod tests {
             Some("ip:1.2.3.4")
         );
         assert_eq!(user_key(&event(json!({}))), None);
+    }
+
+    #[test]
+    fn a_users_email_and_username_are_tags_beside_the_field_that_keys_it() {
+        let tags = extract(&event(
+            json!({"user": {"id": 7, "email": "e@x", "username": "u", "ip_address": "1.2.3.4"}}),
+        ));
+        assert_eq!(get(&tags, "user"), Some("id:7"));
+        assert_eq!(get(&tags, "user.email"), Some("e@x"));
+        assert_eq!(get(&tags, "user.username"), Some("u"));
+        assert_eq!(get(&tags, "user.ip"), None, "addresses change per request");
+        let keyed_by_email = extract(&event(json!({"user": {"email": "e@x"}})));
+        assert_eq!(get(&keyed_by_email, "user"), Some("email:e@x"));
+        assert_eq!(get(&keyed_by_email, "user.email"), None, "already in the user tag");
     }
 }

@@ -104,6 +104,21 @@ pub async fn event_by_id(pool: &Pool, project_id: i64, event_id: &str) -> Result
     })
 }
 
+/// The issue a stored event belongs to, whatever its project.
+pub async fn issue_of_event(pool: &Pool, event_id: &str) -> Result<Option<i64>, StoreError> {
+    on!(pool, |c| {
+        // Per project, so each look-up uses the (project_id, event_id) index.
+        let row = sqlx::query(
+            "SELECT e.issue_id FROM projects p JOIN events e ON e.project_id = p.id AND e.event_id = $1 \
+             WHERE e.issue_id IS NOT NULL LIMIT 1",
+        )
+        .bind(event_id)
+        .fetch_optional(c)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    })
+}
+
 /// How many events are stored (all projects).
 pub async fn count_events(pool: &Pool) -> Result<i64, StoreError> {
     on!(pool, |c| {

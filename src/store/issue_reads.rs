@@ -46,12 +46,78 @@ impl IssueRecord {
     }
 }
 
-/// A tag filter `key:value` (or `!key:value`).
+/// How a tag row's value must look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagMatch {
+    /// Exactly this value.
+    Is(String),
+    /// A `LIKE … ESCAPE '\\'` pattern.
+    Like(String),
+    /// Any value: the tag is there.
+    Any,
+    /// The project's latest release (the release value first seen last).
+    LatestRelease,
+}
+
+/// One way a tag condition can hold: a row of tag `key` whose value matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagAlternative {
+    pub key: String,
+    pub matches: TagMatch,
+}
+
+impl TagAlternative {
+    pub fn new(key: &str, matches: TagMatch) -> TagAlternative {
+        TagAlternative {
+            key: key.to_string(),
+            matches,
+        }
+    }
+}
+
+/// A tag condition: some tag row of the issue matches one of the alternatives (none does, when
+/// negated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagFilter {
-    pub key: String,
-    pub value: String,
+    pub alternatives: Vec<TagAlternative>,
     pub negate: bool,
+}
+
+impl TagFilter {
+    /// `key:value`, exactly.
+    pub fn equals(key: &str, value: &str) -> TagFilter {
+        TagFilter {
+            alternatives: vec![TagAlternative::new(key, TagMatch::Is(value.to_string()))],
+            negate: false,
+        }
+    }
+}
+
+/// A comparison in a field filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    Lt,
+    Le,
+    Eq,
+    Ge,
+    Gt,
+}
+
+/// The issue columns a search can compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueField {
+    FirstSeen,
+    LastSeen,
+    TimesSeen,
+    UsersSeen,
+}
+
+/// `times_seen:>5`, `lastSeen:-24h` (as `last_seen >= now - 86400`), …
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldFilter {
+    pub field: IssueField,
+    pub op: Compare,
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +147,9 @@ pub struct IssueFilter {
     pub project_id: Option<i64>,
     pub status: Option<String>,
     pub tags: Vec<TagFilter>,
+    pub fields: Vec<FieldFilter>,
+    /// Only issues first seen or regressed since this time (`is:for_review`).
+    pub for_review_since: Option<f64>,
     /// Every word must appear in the title or the culprit.
     pub text: Vec<String>,
     pub assignee: Option<AssigneeFilter>,
@@ -134,6 +203,16 @@ macro_rules! issue_from_row {
 
 /// One page of issues (`limit + 1` rows are read to tell whether another page follows).
 pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecord>, bool), StoreError> {
+    let wants_latest = f
+        .tags
+        .iter()
+        .flat_map(|t| &t.alternatives)
+        .any(|a| a.matches == TagMatch::LatestRelease);
+    let latest = if wants_latest {
+        latest_releases(pool, f.project_id).await?
+    } else {
+        Vec::new()
+    };
     on!(pool, |c, DB| {
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} {ISSUE_FROM} WHERE 1 = 1"));
         if let Some(project_id) = f.project_id {
@@ -159,11 +238,62 @@ pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecor
         }
         for tag in &f.tags {
             qb.push(if tag.negate { " AND NOT EXISTS" } else { " AND EXISTS" });
-            qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND t.key = ");
-            qb.push_bind(tag.key.clone());
-            qb.push(" AND t.value = ");
-            qb.push_bind(tag.value.clone());
-            qb.push(")");
+            qb.push(" (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = i.id AND (0 = 1");
+            for alt in &tag.alternatives {
+                qb.push(" OR (t.key = ");
+                qb.push_bind(alt.key.clone());
+                match &alt.matches {
+                    TagMatch::Is(value) => {
+                        qb.push(" AND t.value = ");
+                        qb.push_bind(value.clone());
+                    }
+                    TagMatch::Like(pattern) => {
+                        qb.push(" AND t.value LIKE ");
+                        qb.push_bind(pattern.clone());
+                        qb.push(" ESCAPE '\\'");
+                    }
+                    TagMatch::Any => {}
+                    TagMatch::LatestRelease => {
+                        qb.push(" AND (0 = 1");
+                        for (project_id, release) in &latest {
+                            qb.push(" OR (i.project_id = ");
+                            qb.push_bind(*project_id);
+                            qb.push(" AND t.value = ");
+                            qb.push_bind(release.clone());
+                            qb.push(")");
+                        }
+                        qb.push(")");
+                    }
+                }
+                qb.push(")");
+            }
+            qb.push("))");
+        }
+        for field in &f.fields {
+            qb.push(match field.field {
+                IssueField::FirstSeen => " AND i.first_seen ",
+                IssueField::LastSeen => " AND i.last_seen ",
+                IssueField::TimesSeen => " AND i.times_seen ",
+                IssueField::UsersSeen => " AND i.users_seen ",
+            });
+            qb.push(match field.op {
+                Compare::Lt => "< ",
+                Compare::Le => "<= ",
+                Compare::Eq => "= ",
+                Compare::Ge => ">= ",
+                Compare::Gt => "> ",
+            });
+            match field.field {
+                IssueField::FirstSeen | IssueField::LastSeen => qb.push_bind(field.value),
+                IssueField::TimesSeen | IssueField::UsersSeen => qb.push_bind(field.value as i64),
+            };
+        }
+        if let Some(since) = f.for_review_since {
+            qb.push(" AND (i.first_seen >= ");
+            qb.push_bind(since);
+            qb.push(" OR EXISTS (SELECT 1 FROM activity a WHERE a.issue_id = i.id AND a.kind = 'set_regression' AND a.at >= ");
+            qb.push_bind(since);
+            qb.push("))");
         }
         match f.assignee {
             Some(AssigneeFilter::Nobody) => {
@@ -207,6 +337,49 @@ pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecor
             rows.iter().take(f.limit as usize).map(|r| issue_from_row!(r)).collect(),
             more,
         ))
+    })
+}
+
+/// Each project's latest release (of `project_id`, or of every project): the release value
+/// whose first event came last.
+pub async fn latest_releases(pool: &Pool, project_id: Option<i64>) -> Result<Vec<(i64, String)>, StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT i.project_id, t.value, MIN(t.first_seen) AS since FROM issues i \
+             JOIN issue_tag_values t ON t.issue_id = i.id AND t.key = 'release' \
+             WHERE ($1 IS NULL OR i.project_id = $2) GROUP BY i.project_id, t.value",
+        )
+        .bind(project_id)
+        .bind(project_id)
+        .fetch_all(c)
+        .await?;
+        let mut latest: std::collections::BTreeMap<i64, (f64, String)> = Default::default();
+        for r in &rows {
+            let (project, value, since): (i64, String, f64) = (r.get(0), r.get(1), r.get(2));
+            let entry = latest.entry(project).or_insert((f64::MIN, String::new()));
+            if since > entry.0 {
+                *entry = (since, value);
+            }
+        }
+        Ok(latest.into_iter().map(|(p, (_, v))| (p, v)).collect())
+    })
+}
+
+/// Whether any issue (of `project_id`, or of any project) has tag `key`.
+pub async fn tag_key_exists(pool: &Pool, project_id: Option<i64>, key: &str) -> Result<bool, StoreError> {
+    on!(pool, |c| {
+        // Issue by issue through the (issue_id, key, value) key: no index on key alone is kept,
+        // as ingest would pay for it on every tag row.
+        let row = sqlx::query(
+            "SELECT 1 FROM issues i JOIN issue_tag_values t ON t.issue_id = i.id AND t.key = $1 \
+             WHERE ($2 IS NULL OR i.project_id = $3) LIMIT 1",
+        )
+        .bind(key)
+        .bind(project_id)
+        .bind(project_id)
+        .fetch_optional(c)
+        .await?;
+        Ok(row.is_some())
     })
 }
 

@@ -52,12 +52,13 @@ pub use pool::{Backend, Pool};
 use pool::{Db, on};
 pub use stages::{Stage, StageTimes};
 
-pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id};
+pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id, issue_of_event};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
 pub use issue_reads::{
-    AssigneeFilter, EventOrder, Feedback, IssueFilter, IssueLink, IssueRecord, IssueSort, TagFilter, TagSummary,
-    TagValue, all_users, event_neighbours, hourly_counts, issue_by_id, issue_by_short_id, issue_events, issue_feedback,
-    issue_links, issue_tags, list_issues, project_tag_values,
+    AssigneeFilter, Compare, EventOrder, Feedback, FieldFilter, IssueField, IssueFilter, IssueLink, IssueRecord,
+    IssueSort, TagAlternative, TagFilter, TagMatch, TagSummary, TagValue, all_users, event_neighbours, hourly_counts,
+    issue_by_id, issue_by_short_id, issue_events, issue_feedback, issue_links, issue_tags, latest_releases,
+    list_issues, project_tag_values, tag_key_exists,
 };
 pub use projects::{
     KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,

@@ -121,10 +121,14 @@ pub struct ViewQuery {
     page: Option<i64>,
 }
 
+/// The issue a path names by its id or its short id (`/issues/DEFAULT-12/`).
 async fn issue(state: &WebState, raw: &str) -> Result<IssueRecord, WebError> {
     let not_found = || WebError::NotFound(format!("There is no issue {raw:?}."));
-    let id: i64 = raw.parse().map_err(|_| not_found())?;
-    store::issue_by_id(&state.pool, id).await?.ok_or_else(not_found)
+    let found = match raw.parse::<i64>() {
+        Ok(id) => store::issue_by_id(&state.pool, id).await?,
+        Err(_) => super::issues::issue_by_reference(state, raw).await?,
+    };
+    found.ok_or_else(not_found)
 }
 
 /// `GET /issues/{id}/`: the latest event.

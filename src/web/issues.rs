@@ -65,9 +65,15 @@ struct IssuesPage {
 impl IssuesPage {
     /// The list's URL with one parameter changed, for tabs, sort links and pages.
     fn link(&self, key: &str, value: &str) -> String {
+        // A tab replaces the status the query may name.
+        let query = if key == "status" {
+            without_status(&self.query)
+        } else {
+            self.query.clone()
+        };
         let mut params = vec![
             ("status", self.status.clone()),
-            ("query", self.query.clone()),
+            ("query", query),
             ("sort", self.sort.clone()),
             ("environment", self.environment.clone()),
             ("release", self.release.clone()),
@@ -79,6 +85,20 @@ impl IssuesPage {
         let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
         format!("{}?{qs}", self.base)
     }
+}
+
+/// The query without its `is:unresolved|resolved|ignored|archived|for_review` tokens.
+fn without_status(query: &str) -> String {
+    const STATUSES: [&str; 5] = ["unresolved", "resolved", "ignored", "archived", "for_review"];
+    let is_status = |t: &str| t.strip_prefix("is:").is_some_and(|v| STATUSES.contains(&v));
+    if !query.split_whitespace().any(is_status) {
+        return query.to_string();
+    }
+    query
+        .split_whitespace()
+        .filter(|t| !is_status(t))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn key_static(key: &str) -> &'static str {
@@ -133,22 +153,27 @@ async fn render(
         _ => IssueSort::Date,
     };
     let page_no = q.page.unwrap_or(1).max(1);
+    if let Some(target) = jump_target(&state, query.trim()).await? {
+        return Ok(see_other(&target));
+    }
     let now = unix_now();
     let mut error = None;
-    let mut search = parse_search(&query).unwrap_or_else(|e| {
+    let mut search = parse_search(&query, now).unwrap_or_else(|e| {
         error = Some(e);
         Default::default()
     });
+    // A status in the query wins over the tab, and the tab shows it.
+    let status = match (&search.status, search.for_review_since) {
+        (_, Some(_)) => "unresolved".to_string(),
+        (Some(s), None) => s.clone(),
+        (None, None) => status,
+    };
     if search.status.is_none() && status != "all" {
         search.status = Some(status.clone());
     }
     for (key, value) in [("environment", &q.environment), ("release", &q.release)] {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
-            search.tags.push(store::TagFilter {
-                key: key.into(),
-                value: v.clone(),
-                negate: false,
-            });
+            search.tags.push(store::TagFilter::equals(key, v));
         }
     }
     let project_id = project.as_ref().map(|(id, _)| *id);
@@ -165,7 +190,9 @@ async fn render(
         assignee,
 
         status: search.status,
-        tags: search.tags,
+        tags: search.tags.clone(),
+        fields: search.fields,
+        for_review_since: search.for_review_since,
         text: search.text,
         sort,
         offset: (page_no - 1) * PAGE_SIZE,
@@ -177,6 +204,9 @@ async fn render(
     } else {
         (Vec::new(), false)
     };
+    if issues.is_empty() && error.is_none() {
+        error = unknown_tag_key(&state, project_id, &search.tags).await?;
+    }
     let now_hour = (now / 3600.0).floor() as i64;
     let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
     let hourly = store::hourly_counts(&state.pool, &ids, now_hour - 23).await?;
@@ -230,6 +260,76 @@ async fn render(
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     }
     Ok(resp)
+}
+
+/// Where a search that is only a short id (`DEFAULT-12`) or an event id leads, when it names
+/// something stored.
+async fn jump_target(state: &WebState, query: &str) -> Result<Option<String>, WebError> {
+    if query.is_empty() || query.contains([' ', ':', '"']) {
+        return Ok(None);
+    }
+    if let Some(issue) = issue_by_reference(state, query).await? {
+        return Ok(Some(format!("/issues/{}/", issue.id)));
+    }
+    let hex: String = query
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if hex.len() == 32
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+        && let Some(issue_id) = store::issue_of_event(&state.pool, &hex).await?
+    {
+        return Ok(Some(format!("/issues/{issue_id}/events/{hex}/")));
+    }
+    Ok(None)
+}
+
+/// An issue by its short id (`DEFAULT-12`, any case).
+pub async fn issue_by_reference(state: &WebState, reference: &str) -> Result<Option<store::IssueRecord>, WebError> {
+    let Some((slug, number)) = reference.rsplit_once('-') else {
+        return Ok(None);
+    };
+    let Ok(number) = number.parse::<i64>() else {
+        return Ok(None);
+    };
+    if slug.is_empty() {
+        return Ok(None);
+    }
+    Ok(store::issue_by_short_id(&state.pool, slug, number).await?)
+}
+
+/// When a search found nothing: the first tag key it filters on that no issue in view has,
+/// named as the error (a typo, not an empty result).
+async fn unknown_tag_key(
+    state: &WebState,
+    project_id: Option<i64>,
+    tags: &[store::TagFilter],
+) -> Result<Option<String>, WebError> {
+    for tag in tags.iter().filter(|t| !t.negate) {
+        let values = tag
+            .alternatives
+            .iter()
+            .filter(|a| !matches!(a.matches, store::TagMatch::Any))
+            .map(|a| a.key.as_str());
+        let mut keys: Vec<&str> = values.collect();
+        keys.dedup();
+        if keys.is_empty() {
+            continue;
+        }
+        let mut known = false;
+        for key in &keys {
+            known |= store::tag_key_exists(&state.pool, project_id, key).await?;
+        }
+        if !known {
+            return Ok(Some(format!(
+                "unknown key {:?}: no issue here has this tag. Keys besides tags: is, has, assigned, \
+                 firstSeen, lastSeen, times_seen, users_seen, browser.name, os.name, user.id, user.email",
+                keys[keys.len() - 1]
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// `POST /issues/bulk`: resolve, ignore or unresolve the checked rows.

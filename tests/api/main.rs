@@ -30,6 +30,7 @@ mod receivers;
 mod retention;
 mod scrubbing;
 mod sdks;
+mod search;
 mod web;
 
 /// This crate runs the suite on SQLite; `tests/postgres` runs the same files on PostgreSQL.

@@ -7,15 +7,15 @@ use crate::helpers::{TestApp, error_event, spawn_app};
 use crate::python::run_script;
 
 /// A cookie-keeping client that does not follow redirects, like a careful browser.
-struct Browser {
+pub struct Browser {
     client: reqwest::Client,
     base: String,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
 }
 
 impl Browser {
@@ -38,7 +38,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub async fn get(&self, path: &str) -> Page {
         let url = if path.starts_with("http") {
             path.to_string()
         } else {
@@ -47,7 +47,7 @@ impl Browser {
         Self::page(self.client.get(url).send().await.unwrap()).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let url = if path.starts_with("http") {
             path.to_string()
         } else {
@@ -57,7 +57,7 @@ impl Browser {
     }
 
     /// Completes the setup link as the first admin.
-    async fn set_up(app: &TestApp) -> Browser {
+    pub async fn set_up(app: &TestApp) -> Browser {
         let browser = Browser::new(app);
         let link = app.setup_link.clone().expect("a setup link while no user exists");
         let form = browser.get(&link).await;
@@ -80,7 +80,7 @@ impl Browser {
 }
 
 /// The value of a hidden input in a page.
-fn hidden(body: &str, name: &str) -> String {
+pub fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
     body[start..].split('"').next().unwrap().to_string()

@@ -61,6 +61,8 @@ mod retention;
 mod scrubbing;
 #[path = "../api/sdks.rs"]
 mod sdks;
+#[path = "../api/search.rs"]
+mod search;
 #[path = "../api/web.rs"]
 mod web;
 
