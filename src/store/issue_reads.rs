@@ -510,6 +510,78 @@ pub async fn issue_events(
     })
 }
 
+/// A page of the issue's events, newest first, carrying tag `key` = `value`.
+pub async fn issue_events_tagged(
+    pool: &Pool,
+    issue_id: i64,
+    key: &str,
+    value: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<StoredEvent>, bool), StoreError> {
+    // The tags column is a JSON list of pairs, so the pair's own JSON text is a substring of
+    // it exactly when the event has the tag.
+    let pair = serde_json::to_string(&(key, value)).unwrap_or_default();
+    let pattern = format!(
+        "%{}%",
+        pair.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    );
+    on!(pool, |c| {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND tags LIKE $2 ESCAPE '\\' \
+             ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .bind(&pattern)
+            .bind(limit + 1)
+            .bind(offset)
+            .fetch_all(c)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        Ok((
+            rows.iter().take(limit as usize).map(|r| stored_event!(r)).collect(),
+            more,
+        ))
+    })
+}
+
+/// A page of one tag key's values in an issue, most frequent first.
+pub async fn issue_tag_values(
+    pool: &Pool,
+    issue_id: i64,
+    key: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<TagValue>, bool), StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT value, count, first_seen, last_seen FROM issue_tag_values WHERE issue_id = $1 AND key = $2 \
+             ORDER BY count DESC, last_seen DESC, value LIMIT $3 OFFSET $4",
+        )
+        .bind(issue_id)
+        .bind(key)
+        .bind(limit + 1)
+        .bind(offset)
+        .fetch_all(c)
+        .await?;
+        let more = rows.len() as i64 > limit;
+        Ok((
+            rows.iter()
+                .take(limit as usize)
+                .map(|v| TagValue {
+                    key: key.to_string(),
+                    value: v.get(0),
+                    count: v.get(1),
+                    first_seen: v.get(2),
+                    last_seen: v.get(3),
+                })
+                .collect(),
+            more,
+        ))
+    })
+}
+
 /// The ids of the events just before and just after `event` in its issue (by time).
 pub async fn event_neighbours(
     pool: &Pool,

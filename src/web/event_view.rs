@@ -103,6 +103,29 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
+/// One line saying what happened: the newest exception's `Type: value`, else the message.
+pub fn summary(event: &Map<String, Value>) -> String {
+    let exception = event
+        .get("exception")
+        .and_then(|e| e.get("values"))
+        .and_then(Value::as_array)
+        .and_then(|v| v.last());
+    if let Some(e) = exception {
+        let ty = e.get("type").and_then(Value::as_str).unwrap_or("Error");
+        return match e.get("value").and_then(Value::as_str) {
+            Some(value) if !value.is_empty() => format!("{ty}: {value}"),
+            _ => ty.to_string(),
+        };
+    }
+    event
+        .get("logentry")
+        .and_then(|l| l.get("formatted").or_else(|| l.get("message")))
+        .or_else(|| event.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 impl EventView {
     /// `tags` are the stored event's tags (built-in and custom).
     pub fn build(event: &Map<String, Value>, tags: &[(String, String)], size: usize, mode: FrameMode) -> EventView {

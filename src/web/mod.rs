@@ -10,11 +10,15 @@ mod charts;
 mod error;
 mod event_view;
 mod form;
+mod issue_actions;
+mod issue_head;
 mod issue_page;
+mod issue_tabs;
 mod issues;
 mod password;
 mod projects;
 mod session;
+mod tags;
 pub mod throttle;
 mod time;
 mod tokens;
@@ -99,12 +103,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues", web::get().to(issues::all_list))
         .route("/issues/bulk", web::post().to(issues::bulk))
         .route("/issues/{id}", web::get().to(issue_page::show))
-        .route("/issues/{id}/status", web::post().to(issue_page::set_status))
-        .route("/issues/{id}/assign", web::post().to(issue_page::assign))
-        .route("/issues/{id}/links", web::post().to(issue_page::add_link))
-        .route("/issues/{id}/comments", web::post().to(issue_page::comment))
-        .route("/issues/{id}/events", web::get().to(issue_page::events))
-        .route("/issues/{id}/tags", web::get().to(issue_page::tags))
+        .route("/issues/{id}/status", web::post().to(issue_actions::set_status))
+        .route("/issues/{id}/assign", web::post().to(issue_actions::assign))
+        .route("/issues/{id}/links", web::post().to(issue_actions::add_link))
+        .route("/issues/{id}/comments", web::post().to(issue_actions::comment))
+        .route("/issues/{id}/events", web::get().to(issue_tabs::events))
+        .route("/issues/{id}/tags", web::get().to(issue_tabs::tags))
+        .route("/issues/{id}/activity", web::get().to(issue_tabs::activity))
         .route("/issues/{id}/events/{event_id}", web::get().to(issue_page::show_event))
         .route(
             "/issues/{id}/events/{event_id}/json",

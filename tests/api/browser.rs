@@ -109,6 +109,7 @@ async fn in_a_real_browser_an_engineer_finds_reads_resolves_and_sees_the_flask_b
     assert!(old.tag_name().await.is_err(), "the page reloaded");
 
     assert_eq!(text(&browser, "#issue-status").await, "unresolved");
+    click_to_navigate(&browser, Locator::LinkText("Activity")).await;
     let activity = text(&browser, "#activity").await;
     assert!(activity.contains("Regression"), "{activity}");
 }

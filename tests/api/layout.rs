@@ -104,6 +104,8 @@ fn pages() -> Vec<(&'static str, String)> {
         ("issue-raw", "/issues/1/?frames=raw".into()),
         ("events", "/issues/1/events/".into()),
         ("tags", "/issues/1/tags/".into()),
+        ("tag-values", "/issues/1/tags/?key=long_value".into()),
+        ("activity", "/issues/1/activity/".into()),
         ("projects", "/projects/".into()),
         ("project", "/projects/default/".into()),
         ("alerts", "/projects/default/alerts/".into()),

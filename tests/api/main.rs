@@ -31,6 +31,7 @@ mod retention;
 mod scrubbing;
 mod sdks;
 mod search;
+mod triage;
 mod web;
 
 /// This crate runs the suite on SQLite; `tests/postgres` runs the same files on PostgreSQL.

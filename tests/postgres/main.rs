@@ -63,6 +63,8 @@ mod scrubbing;
 mod sdks;
 #[path = "../api/search.rs"]
 mod search;
+#[path = "../api/triage.rs"]
+mod triage;
 #[path = "../api/web.rs"]
 mod web;
 

@@ -1,0 +1,180 @@
+//! What an engineer does to an issue from its page: resolve, unresolve, ignore (for a time or
+//! a number of events), assign, link an external issue, comment. Each is a command through the
+//! writer, answered with a redirect.
+
+use super::form::Form;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::error::see_other;
+use super::issue_head::issue;
+use super::{Viewer, WebError, WebState};
+use crate::event::unix_now;
+use crate::store::{self, IssueCommand, StatusChange};
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+    /// Minutes, for "ignore for …".
+    ignore_minutes: Option<String>,
+    /// Events, for "ignore until N more …".
+    ignore_count: Option<String>,
+}
+
+/// `POST /issues/{id}/status`: resolve, unresolve, or ignore (optionally with a condition).
+pub async fn set_status(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<StatusForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let number = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse::<i64>().ok())
+    };
+    let change = match form.status.as_str() {
+        "resolved" => StatusChange::Resolved,
+        "unresolved" => StatusChange::Unresolved,
+        "ignored" => StatusChange::Ignored {
+            until: number(&form.ignore_minutes)
+                .filter(|m| *m > 0)
+                .map(|m| unix_now() + m as f64 * 60.0),
+            count: number(&form.ignore_count).filter(|c| *c > 0),
+        },
+        other => return Err(WebError::BadRequest(format!("unknown status {other:?}"))),
+    };
+    let cmd = IssueCommand::SetStatus {
+        issue_id: issue.id,
+        change,
+        actor: viewer.email.clone(),
+    };
+    state
+        .writer
+        .command(cmd)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    /// A user id, or empty to unassign.
+    user: String,
+}
+
+/// `POST /issues/{id}/assign`
+pub async fn assign(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<AssignForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let user_id = match form.user.trim() {
+        "" => None,
+        raw => {
+            let id: i64 = raw
+                .parse()
+                .map_err(|_| WebError::BadRequest(format!("no user {raw:?}")))?;
+            let users = store::all_users(&state.pool).await?;
+            users
+                .iter()
+                .find(|(uid, _)| *uid == id)
+                .ok_or_else(|| WebError::BadRequest(format!("no user {raw:?}")))?;
+            Some(id)
+        }
+    };
+    command(
+        &state,
+        IssueCommand::Assign {
+            issue_id: issue.id,
+            user_id,
+            actor: viewer.email.clone(),
+        },
+    )
+    .await?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    csrf: String,
+    url: String,
+    label: Option<String>,
+}
+
+/// `POST /issues/{id}/links`: an external tracker link.
+pub async fn add_link(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<LinkForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let url = form.url.trim();
+    // Only web links: a javascript: or data: URL would run in the next viewer's browser.
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+        return Err(WebError::BadRequest("the link must be an http(s) URL".into()));
+    }
+    let label = form
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(url);
+    let cmd = IssueCommand::AddLink {
+        issue_id: issue.id,
+        url: url.to_string(),
+        label: label.chars().take(200).collect(),
+        actor: viewer.email.clone(),
+    };
+    command(&state, cmd).await?;
+    Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    csrf: String,
+    text: String,
+}
+
+/// `POST /issues/{id}/comments`
+pub async fn comment(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<CommentForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let text = form.text.trim();
+    if text.is_empty() || text.len() > 10_000 {
+        return Err(WebError::BadRequest("a comment needs 1 to 10,000 characters".into()));
+    }
+    let cmd = IssueCommand::Comment {
+        issue_id: issue.id,
+        text: text.to_string(),
+        actor: viewer.email.clone(),
+    };
+    command(&state, cmd).await?;
+    Ok(see_other(&format!("/issues/{}/activity/", issue.id)))
+}
+
+async fn command(state: &WebState, cmd: IssueCommand) -> Result<(), WebError> {
+    match state
+        .writer
+        .command(cmd)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+    {
+        store::CommandOutcome::Done => Ok(()),
+        store::CommandOutcome::NotFound => Err(WebError::NotFound("The issue is gone.".into())),
+    }
+}

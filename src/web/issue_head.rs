@@ -1,0 +1,71 @@
+//! What every tab of an issue shows above its content (title, level, culprit, short id,
+//! project, status and what ends an ignore, counters, first and last seen, the triage actions)
+//! and the tabs themselves, so that Events, Tags and Activity keep the issue in view.
+
+use super::{WebError, WebState, time};
+use crate::event::unix_now;
+use crate::store::{self, IssueRecord};
+
+pub struct IssueHead {
+    pub issue: IssueRecord,
+    pub short_id: String,
+    pub status: String,
+    /// Why an ignored issue stays ignored, and until when.
+    pub ignored: Option<String>,
+    /// Events still stored (retention thins them; `times_seen` keeps counting).
+    pub events_stored: i64,
+    /// Everyone an issue can be assigned to: (user id, email).
+    pub users: Vec<(i64, String)>,
+    /// `details`, `events`, `tags` or `activity`.
+    pub tab: &'static str,
+    /// `<time>` elements.
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl IssueHead {
+    pub async fn load(state: &WebState, issue: IssueRecord, tab: &'static str) -> Result<IssueHead, WebError> {
+        let now = unix_now();
+        let status = issue.effective_status(now).to_string();
+        let ignored = (status == "ignored").then(|| ignore_terms(&issue, now));
+        Ok(IssueHead {
+            short_id: crate::api::short_id(&issue),
+            events_stored: store::stored_events_of_issue(&state.pool, issue.id).await?,
+            users: store::all_users(&state.pool).await?,
+            first_seen: time::html(issue.first_seen, now),
+            last_seen: time::html(issue.last_seen, now),
+            status,
+            ignored,
+            tab,
+            issue,
+        })
+    }
+}
+
+/// "Ignored until 2026-11-27 10:00:00 UTC (in 5 hours)", "Ignored until 5 more events", or
+/// "Ignored forever".
+fn ignore_terms(issue: &IssueRecord, now: f64) -> String {
+    let mut terms = Vec::new();
+    if let Some(until) = issue.ignore_until {
+        terms.push(format!("{} ({})", time::exact(until), time::ahead(until, now)));
+    }
+    if let Some(count) = issue.ignore_count {
+        let left = (issue.ignore_baseline.unwrap_or(issue.times_seen) + count - issue.times_seen).max(0);
+        terms.push(format!("{left} more event{}", if left == 1 { "" } else { "s" }));
+    }
+    if terms.is_empty() {
+        "Ignored forever, until someone unignores it".to_string()
+    } else {
+        format!("Ignored until {}, whichever comes first", terms.join(" or "))
+    }
+}
+
+/// The issue a path names by its id or its short id (`/issues/DEFAULT-12/`).
+pub async fn issue(state: &WebState, raw: &str) -> Result<IssueRecord, WebError> {
+    let not_found = || WebError::NotFound(format!("There is no issue {raw:?}."));
+    let found = match raw.parse::<i64>() {
+        Ok(id) => store::issue_by_id(&state.pool, id).await?,
+        Err(_) => super::issues::issue_by_reference(state, raw).await?,
+    };
+    found.ok_or_else(not_found)
+}

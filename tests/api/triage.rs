@@ -1,0 +1,124 @@
+//! Triage from the issue's pages: tag values lead to searches and event lists, shares add up to
+//! 100 %, every tab keeps the issue's header, the Events tab says who, where and what.
+
+use serde_json::json;
+
+use crate::helpers::{error_event, spawn_app};
+use crate::web::Browser;
+
+/// The sidebar's bars for `key`: (value, percent) in order.
+fn sidebar_bars(body: &str, key: &str) -> Vec<(String, u32)> {
+    let panel = body
+        .split("<div class=\"tag-panel\">")
+        .find(|p| p.contains(&format!(">{key}</a></h3>")))
+        .unwrap_or_else(|| panic!("no sidebar panel for {key}"));
+    let panel = panel.split("</div>\n  \n  <div").next().unwrap();
+    panel
+        .split("<span class=\"pct\">")
+        .skip(1)
+        .map(|bar| {
+            let pct = bar.split('%').next().unwrap().parse().unwrap();
+            let value = bar
+                .split("<span class=\"val\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
+            (value.to_string(), pct)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tag_values_link_to_searches_and_events_and_their_shares_add_up_to_a_hundred() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    // shard: s1 ×5, s2 ×3, s3 ×2, s4 ×1, s5 ×1; req: a distinct value per event, 60 in all.
+    let shards = ["s1", "s1", "s1", "s1", "s1", "s2", "s2", "s2", "s3", "s3", "s4", "s5"];
+    for i in 0..60 {
+        let mut event = error_event();
+        let mut tags = json!({"req": format!("r{i:02}")});
+        if let Some(shard) = shards.get(i) {
+            tags["shard"] = json!(shard);
+        }
+        event["tags"] = tags;
+        event["user"] = json!({"id": format!("u{}", i % 7)});
+        event["release"] = json!("shop@1.0");
+        event["environment"] = json!("production");
+        app.send(&event).await;
+    }
+
+    let page = browser.get("/issues/1/").await.body;
+    let bars = sidebar_bars(&page, "shard");
+    let values: Vec<&str> = bars.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(values, ["s1", "s2", "s3", "Other"], "{bars:?}");
+    assert_eq!(bars.iter().map(|(_, p)| p).sum::<u32>(), 100, "{bars:?}");
+    assert!(
+        page.contains(r#"href="/projects/default/issues/?query=shard%3As1""#),
+        "a bar links to its search"
+    );
+    assert!(
+        page.contains(r#"<a class="v" href="/projects/default/issues/?query=req%3Ar59">r59</a>"#),
+        "the event's tag pills link to their search"
+    );
+
+    // Following a value's link lists the issue; a value the issue lacks lists nothing.
+    let found = browser.get("/projects/default/issues/?query=shard%3As2").await.body;
+    assert!(found.contains("href=\"/issues/1/\""));
+    let none = browser.get("/projects/default/issues/?query=shard%3As9").await.body;
+    assert!(none.contains("No issues match."));
+
+    // The Tags tab: counts per value, links to the events with it; every value of a key, paged.
+    let tags = browser.get("/issues/1/tags/").await.body;
+    assert!(tags.contains("5 values in 12 events"), "shard's counts");
+    assert!(tags.contains("60 values in 60 events"), "req's counts");
+    assert!(tags.contains("All 60 values of req"));
+    assert!(tags.contains("<td data-label=\"Events\" class=\"num\">5</td>"));
+    let s2_events = browser.get("/issues/1/events/?tag=shard&value=s2").await.body;
+    assert_eq!(s2_events.matches("<td data-label=\"Event\">").count(), 3, "s2's events");
+    let first = browser.get("/issues/1/tags/?key=req").await.body;
+    assert_eq!(first.matches("<td data-label=\"Value\">").count(), 50);
+    assert!(first.contains("Less frequent →"));
+    let second = browser.get("/issues/1/tags/?key=req&page=2").await.body;
+    assert_eq!(second.matches("<td data-label=\"Value\">").count(), 10);
+    assert!(!second.contains("Less frequent →"));
+    assert_eq!(browser.get("/issues/1/tags/?key=nope").await.status, 404);
+}
+
+#[tokio::test]
+async fn every_tab_keeps_the_issue_header_and_the_events_tab_says_who_where_and_what() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let mut event = error_event();
+    event["user"] = json!({"email": "ann@example.org"});
+    event["release"] = json!("shop@2.1");
+    event["environment"] = json!("staging");
+    event["contexts"] = json!({"browser": {"name": "Firefox", "version": "120.0"}, "os": {"name": "Linux"}});
+    app.send(&event).await;
+
+    for tab in ["", "events/", "tags/", "activity/"] {
+        let page = browser.get(&format!("/issues/1/{tab}")).await.body;
+        assert!(
+            page.contains("<h1>ZeroDivisionError: division by zero</h1>"),
+            "{tab}: the header"
+        );
+        assert!(page.contains("id=\"resolve\""), "{tab}: the actions");
+        assert!(
+            page.contains("class=\"active\" aria-current=\"page\""),
+            "{tab}: its tab marked"
+        );
+    }
+    let events = browser.get("/issues/1/events/").await.body;
+    for cell in [
+        "<td data-label=\"User\">email:ann@example.org</td>",
+        "<td data-label=\"Release\">shop@2.1</td>",
+        "<td data-label=\"Environment\">staging</td>",
+        "<td data-label=\"Browser · OS\">Firefox 120.0 · Linux</td>",
+        "<td data-label=\"Message\" class=\"event-message\">ZeroDivisionError: division by zero</td>",
+    ] {
+        assert!(events.contains(cell), "{cell}");
+    }
+    let activity = browser.get("/issues/1/activity/").await.body;
+    assert!(activity.contains("First seen (event"));
+}
