@@ -39,3 +39,48 @@
     block.parentNode.insertBefore(button, block);
   });
 })();
+// Times: the exact time on hover in the viewer's own time zone (the page says UTC without this).
+(function () {
+  document.querySelectorAll("time[datetime]").forEach(function (t) {
+    var d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d)) t.title = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
+  });
+})();
+// Choosing an assignee assigns; the button stays for pages without this script.
+(function () {
+  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+    var button = select.form.querySelector("button[type=submit]");
+    if (button) button.hidden = true;
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();
+// Keyboard: "/" searches; j/k move through the issue list and Enter opens; on an issue, r
+// resolves, i ignores, a picks the assignee. Never while typing, never with a modifier.
+(function () {
+  var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("tr.issue-row")); };
+  var current = -1;
+  function move(by) {
+    var all = rows();
+    if (!all.length) return;
+    if (current >= 0 && all[current]) all[current].classList.remove("current-row");
+    current = Math.max(0, Math.min(all.length - 1, current + by));
+    all[current].classList.add("current-row");
+    var link = all[current].querySelector("a.title");
+    if (link) link.focus();
+  }
+  function click(id) { var el = document.getElementById(id); if (el) el.click(); }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || e.target.isContentEditable) return;
+    var search = document.querySelector('input[type="search"]');
+    switch (e.key) {
+      case "/": if (search) { e.preventDefault(); search.focus(); search.select(); } break;
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "r": click("resolve"); break;
+      case "i": click("ignore"); break;
+      case "a": var who = document.getElementById("assignee-select"); if (who) { e.preventDefault(); who.focus(); } break;
+    }
+  });
+})();

@@ -9,7 +9,7 @@ pub fn bars(counts: &[i64], width: u32, height: u32, label: &str) -> String {
     let h = f64::from(height);
     let mut svg = format!(
         "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">",
-        askama_escape(label)
+        super::escape_html(label)
     );
     for (i, &c) in counts.iter().enumerate() {
         let bh = if c == 0 {
@@ -52,13 +52,6 @@ pub fn daily(points: &[(i64, i64)], now_hour: i64, days: i64) -> Vec<i64> {
         }
     }
     out
-}
-
-fn askama_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ impl EventView {
             when: event
                 .get("timestamp")
                 .and_then(Value::as_f64)
-                .map(time::exact)
+                .map(|t| time::html(t, crate::event::unix_now()))
                 .unwrap_or_default(),
             size,
             message,
@@ -273,9 +273,12 @@ fn frame(f: &Value) -> FrameView {
 }
 
 fn breadcrumb(b: &Value) -> Breadcrumb {
+    // SDKs send epoch seconds or RFC 3339 strings; either shows as every other time does.
     let time = match b.get("timestamp") {
-        Some(Value::Number(n)) => n.as_f64().map(time::exact).unwrap_or_default(),
-        other => s(other),
+        Some(t) => crate::event::timestamp::parse(t)
+            .map(|at| time::html(at, crate::event::unix_now()))
+            .unwrap_or_else(|| super::escape_html(&s(Some(t)))),
+        None => String::new(),
     };
     Breadcrumb {
         time,

@@ -35,10 +35,9 @@ pub struct Row {
     pub status: String,
     pub events: i64,
     pub users: i64,
+    /// `<time>` elements.
     pub first_seen: String,
-    pub first_seen_exact: String,
     pub last_seen: String,
-    pub last_seen_exact: String,
     pub sparkline: String,
     pub assignee: String,
 }
@@ -223,10 +222,8 @@ async fn render(
             events: i.times_seen,
             users: i.users_seen,
             assignee: i.assignee_email.clone().unwrap_or_default(),
-            first_seen: time::relative(i.first_seen, now),
-            first_seen_exact: time::exact(i.first_seen),
-            last_seen: time::relative(i.last_seen, now),
-            last_seen_exact: time::exact(i.last_seen),
+            first_seen: time::html(i.first_seen, now),
+            last_seen: time::html(i.last_seen, now),
             sparkline: charts::bars(
                 &charts::hourly(hourly.get(&i.id).unwrap_or(&empty), now_hour, 24),
                 96,

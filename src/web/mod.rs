@@ -32,6 +32,14 @@ pub use session::{SESSION_COOKIE, Viewer, hash as session_hash};
 use crate::store::Pool;
 use crate::store::writer::WriterHandle;
 
+/// Text made safe inside HTML, for markup built outside templates (charts, `<time>`).
+pub(crate) fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// What page handlers share.
 pub struct WebState {
     /// Read-only pool.

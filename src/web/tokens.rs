@@ -42,7 +42,7 @@ async fn render(
             id: t.id,
             name: t.name,
             scope: t.scope.as_str(),
-            created: super::time::relative(t.created_at, now),
+            created: super::time::html(t.created_at, now),
         })
         .collect();
     let status = if error.is_some() {

@@ -148,3 +148,63 @@ async fn in_a_real_browser_script_in_event_data_never_runs() {
         "no injected element"
     );
 }
+
+/// Presses each key in turn, as a person at the keyboard would.
+async fn press(browser: &Browser, keys: &[char]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for &value in keys {
+        actions = actions.then(KeyAction::Down { value }).then(KeyAction::Up { value });
+    }
+    browser.client.perform_actions(actions).await.unwrap();
+}
+
+/// What has the keyboard focus: its tag and, for links, where they lead.
+async fn focused(browser: &Browser) -> String {
+    let el = browser.client.active_element().await.unwrap();
+    let tag = el.tag_name().await.unwrap();
+    match el.attr("href").await.unwrap() {
+        Some(href) => format!("{tag} {href}"),
+        None => format!("{tag} {}", el.attr("type").await.unwrap().unwrap_or_default()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_the_keyboard_reaches_moves_through_and_triages_issues() {
+    use fantoccini::key::Key;
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    set_up_admin(&app, &browser).await;
+    for ty in ["FirstError", "SecondError", "ThirdError"] {
+        let mut event = crate::helpers::error_event();
+        event["exception"]["values"][0]["type"] = ty.into();
+        app.send(&event).await;
+    }
+    c.goto(&app.url("/issues/")).await.unwrap();
+    c.wait().for_element(Locator::Css("tr.issue-row")).await.unwrap();
+
+    // The first Tab lands on the skip link, which leads past the header and the search to the
+    // list: two more presses reach the first issue.
+    press(&browser, &[Key::Tab.into()]).await;
+    assert_eq!(focused(&browser).await, "a #issue-list");
+    press(&browser, &[Key::Enter.into(), Key::Tab.into(), Key::Tab.into()]).await;
+    assert_eq!(focused(&browser).await, "a /issues/3/", "the newest issue's title");
+
+    // j and k move through the list; "/" goes to the search box.
+    press(&browser, &['j', 'j']).await;
+    assert_eq!(focused(&browser).await, "a /issues/2/");
+    press(&browser, &['k']).await;
+    assert_eq!(focused(&browser).await, "a /issues/3/");
+    press(&browser, &['/']).await;
+    assert_eq!(focused(&browser).await, "input search");
+
+    // On an issue, r resolves it and a focuses the assignee.
+    c.goto(&app.url("/issues/2/")).await.unwrap();
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    press(&browser, &['r']).await;
+    wait_until_gone(old, "r did not resolve").await;
+    assert_eq!(text(&browser, "#issue-status").await, "resolved");
+    press(&browser, &['a']).await;
+    assert_eq!(focused(&browser).await, "select ");
+}
