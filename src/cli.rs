@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Settings, SettingsArgs};
+use crate::config::{PlaceArgs, ServerArgs, Settings, SettingsArgs};
 use crate::event::scrub::ScrubConfig;
 use crate::project::{PublicKey, Slug, dsn, random_hex};
 use crate::startup::Application;
@@ -18,7 +18,10 @@ use crate::store::{self, Database, StoreError};
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub settings: SettingsArgs,
+    pub place: PlaceArgs,
+    /// The server's flags when no command is given (`tocsin` alone serves).
+    #[command(flatten)]
+    pub server: ServerArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -26,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve,
+    Serve(ServerArgs),
     /// Manage projects.
     #[command(subcommand)]
     Project(ProjectCommand),
@@ -175,15 +178,26 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective settings and where each comes from.
-    Show,
+    Show(ServerArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::resolve(&cli.settings)?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve(ServerArgs::default()));
+    // Server flags come with `serve` and `config show` (or before any command). The top level's
+    // carry the `TOCSIN_*` variables whatever the command, so that a DSN the other commands
+    // print matches the server's.
+    let server = match &command {
+        Command::Serve(args) | Command::Config(ConfigCommand::Show(args)) => args.clone().or(cli.server),
+        _ => cli.server,
+    };
+    let settings = Settings::resolve(&SettingsArgs {
+        place: cli.place,
+        server,
+    })?;
+    match command {
         // actix runs its own system (a runtime per worker thread plus this one).
-        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
-        Command::Config(ConfigCommand::Show) => {
+        Command::Serve(_) => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Config(ConfigCommand::Show(_)) => {
             print!("{}", settings.render());
             Ok(())
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-pub use args::SettingsArgs;
+pub use args::{PlaceArgs, ServerArgs, SettingsArgs};
 use file::{FileSettings, read_file};
 pub use source::{Setting, Source};
 use source::{layer, warn_unknown_env};
@@ -102,132 +102,137 @@ impl Settings {
     /// the two apart for `config show`, we look at whether the variable is set.
     pub fn resolve(args: &SettingsArgs) -> anyhow::Result<Settings> {
         warn_unknown_env();
-        let file = match &args.config {
+        let file = match &args.place.config {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
         let settings = Settings {
-            bind: layer(args.bind.clone(), "TOCSIN_BIND", file.bind, DEFAULT_BIND.into()),
+            bind: layer(args.server.bind.clone(), "TOCSIN_BIND", file.bind, DEFAULT_BIND.into()),
             data_dir: layer(
-                args.data_dir.clone(),
+                args.place.data_dir.clone(),
                 "TOCSIN_DATA_DIR",
                 file.data_dir,
                 PathBuf::from(DEFAULT_DATA_DIR),
             ),
             database_url: layer(
-                args.database_url.clone().map(Some),
+                args.place.database_url.clone().map(Some),
                 "TOCSIN_DATABASE_URL",
                 file.database_url.map(Some),
                 None,
             ),
             public_url: layer(
-                args.public_url.clone().map(Some),
+                args.place.public_url.clone().map(Some),
                 "TOCSIN_PUBLIC_URL",
                 file.public_url.map(Some),
                 None,
             ),
-            org: layer(args.org.clone(), "TOCSIN_ORG", file.org, DEFAULT_ORG.into()),
+            org: layer(args.server.org.clone(), "TOCSIN_ORG", file.org, DEFAULT_ORG.into()),
             queue_capacity: layer(
-                args.queue_capacity,
+                args.server.queue_capacity,
                 "TOCSIN_QUEUE_CAPACITY",
                 file.queue_capacity,
                 DEFAULT_QUEUE_CAPACITY,
             ),
             sqlite_synchronous: layer(
-                args.sqlite_synchronous,
+                args.server.sqlite_synchronous,
                 "TOCSIN_SQLITE_SYNCHRONOUS",
                 file.sqlite_synchronous,
                 Synchronous::Normal,
             ),
             trust_forwarded_for: layer(
-                args.trust_forwarded_for,
+                args.server.trust_forwarded_for,
                 "TOCSIN_TRUST_FORWARDED_FOR",
                 file.trust_forwarded_for,
                 false,
             ),
             alert_flood_limit: layer(
-                args.alert_flood_limit,
+                args.server.alert_flood_limit,
                 "TOCSIN_ALERT_FLOOD_LIMIT",
                 file.alert_flood_limit,
                 DEFAULT_ALERT_FLOOD_LIMIT,
             ),
             alert_flood_window: layer(
-                args.alert_flood_window,
+                args.server.alert_flood_window,
                 "TOCSIN_ALERT_FLOOD_WINDOW",
                 file.alert_flood_window,
                 3600.0,
             ),
             alert_retry_seconds: layer(
-                args.alert_retry_seconds,
+                args.server.alert_retry_seconds,
                 "TOCSIN_ALERT_RETRY_SECONDS",
                 file.alert_retry_seconds,
                 10.0,
             ),
             allow_private_webhooks: layer(
-                args.allow_private_webhooks,
+                args.server.allow_private_webhooks,
                 "TOCSIN_ALLOW_PRIVATE_WEBHOOKS",
                 file.allow_private_webhooks,
                 false,
             ),
             smtp_host: layer(
-                args.smtp_host.clone().map(Some),
+                args.server.smtp_host.clone().map(Some),
                 "TOCSIN_SMTP_HOST",
                 file.smtp_host.map(Some),
                 None,
             ),
-            smtp_port: layer(args.smtp_port, "TOCSIN_SMTP_PORT", file.smtp_port, 25),
-            smtp_tls: layer(args.smtp_tls, "TOCSIN_SMTP_TLS", file.smtp_tls, SmtpTls::None),
+            smtp_port: layer(args.server.smtp_port, "TOCSIN_SMTP_PORT", file.smtp_port, 25),
+            smtp_tls: layer(args.server.smtp_tls, "TOCSIN_SMTP_TLS", file.smtp_tls, SmtpTls::None),
             smtp_user: layer(
-                args.smtp_user.clone().map(Some),
+                args.server.smtp_user.clone().map(Some),
                 "TOCSIN_SMTP_USER",
                 file.smtp_user.map(Some),
                 None,
             ),
             smtp_password: layer(
-                args.smtp_password.clone().map(Some),
+                args.server.smtp_password.clone().map(Some),
                 "TOCSIN_SMTP_PASSWORD",
                 file.smtp_password.map(Some),
                 None,
             ),
             smtp_from: layer(
-                args.smtp_from.clone(),
+                args.server.smtp_from.clone(),
                 "TOCSIN_SMTP_FROM",
                 file.smtp_from,
                 "Tocsin <tocsin@localhost>".to_string(),
             ),
-            min_free_disk: layer(args.min_free_disk, "TOCSIN_MIN_FREE_DISK", file.min_free_disk, 1 << 30),
+            min_free_disk: layer(
+                args.server.min_free_disk,
+                "TOCSIN_MIN_FREE_DISK",
+                file.min_free_disk,
+                1 << 30,
+            ),
             retention_max_events: layer(
-                args.retention_max_events,
+                args.server.retention_max_events,
                 "TOCSIN_RETENTION_MAX_EVENTS",
                 file.retention_max_events,
                 10_000,
             ),
             retention_max_age_days: layer(
-                args.retention_max_age_days,
+                args.server.retention_max_age_days,
                 "TOCSIN_RETENTION_MAX_AGE_DAYS",
                 file.retention_max_age_days,
                 90.0,
             ),
             retention_interval: layer(
-                args.retention_interval,
+                args.server.retention_interval,
                 "TOCSIN_RETENTION_INTERVAL",
                 file.retention_interval,
                 60.0,
             ),
             server_rate_limit: layer(
-                args.server_rate_limit,
+                args.server.server_rate_limit,
                 "TOCSIN_SERVER_RATE_LIMIT",
                 file.server_rate_limit,
                 0,
             ),
-            body_timeout: layer(args.body_timeout, "TOCSIN_BODY_TIMEOUT", file.body_timeout, 30.0),
+            body_timeout: layer(args.server.body_timeout, "TOCSIN_BODY_TIMEOUT", file.body_timeout, 30.0),
             request_memory: layer(
-                args.request_memory,
+                args.server.request_memory,
                 "TOCSIN_REQUEST_MEMORY",
                 file.request_memory,
                 DEFAULT_REQUEST_MEMORY,
             ),
-            config_file: args.config.clone(),
+            config_file: args.place.config.clone(),
         };
         settings.validate()?;
         Ok(settings)

@@ -248,3 +248,72 @@ async fn an_event_for_a_project_deleted_on_the_command_line_is_refused_and_harms
     assert_eq!(fine, 200, "the other project's event is stored");
     assert_eq!(app.stored_event_count().await, 1);
 }
+
+/// The help text of `tocsin <args> --help`.
+fn help(args: &[&str]) -> String {
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(args)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_commands_help_lists_its_own_options_first_and_server_settings_only_where_they_apply() {
+    for cmd in [
+        &["project"][..],
+        &["project", "create"],
+        &["alerts", "add"],
+        &["token", "create"],
+        &["user", "create"],
+        &["backup"],
+    ] {
+        let text = help(cmd);
+        for server_flag in [
+            "--bind",
+            "--smtp-host",
+            "--retention-max-events",
+            "--alert-flood-limit",
+            "--request-memory",
+        ] {
+            assert!(
+                !text.contains(server_flag),
+                "`tocsin {} --help` lists {server_flag}:\n{text}",
+                cmd.join(" ")
+            );
+        }
+        let own = text.find("Options:").expect("its own options");
+        let data = text.find("Where the data is:").expect("where the data is");
+        assert!(
+            own < data,
+            "`tocsin {} --help`: its own options come first:\n{text}",
+            cmd.join(" ")
+        );
+    }
+    for cmd in [&["serve"][..], &["config", "show"], &[]] {
+        let text = help(cmd);
+        assert!(
+            text.contains("--smtp-host") && text.contains("--bind"),
+            "`tocsin {}`: {text}",
+            cmd.join(" ")
+        );
+    }
+}
+
+#[test]
+fn commands_without_server_flags_still_print_the_address_the_environment_gives_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(["project", "create", "checkout", "--data-dir"])
+        .arg(dir.path())
+        .env_clear()
+        .env("TOCSIN_BIND", "127.0.0.1:7654")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.trim_end().ends_with("@127.0.0.1:7654/1"), "{stdout}");
+}
