@@ -169,14 +169,16 @@ async fn render(
         chart_24h: charts::bars(
             &charts::hourly(&points, now_hour, 24),
             480,
-            60,
+            80,
             "events per hour, last 24 hours",
+            true,
         ),
         chart_30d: charts::bars(
             &charts::daily(&points, now_hour, 30),
             480,
-            60,
+            80,
             "events per day, last 30 days",
+            true,
         ),
         tags,
         event: event_view,

@@ -228,7 +228,8 @@ async fn render(
                 &charts::hourly(hourly.get(&i.id).unwrap_or(&empty), now_hour, 24),
                 96,
                 24,
-                "events in the last 24 hours",
+                "events per hour, last 24 hours",
+                false,
             ),
         })
         .collect();

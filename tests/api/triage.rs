@@ -121,4 +121,21 @@ async fn every_tab_keeps_the_issue_header_and_the_events_tab_says_who_where_and_
     }
     let activity = browser.get("/issues/1/activity/").await.body;
     assert!(activity.contains("First seen (event"));
+
+    // Charts: labelled axes, and every bar says its hour or day and its count.
+    let details = browser.get("/issues/1/").await.body;
+    assert!(
+        details.contains(">-12h</text>") && details.contains(">today</text>"),
+        "time axes"
+    );
+    assert!(
+        details.contains(":00 UTC: 1 event</title>"),
+        "an hour's bar names its hour and count"
+    );
+    let list = browser.get("/issues/").await.body;
+    assert_eq!(
+        list.matches("<rect class=\"hit\"").count(),
+        24,
+        "24 hours in the row's sparkline"
+    );
 }
