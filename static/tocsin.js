@@ -84,3 +84,12 @@
     }
   });
 })();
+// The list's header box ticks every issue on the page.
+(function () {
+  var all = document.getElementById("select-page");
+  if (!all) return;
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    document.querySelectorAll('input[name="issue"]').forEach(function (box) { box.checked = all.checked; });
+  });
+})();

@@ -614,6 +614,33 @@ pub async fn event_neighbours(
 }
 
 /// Events per hour for each issue since `since_hour` (epoch hours), for sparklines and charts.
+/// Which of `issue_ids` regressed (a resolved issue seen again) since `since`.
+pub async fn regressed_since(
+    pool: &Pool,
+    issue_ids: &[i64],
+    since: f64,
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    on!(pool, |c, DB| {
+        let mut out = std::collections::HashSet::new();
+        if issue_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut qb: QueryBuilder<DB> =
+            QueryBuilder::new("SELECT DISTINCT issue_id FROM activity WHERE kind = 'set_regression' AND at >= ");
+        qb.push_bind(since);
+        qb.push(" AND issue_id IN (");
+        let mut list = qb.separated(", ");
+        for id in issue_ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(c).await? {
+            out.insert(r.get::<i64, _>(0));
+        }
+        Ok(out)
+    })
+}
+
 pub async fn hourly_counts(
     pool: &Pool,
     issue_ids: &[i64],

@@ -1,10 +1,7 @@
 //! Issue lists: per project and across projects, with status tabs, the search language, pickers,
 //! sort, pagination, sparklines, and bulk resolve/ignore.
 
-use super::form::Form;
-use std::collections::HashMap;
-
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -12,9 +9,12 @@ use super::error::{page, see_other};
 use super::{Chrome, Viewer, WebError, WebState, charts, time};
 use crate::api::parse_search;
 use crate::event::unix_now;
-use crate::store::{self, CommandOutcome, IssueCommand, IssueFilter, IssueSort, StatusChange};
+use crate::store::{self, IssueFilter, IssueSort};
 
 const PAGE_SIZE: i64 = 50;
+/// An issue is marked New for a day after its first event, and Regressed for a week after it came back.
+const NEW_WITHIN: f64 = 86_400.0;
+const REGRESSED_WITHIN: f64 = 7.0 * 86_400.0;
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -24,6 +24,9 @@ pub struct ListQuery {
     environment: Option<String>,
     release: Option<String>,
     page: Option<i64>,
+    /// What a bulk action just did (`resolve`, …), and to how many issues.
+    done: Option<String>,
+    count: Option<i64>,
 }
 
 pub struct Row {
@@ -40,6 +43,10 @@ pub struct Row {
     pub last_seen: String,
     pub sparkline: String,
     pub assignee: String,
+    /// First seen in the last day.
+    pub new: bool,
+    /// A resolved issue that came back in the last week.
+    pub regressed: bool,
 }
 
 #[derive(Template)]
@@ -57,6 +64,10 @@ struct IssuesPage {
     releases: Vec<String>,
     rows: Vec<Row>,
     error: Option<String>,
+    /// What the last bulk action did.
+    notice: Option<String>,
+    /// Everyone issues can be assigned to: (user id, email).
+    users: Vec<(i64, String)>,
     page: i64,
     more: bool,
 }
@@ -100,6 +111,24 @@ fn without_status(query: &str) -> String {
         .join(" ")
 }
 
+impl IssuesPage {
+    /// The list's own parameters, for the bulk form to come back to (and to search again).
+    fn list_params(&self) -> String {
+        let mut params = vec![
+            ("status", self.status.clone()),
+            ("query", self.query.clone()),
+            ("sort", self.sort.clone()),
+            ("environment", self.environment.clone()),
+            ("release", self.release.clone()),
+        ];
+        params.retain(|(_, v)| !v.is_empty());
+        if self.page > 1 {
+            params.push(("page", self.page.to_string()));
+        }
+        serde_urlencoded::to_string(&params).unwrap_or_default()
+    }
+}
+
 fn key_static(key: &str) -> &'static str {
     match key {
         "status" => "status",
@@ -136,46 +165,50 @@ pub async fn project_list(
     render(viewer, state, Some((project.id, project.slug)), query.into_inner()).await
 }
 
-async fn render(
-    viewer: Viewer,
-    state: web::Data<WebState>,
-    project: Option<(i64, String)>,
-    q: ListQuery,
-) -> Result<HttpResponse, WebError> {
-    let status = q.status.clone().unwrap_or_else(|| "unresolved".into());
+/// The list's search as the store's filter: the query (with a status in it overriding the tab),
+/// the pickers, and the signed-in person for `assigned:me`. Also the tab to show, and what is
+/// wrong with the search, if anything.
+pub struct ListFilter {
+    pub filter: IssueFilter,
+    pub tab: String,
+    pub tags: Vec<store::TagFilter>,
+    pub error: Option<String>,
+}
+
+pub async fn list_filter(
+    state: &WebState,
+    viewer: &Viewer,
+    project_id: Option<i64>,
+    q: &ListQuery,
+    now: f64,
+) -> Result<ListFilter, WebError> {
+    let tab = q.status.clone().unwrap_or_else(|| "unresolved".into());
     let query = q.query.clone().unwrap_or_default();
-    let sort_name = q.sort.clone().unwrap_or_else(|| "date".into());
-    let sort = match sort_name.as_str() {
+    let sort = match q.sort.as_deref().unwrap_or("date") {
         "new" => IssueSort::New,
         "freq" => IssueSort::Freq,
         "user" => IssueSort::User,
         _ => IssueSort::Date,
     };
-    let page_no = q.page.unwrap_or(1).max(1);
-    if let Some(target) = jump_target(&state, query.trim()).await? {
-        return Ok(see_other(&target));
-    }
-    let now = unix_now();
     let mut error = None;
     let mut search = parse_search(&query, now).unwrap_or_else(|e| {
         error = Some(e);
         Default::default()
     });
     // A status in the query wins over the tab, and the tab shows it.
-    let status = match (&search.status, search.for_review_since) {
+    let tab = match (&search.status, search.for_review_since) {
         (_, Some(_)) => "unresolved".to_string(),
         (Some(s), None) => s.clone(),
-        (None, None) => status,
+        (None, None) => tab,
     };
-    if search.status.is_none() && status != "all" {
-        search.status = Some(status.clone());
+    if search.status.is_none() && tab != "all" {
+        search.status = Some(tab.clone());
     }
     for (key, value) in [("environment", &q.environment), ("release", &q.release)] {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
             search.tags.push(store::TagFilter::equals(key, v));
         }
     }
-    let project_id = project.as_ref().map(|(id, _)| *id);
     let assignee = match crate::api::assignee_filter(&state.pool, search.assigned.as_ref(), Some(viewer.user_id)).await
     {
         Ok(a) => a,
@@ -184,31 +217,59 @@ async fn render(
             None
         }
     };
-    let filter = IssueFilter {
-        project_id,
-        assignee,
+    let page_no = q.page.unwrap_or(1).max(1);
+    Ok(ListFilter {
+        filter: IssueFilter {
+            project_id,
+            assignee,
+            status: search.status,
+            tags: search.tags.clone(),
+            fields: search.fields,
+            for_review_since: search.for_review_since,
+            text: search.text,
+            sort,
+            offset: (page_no - 1) * PAGE_SIZE,
+            limit: PAGE_SIZE,
+            now,
+        },
+        tab,
+        tags: search.tags,
+        error,
+    })
+}
 
-        status: search.status,
-        tags: search.tags.clone(),
-        fields: search.fields,
-        for_review_since: search.for_review_since,
-        text: search.text,
-        sort,
-        offset: (page_no - 1) * PAGE_SIZE,
-        limit: PAGE_SIZE,
-        now,
-    };
+async fn render(
+    viewer: Viewer,
+    state: web::Data<WebState>,
+    project: Option<(i64, String)>,
+    q: ListQuery,
+) -> Result<HttpResponse, WebError> {
+    let query = q.query.clone().unwrap_or_default();
+    let sort_name = q.sort.clone().unwrap_or_else(|| "date".into());
+    let page_no = q.page.unwrap_or(1).max(1);
+    if let Some(target) = jump_target(&state, query.trim()).await? {
+        return Ok(see_other(&target));
+    }
+    let now = unix_now();
+    let project_id = project.as_ref().map(|(id, _)| *id);
+    let ListFilter {
+        filter,
+        tab: status,
+        tags,
+        mut error,
+    } = list_filter(&state, &viewer, project_id, &q, now).await?;
     let (issues, more) = if error.is_none() {
         store::list_issues(&state.pool, &filter).await?
     } else {
         (Vec::new(), false)
     };
     if issues.is_empty() && error.is_none() {
-        error = unknown_tag_key(&state, project_id, &search.tags).await?;
+        error = unknown_tag_key(&state, project_id, &tags).await?;
     }
     let now_hour = (now / 3600.0).floor() as i64;
     let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
     let hourly = store::hourly_counts(&state.pool, &ids, now_hour - 23).await?;
+    let regressed = store::regressed_since(&state.pool, &ids, now - REGRESSED_WITHIN).await?;
     let empty = Vec::new();
     let rows = issues
         .iter()
@@ -222,6 +283,8 @@ async fn render(
             events: i.times_seen,
             users: i.users_seen,
             assignee: i.assignee_email.clone().unwrap_or_default(),
+            new: i.first_seen >= now - NEW_WITHIN,
+            regressed: regressed.contains(&i.id) && i.effective_status(now) == "unresolved",
             first_seen: time::html(i.first_seen, now),
             last_seen: time::html(i.last_seen, now),
             sparkline: charts::bars(
@@ -250,6 +313,8 @@ async fn render(
         releases: store::project_tag_values(&state.pool, project_id, "release", 50).await?,
         rows,
         error,
+        notice: super::bulk::notice(q.done.as_deref(), q.count),
+        users: store::all_users(&state.pool).await?,
         page: page_no,
         more,
     };
@@ -328,53 +393,4 @@ async fn unknown_tag_key(
         }
     }
     Ok(None)
-}
-
-/// `POST /issues/bulk`: resolve, ignore or unresolve the checked rows.
-pub async fn bulk(
-    req: HttpRequest,
-    viewer: Viewer,
-    Form(fields): Form<Vec<(String, String)>>,
-    state: web::Data<WebState>,
-) -> Result<HttpResponse, WebError> {
-    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    viewer.check_csrf(get("csrf").unwrap_or_default())?;
-    let change = match get("action") {
-        Some("resolve") => StatusChange::Resolved,
-        Some("ignore") => StatusChange::Ignored {
-            until: None,
-            count: None,
-        },
-        Some("unresolve") => StatusChange::Unresolved,
-        other => return Err(WebError::BadRequest(format!("unknown bulk action {other:?}"))),
-    };
-    let ids: HashMap<i64, ()> = fields
-        .iter()
-        .filter(|(k, _)| k == "issue")
-        .filter_map(|(_, v)| v.parse().ok().map(|id| (id, ())))
-        .collect();
-    for id in ids.keys() {
-        let cmd = IssueCommand::SetStatus {
-            issue_id: *id,
-            change: change.clone(),
-            actor: viewer.email.clone(),
-        };
-        let outcome = state
-            .writer
-            .command(cmd)
-            .await
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-        if outcome == CommandOutcome::NotFound {
-            tracing::debug!(issue_id = id, "bulk action on a missing issue");
-        }
-    }
-    let back = req
-        .headers()
-        .get("referer")
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| r.strip_prefix(state.public_url.as_str()))
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
-        .unwrap_or("/issues/")
-        .to_string();
-    Ok(see_other(&back))
 }

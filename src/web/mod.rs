@@ -6,6 +6,7 @@
 mod alerts;
 mod assets;
 mod auth;
+mod bulk;
 mod charts;
 mod error;
 mod event_view;
@@ -109,7 +110,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))
         .route("/projects/{slug}/alerts/{id}/delete", web::post().to(alerts::remove))
         .route("/issues", web::get().to(issues::all_list))
-        .route("/issues/bulk", web::post().to(issues::bulk))
+        .route("/issues/bulk", web::post().to(bulk::bulk))
         .route("/issues/{id}", web::get().to(issue_page::show))
         .route("/issues/{id}/status", web::post().to(issue_actions::set_status))
         .route("/issues/{id}/assign", web::post().to(issue_actions::assign))

@@ -208,3 +208,49 @@ async fn in_a_real_browser_the_keyboard_reaches_moves_through_and_triages_issues
     press(&browser, &['a']).await;
     assert_eq!(focused(&browser).await, "select ");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_bulk_actions_select_the_page_assign_and_delete_after_confirming() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    set_up_admin(&app, &browser).await;
+    for ty in ["FirstError", "SecondError", "ThirdError"] {
+        let mut event = crate::helpers::error_event();
+        event["exception"]["values"][0]["type"] = ty.into();
+        app.send(&event).await;
+    }
+    c.goto(&app.url("/issues/")).await.unwrap();
+
+    // Nothing ticked: the list says so instead of doing nothing.
+    click_to_navigate(&browser, Locator::Css("button[value=resolve]")).await;
+    assert!(text(&browser, "#bulk-notice").await.starts_with("Nothing was selected"));
+
+    // The header box ticks the page; assigning then reaches all three.
+    c.find(Locator::Id("select-page")).await.unwrap().click().await.unwrap();
+    let who = c.find(Locator::Css(".bulk select[name=user]")).await.unwrap();
+    who.select_by_label("admin@example.org").await.unwrap();
+    click_to_navigate(&browser, Locator::Css("button[value=assign]")).await;
+    assert_eq!(text(&browser, "#bulk-notice").await, "Assigned 3 issues.");
+    assert_eq!(c.find_all(Locator::Css(".badge.assignee")).await.unwrap().len(), 3);
+
+    // Deleting one asks first; confirming deletes it and says so.
+    c.find(Locator::Css("input[name=issue][value='2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_to_navigate(&browser, Locator::Css("button[value=delete]")).await;
+    assert_eq!(text(&browser, "h1").await, "Delete 1 issue?");
+    click_to_navigate(&browser, Locator::Id("confirm-delete")).await;
+    assert_eq!(text(&browser, "#bulk-notice").await, "Deleted 1 issue.");
+    let left: Vec<String> = {
+        let mut v = Vec::new();
+        for a in c.find_all(Locator::Css("a.title")).await.unwrap() {
+            v.push(a.attr("href").await.unwrap().unwrap_or_default());
+        }
+        v
+    };
+    assert_eq!(left, ["/issues/3/", "/issues/1/"]);
+}

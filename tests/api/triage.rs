@@ -139,3 +139,96 @@ async fn every_tab_keeps_the_issue_header_and_the_events_tab_says_who_where_and_
         "24 hours in the row's sparkline"
     );
 }
+
+#[tokio::test]
+async fn bulk_actions_reach_the_selection_the_page_or_every_match_and_the_list_marks_new_and_regressed() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    for ty in ["FirstError", "SecondError", "ThirdError"] {
+        let mut event = error_event();
+        event["exception"]["values"][0]["type"] = ty.into();
+        app.send(&event).await;
+    }
+    let list = browser.get("/issues/").await.body;
+    assert_eq!(list.matches("marker-new\">New<").count(), 3, "first seen today");
+    let csrf = crate::web::hidden(&list, "csrf");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut all = vec![("csrf", csrf.clone()), ("base", "/issues/".to_string())];
+        all.extend(fields);
+        all
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post("/issues/bulk", &pairs).await
+        }
+    };
+
+    // Every issue matching "Second": only issue 2 is assigned.
+    let done = send(post(vec![
+        ("list", "query=Second".into()),
+        ("scope", "matching".into()),
+        ("action", "assign".into()),
+        ("user", "1".into()),
+    ]))
+    .await;
+    assert_eq!(done.status, 303);
+    let back = done.location.unwrap();
+    assert_eq!(back, "/issues/?query=Second&done=assign&count=1");
+    assert!(browser.get(&back).await.body.contains("Assigned 1 issue."));
+    assert!(
+        browser
+            .get("/issues/?query=assigned%3Ame")
+            .await
+            .body
+            .contains("href=\"/issues/2/\"")
+    );
+
+    // The page's issues (2 and 3 here), whatever is ticked.
+    let done = send(post(vec![
+        ("scope", "page".into()),
+        ("page_issue", "2".into()),
+        ("page_issue", "3".into()),
+        ("action", "ignore".into()),
+    ]))
+    .await;
+    assert_eq!(done.location.as_deref(), Some("/issues/?done=ignore&count=2"));
+    let ignored = browser.get("/issues/?status=ignored").await.body;
+    assert!(ignored.contains("href=\"/issues/2/\"") && ignored.contains("href=\"/issues/3/\""));
+
+    // A resolved issue that comes back is marked Regressed.
+    let done = send(post(vec![("issue", "1".into()), ("action", "resolve".into())])).await;
+    assert_eq!(done.location.as_deref(), Some("/issues/?done=resolve&count=1"));
+    let mut again = error_event();
+    again["exception"]["values"][0]["type"] = "FirstError".into();
+    app.send(&again).await;
+    assert!(
+        browser
+            .get("/issues/")
+            .await
+            .body
+            .contains("marker-regressed\">Regressed<")
+    );
+
+    // Delete asks first, then deletes; a base outside the lists is refused.
+    let ask = send(post(vec![("issue", "1".into()), ("action", "delete".into())])).await;
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains("Delete 1 issue?") && ask.body.contains("name=\"confirmed\" value=\"yes\""));
+    assert_eq!(
+        browser.get("/issues/1/").await.status,
+        200,
+        "not deleted before confirming"
+    );
+    let done = send(post(vec![
+        ("issue", "1".into()),
+        ("action", "delete".into()),
+        ("confirmed", "yes".into()),
+    ]))
+    .await;
+    assert_eq!(done.location.as_deref(), Some("/issues/?done=delete&count=1"));
+    assert_eq!(browser.get("/issues/1/").await.status, 404);
+    let mut outside = post(vec![("issue", "2".into()), ("action", "resolve".into())]);
+    outside[1].1 = "https://evil.example/".into();
+    assert_eq!(send(outside).await.status, 400);
+}
