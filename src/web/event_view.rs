@@ -28,6 +28,9 @@ pub struct EventView {
     pub when: String,
     pub size: usize,
     pub message: Option<String>,
+    /// The logged message's template (`User %s failed`) and parameters, when sent apart.
+    pub message_template: Option<String>,
+    pub message_params: Vec<String>,
     /// Newest exception first.
     pub exceptions: Vec<ExceptionView>,
     pub raw_traceback: String,
@@ -103,6 +106,40 @@ fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
+/// Local variables as rows of a key/value table: nested objects and lists become dotted and
+/// indexed keys (`user.name`, `items[0]`) a few levels deep, instead of one line of JSON.
+fn flatten_vars(vars: &Value) -> Vec<(String, String)> {
+    const DEPTH: usize = 3;
+    const ROWS: usize = 200;
+    fn walk(key: String, v: &Value, depth: usize, out: &mut Vec<(String, String)>) {
+        if out.len() >= ROWS {
+            return;
+        }
+        match v {
+            Value::Object(map) if depth < DEPTH && !map.is_empty() => {
+                for (k, v) in map {
+                    let key = if key.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{key}.{k}")
+                    };
+                    walk(key, v, depth + 1, out);
+                }
+            }
+            Value::Array(items) if depth < DEPTH && !items.is_empty() && !key.is_empty() => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(format!("{key}[{i}]"), v, depth + 1, out);
+                }
+            }
+            Value::String(text) => out.push((key, text.clone())),
+            other => out.push((key, other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk(String::new(), vars, 0, &mut out);
+    out
+}
+
 /// One line saying what happened: the newest exception's `Type: value`, else the message.
 pub fn summary(event: &Map<String, Value>) -> String {
     let exception = event
@@ -135,11 +172,23 @@ impl EventView {
             .and_then(Value::as_array)
             .map(|v| v.iter().collect())
             .unwrap_or_default();
-        let message = event
-            .get("logentry")
+        let logentry = event.get("logentry");
+        let message = logentry
             .and_then(|l| l.get("formatted").or_else(|| l.get("message")))
             .and_then(Value::as_str)
             .map(str::to_string);
+        // A logged message's template and its parameters, when the SDK sent them apart.
+        let message_template = logentry
+            .filter(|l| l.get("formatted").is_some())
+            .and_then(|l| l.get("message"))
+            .and_then(Value::as_str)
+            .filter(|t| Some(*t) != message.as_deref())
+            .map(str::to_string);
+        let message_params = match logentry.and_then(|l| l.get("params")) {
+            Some(Value::Array(params)) => params.iter().map(|p| s(Some(p))).collect(),
+            Some(Value::Object(named)) => named.iter().map(|(k, v)| format!("{k}={}", s(Some(v)))).collect(),
+            _ => Vec::new(),
+        };
         let mut exceptions: Vec<ExceptionView> = exceptions_raw.iter().map(|e| exception(e, mode)).collect();
         exceptions.reverse();
         let count = exceptions_raw.len();
@@ -193,6 +242,8 @@ impl EventView {
                 .unwrap_or_default(),
             size,
             message,
+            message_template,
+            message_params,
             raw_traceback: raw_traceback(&exceptions_raw),
             exceptions,
             breadcrumbs,
@@ -268,7 +319,7 @@ fn frame(f: &Value) -> FrameView {
         lineno,
         in_app: f.get("in_app") == Some(&Value::Bool(true)),
         lines,
-        vars: pairs(f.get("vars")),
+        vars: f.get("vars").map(flatten_vars).unwrap_or_default(),
     }
 }
 
@@ -328,4 +379,42 @@ fn raw_traceback(exceptions: &[&Value]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_local_variables_become_key_value_rows() {
+        let vars = json!({"order": {"name": "'stripe-ish'", "items": ["'a'", 2]}, "n": 3, "empty": {}});
+        assert_eq!(
+            flatten_vars(&vars),
+            vec![
+                ("order.name".to_string(), "'stripe-ish'".to_string()),
+                ("order.items[0]".into(), "'a'".into()),
+                ("order.items[1]".into(), "2".into()),
+                ("n".into(), "3".into()),
+                ("empty".into(), "{}".into()),
+            ]
+        );
+        let deep = json!({"a": {"b": {"c": {"d": 1}}}});
+        assert_eq!(
+            flatten_vars(&deep),
+            vec![("a.b.c".to_string(), "{\"d\":1}".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_logged_message_shows_its_template_and_parameters() {
+        let event = json!({"logentry": {"message": "User %s failed %d times", "params": ["bob", 3], "formatted": "User bob failed 3 times"}});
+        let view = EventView::build(event.as_object().unwrap(), &[], 0, FrameMode::App);
+        assert_eq!(view.message.as_deref(), Some("User bob failed 3 times"));
+        assert_eq!(view.message_template.as_deref(), Some("User %s failed %d times"));
+        assert_eq!(view.message_params, vec!["bob", "3"]);
+        let plain = json!({"logentry": {"message": "plain"}});
+        let view = EventView::build(plain.as_object().unwrap(), &[], 0, FrameMode::App);
+        assert_eq!((view.message.as_deref(), view.message_template), (Some("plain"), None));
+    }
 }
