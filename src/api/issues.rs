@@ -154,12 +154,11 @@ fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
         "resolved" => Ok(StatusChange::Resolved),
         "unresolved" => Ok(StatusChange::Unresolved),
         "ignored" => {
-            for unsupported in ["ignoreUserCount", "ignoreUserWindow", "ignoreWindow"] {
-                if details.get(unsupported).is_some_and(|v| !v.is_null()) {
-                    return Err(ApiError::BadRequest(format!(
-                        "statusDetails.{unsupported} is not supported; use ignoreDuration, ignoreUntil or ignoreCount"
-                    )));
-                }
+            if details.get("ignoreUserWindow").is_some_and(|v| !v.is_null()) {
+                return Err(ApiError::BadRequest(
+                    "statusDetails.ignoreUserWindow is not supported; ignoreUserCount alone counts users from now on"
+                        .into(),
+                ));
             }
             let duration = match details.get("ignoreDuration") {
                 None | Some(Value::Null) => None,
@@ -173,13 +172,32 @@ fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
                     ApiError::BadRequest("statusDetails.ignoreUntil must be an RFC 3339 time".into())
                 })?),
             };
-            let count = match details.get("ignoreCount") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(v.as_i64().filter(|n| *n > 0).ok_or_else(|| {
-                    ApiError::BadRequest("statusDetails.ignoreCount must be a positive integer".into())
-                })?),
+            let positive = |name: &str| -> Result<Option<i64>, ApiError> {
+                match details.get(name) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(v) => Ok(Some(v.as_i64().filter(|n| *n > 0).ok_or_else(|| {
+                        ApiError::BadRequest(format!("statusDetails.{name} must be a positive integer"))
+                    })?)),
+                }
             };
-            Ok(StatusChange::Ignored { until, count })
+            let count = positive("ignoreCount")?;
+            let users = positive("ignoreUserCount")?;
+            // Sentry's ignoreWindow (minutes) turns ignoreCount into "N times within the window".
+            let (count, window) = match (count, positive("ignoreWindow")?) {
+                (Some(n), Some(minutes)) => (None, Some((n, minutes as f64 * 60.0))),
+                (None, Some(_)) => {
+                    return Err(ApiError::BadRequest(
+                        "statusDetails.ignoreWindow needs ignoreCount: how many events within it".into(),
+                    ));
+                }
+                (count, None) => (count, None),
+            };
+            Ok(StatusChange::Ignored {
+                until,
+                count,
+                users,
+                window,
+            })
         }
         other => Err(ApiError::BadRequest(format!(
             "unsupported status {other:?}: use resolved, unresolved or ignored"

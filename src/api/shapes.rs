@@ -14,9 +14,16 @@ pub fn short_id(issue: &IssueRecord) -> String {
 pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
     let status = issue.effective_status(now);
     let status_details = if status == "ignored" {
+        // Sentry's shape: a windowed count is ignoreCount with ignoreWindow in minutes.
+        let (count, window) = match issue.ignore_window {
+            Some((n, seconds)) => (Some(n), Some((seconds / 60.0).round() as i64)),
+            None => (issue.ignore_count, None),
+        };
         json!({
             "ignoreUntil": issue.ignore_until.map(format_rfc3339),
-            "ignoreCount": issue.ignore_count,
+            "ignoreCount": count,
+            "ignoreWindow": window,
+            "ignoreUserCount": issue.ignore_users,
             "actor": null,
         })
     } else {

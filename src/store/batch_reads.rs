@@ -111,6 +111,8 @@ impl Known {
                     ignore_until: b,
                     ignore_count: c,
                     ignore_baseline: d,
+                    extended: false,
+                    more: None,
                 };
                 self.states.insert(id, state);
             }

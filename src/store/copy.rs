@@ -40,7 +40,7 @@ const TABLES: &[&str] = &[
     "counters",
 ];
 
-/// Rows per INSERT: PostgreSQL allows 65,535 parameters; the widest table has 22 columns.
+/// Rows per INSERT: PostgreSQL allows 65,535 parameters; the widest table has 28 columns.
 const ROWS_PER_INSERT: usize = 500;
 
 /// What was copied: rows per table, in copy order.

@@ -81,11 +81,14 @@ pub async fn digest(
             created,
         });
     }
-    let (deltas, events) = settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
+    let mut states = std::mem::take(&mut known.states);
+    issue_writes::load_more_conditions(conn, rows, &assigned, &mut states).await?;
+    let (deltas, events) = settle(rows, &assigned, &states, now, &mut outcomes, &mut activity);
     // Notifications join the same transaction: committed together, or not at all.
     enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
     let writing = Instant::now();
     batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity)).await?;
+    issue_writes::settle_more_conditions(conn, &deltas, &states).await?;
     times.add(Stage::Write, writing);
     Ok(outcomes)
 }
@@ -245,15 +248,41 @@ fn transition(
                 let needed = usize::try_from(count - already).ok()?.max(1);
                 delta.indices.get(needed - 1).copied()
             });
-            let reopening = if by_time { Some(delta.first_index) } else { by_count };
-            if let Some(index) = reopening {
-                delta.reopen = true;
-                outcomes[index].unignored = true;
-                let reason = if by_time {
-                    "ignore_until_expired"
-                } else {
-                    "ignore_count_reached"
+            let more = state.more.as_ref();
+            let by_users = more.and_then(|m| {
+                // The k-th user new to the issue brings the users gained since ignoring to N.
+                let needed = usize::try_from(m.users? - m.users_gained).ok()?.max(1);
+                m.new_user_rows.get(needed - 1).copied()
+            });
+            let by_window = more.and_then(|m| {
+                let (count, seconds) = m.window?;
+                // A window opens with the first event after the last one closed.
+                let (start, seen) = match m.window_start {
+                    Some(start) if now - start < seconds => (start, m.window_seen),
+                    _ => (now, 0),
                 };
+                let needed = usize::try_from(count - seen).ok()?.max(1);
+                let hit = delta.indices.get(needed - 1).copied();
+                if hit.is_none() {
+                    delta.ignore_window = Some((start, seen + delta.count));
+                }
+                hit
+            });
+            let candidates = [
+                (by_time.then_some(delta.first_index), "ignore_until_expired"),
+                (by_count, "ignore_count_reached"),
+                (by_users, "ignore_users_reached"),
+                (by_window, "ignore_window_reached"),
+            ];
+            // The earliest event that meets a condition ends the ignore.
+            let reopening = candidates
+                .iter()
+                .filter_map(|(index, reason)| index.map(|i| (i, *reason)))
+                .min_by_key(|(i, _)| delta.indices.iter().position(|x| x == i));
+            if let Some((index, reason)) = reopening {
+                delta.reopen = true;
+                delta.ignore_window = None;
+                outcomes[index].unignored = true;
                 activity.push(Activity::with_reason(
                     issue_id,
                     "set_unresolved",

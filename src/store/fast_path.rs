@@ -100,6 +100,16 @@ impl FastPath {
                 _ => return Ok(None),
             }
         }
+        // An ignore that ends on users or a window needs reads of its own: the general path's.
+        let extended = |a: &Assigned| {
+            known
+                .states
+                .get(&a.issue_id)
+                .is_some_and(|s| s.status == "ignored" && s.extended)
+        };
+        if assigned.iter().any(extended) {
+            return Ok(None);
+        }
         let mut activity = Vec::new();
         let (deltas, events) = digest::settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
         if !activity.is_empty() {
@@ -125,7 +135,8 @@ fn read_known(db: &rusqlite::Connection, rows: &[&EventRow]) -> Result<Known, St
     let mut stored = db.prepare_cached("SELECT 1 FROM events WHERE project_id = ?1 AND event_id = ?2")?;
     let mut owner = db.prepare_cached("SELECT issue_id FROM grouphashes WHERE project_id = ?1 AND hash = ?2")?;
     let mut state = db.prepare_cached(
-        "SELECT status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues WHERE id = ?1",
+        "SELECT status, times_seen, ignore_until, ignore_count, ignore_baseline, \
+         ignore_users IS NOT NULL OR ignore_window_count IS NOT NULL FROM issues WHERE id = ?1",
     )?;
     for row in rows {
         let pid = row.project_id;
@@ -153,6 +164,8 @@ fn read_known(db: &rusqlite::Connection, rows: &[&EventRow]) -> Result<Known, St
                             ignore_until: r.get(2)?,
                             ignore_count: r.get(3)?,
                             ignore_baseline: r.get(4)?,
+                            extended: r.get(5)?,
+                            more: None,
                         })
                     })
                     .optional()?;

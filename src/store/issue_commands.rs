@@ -12,10 +12,14 @@ use super::{Pool, StoreError};
 pub enum StatusChange {
     Resolved,
     Unresolved,
-    /// Ignored until an optional time (epoch seconds) and/or an optional number of more events.
+    /// Ignored until whichever comes first of: a time (epoch seconds), a number of more
+    /// events, a number of more distinct users, `window.0` events within `window.1` seconds.
+    /// None of them: ignored until someone unignores it.
     Ignored {
         until: Option<f64>,
         count: Option<i64>,
+        users: Option<i64>,
+        window: Option<(i64, f64)>,
     },
 }
 
@@ -45,6 +49,12 @@ pub enum IssueCommand {
     Comment {
         issue_id: i64,
         text: String,
+        actor: String,
+    },
+    /// `sources` (of the target's project) become part of `target`.
+    Merge {
+        target: i64,
+        sources: Vec<i64>,
         actor: String,
     },
 }
@@ -121,6 +131,9 @@ pub async fn apply(conn: &mut Conn<'_>, cmd: &IssueCommand, now: f64) -> Result<
             let data = serde_json::json!({ "text": text }).to_string();
             log(conn, *issue_id, "note", &data, actor, now).await
         }
+        IssueCommand::Merge { target, sources, actor } => {
+            super::issue_merge::merge(conn, *target, sources, actor, now).await
+        }
         IssueCommand::Delete { issue_id } => {
             let done = on!(conn, |c| sqlx::query("DELETE FROM issues WHERE id = $1")
                 .bind(issue_id)
@@ -144,20 +157,34 @@ async fn set_status(
     now: f64,
 ) -> Result<CommandOutcome, StoreError> {
     on!(conn, |c, DB| {
-        let (status, resolved_at, until, count) = match change {
-            StatusChange::Resolved => ("resolved", Some(now), None, None),
-            StatusChange::Unresolved => ("unresolved", None, None, None),
-            StatusChange::Ignored { until, count } => ("ignored", None, *until, *count),
+        let none = (None, None, None, None);
+        let (status, resolved_at, (until, count, users, window)) = match change {
+            StatusChange::Resolved => ("resolved", Some(now), none),
+            StatusChange::Unresolved => ("unresolved", None, none),
+            StatusChange::Ignored {
+                until,
+                count,
+                users,
+                window,
+            } => ("ignored", None, (*until, *count, *users, *window)),
         };
+        // The baselines are the issue's counts now; a window starts with the next event.
         let updated = sqlx::query(
             "UPDATE issues SET status = $1, resolved_at = $2, ignore_until = $3, ignore_count = $4, \
-             ignore_baseline = CASE WHEN $5 IS NULL THEN NULL ELSE times_seen END WHERE id = $6 RETURNING id",
+             ignore_baseline = CASE WHEN $5 IS NULL THEN NULL ELSE times_seen END, \
+             ignore_users = $6, ignore_users_baseline = CASE WHEN $7 IS NULL THEN NULL ELSE users_seen END, \
+             ignore_window_count = $8, ignore_window = $9, ignore_window_start = NULL, ignore_window_seen = NULL \
+             WHERE id = $10 RETURNING id",
         )
         .bind(status)
         .bind(resolved_at)
         .bind(until)
         .bind(count)
         .bind(count)
+        .bind(users)
+        .bind(users)
+        .bind(window.map(|w| w.0))
+        .bind(window.map(|w| w.1))
         .bind(issue_id)
         .fetch_optional(&mut *c)
         .await?;
@@ -169,7 +196,14 @@ async fn set_status(
             StatusChange::Unresolved => "set_unresolved",
             StatusChange::Ignored { .. } => "set_ignored",
         };
-        let data = serde_json::json!({ "ignore_until": until, "ignore_count": count }).to_string();
+        let data = serde_json::json!({
+            "ignore_until": until,
+            "ignore_count": count,
+            "ignore_users": users,
+            "ignore_window_count": window.map(|w| w.0),
+            "ignore_window": window.map(|w| w.1),
+        })
+        .to_string();
         let activity = Activity {
             issue_id,
             kind,

@@ -32,6 +32,11 @@ pub struct IssueRecord {
     pub ignore_until: Option<f64>,
     pub ignore_count: Option<i64>,
     pub ignore_baseline: Option<i64>,
+    /// More distinct users that end the ignore, and `users_seen` when it began.
+    pub ignore_users: Option<i64>,
+    pub ignore_users_baseline: Option<i64>,
+    /// `(events, seconds)`: that many events within that long end the ignore.
+    pub ignore_window: Option<(i64, f64)>,
     pub assignee_id: Option<i64>,
     pub assignee_email: Option<String>,
 }
@@ -162,7 +167,8 @@ pub struct IssueFilter {
 
 const ISSUE_COLUMNS: &str = "i.id, i.project_id, p.slug, p.name, i.short_number, i.title, i.culprit, i.type, i.value, \
      i.level, i.platform, i.status, i.first_seen, i.last_seen, i.times_seen, i.users_seen, i.first_release, \
-     i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline, i.assignee_id, u.email";
+     i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline, i.assignee_id, u.email, \
+     i.ignore_users, i.ignore_users_baseline, i.ignore_window_count, i.ignore_window";
 
 /// Issues with their project and assignee.
 const ISSUE_FROM: &str =
@@ -197,6 +203,9 @@ macro_rules! issue_from_row {
             ignore_baseline: r.get(21),
             assignee_id: r.get(22),
             assignee_email: r.get(23),
+            ignore_users: r.get(24),
+            ignore_users_baseline: r.get(25),
+            ignore_window: r.get::<Option<i64>, _>(26).zip(r.get::<Option<f64>, _>(27)),
         }
     }};
 }

@@ -21,6 +21,8 @@ pub struct IssueDelta {
     pub first_release: Option<String>,
     /// The issue goes back to unresolved (regression or ended ignore).
     pub reopen: bool,
+    /// An ignore's window after this batch, when it continues: (start, events in it).
+    pub ignore_window: Option<(f64, i64)>,
 }
 
 impl IssueDelta {
@@ -34,6 +36,7 @@ impl IssueDelta {
             latest_index: first_index,
             first_release: None,
             reopen: false,
+            ignore_window: None,
         }
     }
 
@@ -61,6 +64,25 @@ pub struct IssueState {
     pub ignore_until: Option<f64>,
     pub ignore_count: Option<i64>,
     pub ignore_baseline: Option<i64>,
+    /// The ignore also ends on users or a window ([`MoreConditions`]). The fast path reads only
+    /// this and leaves such batches to the general path, which loads `more`.
+    pub extended: bool,
+    pub more: Option<MoreConditions>,
+}
+
+/// An ignore's conditions on distinct users and on events within a window.
+#[derive(Debug, Clone, Default)]
+pub struct MoreConditions {
+    /// More distinct users that end the ignore, and how many it has gained since.
+    pub users: Option<i64>,
+    pub users_gained: i64,
+    /// Rows of the batch that bring the issue a user it had not seen, in order.
+    pub new_user_rows: Vec<usize>,
+    /// `(events, seconds)`: that many events within that long end the ignore.
+    pub window: Option<(i64, f64)>,
+    /// The window under way: when it started, and its events so far.
+    pub window_start: Option<f64>,
+    pub window_seen: i64,
 }
 
 /// A row for the activity log.
@@ -155,4 +177,116 @@ pub async fn link_hashes(
         }
         Ok(())
     })
+}
+
+/// `ignore_users, ignore_users_baseline, users_seen, ignore_window_count, ignore_window,
+/// ignore_window_start, ignore_window_seen` of an issue.
+type ConditionsRow = (
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    Option<i64>,
+);
+
+/// For the batch's ignored issues: the ignore's conditions on users and on a window, and which
+/// of the batch's rows bring each a user it has not seen. Ignores are rare, so this is a read
+/// of its own, on the general path only.
+pub async fn load_more_conditions(
+    conn: &mut Conn<'_>,
+    rows: &[&EventRow],
+    assigned: &[super::digest::Assigned],
+    states: &mut std::collections::HashMap<i64, IssueState>,
+) -> Result<(), StoreError> {
+    let mut ignored: Vec<i64> = assigned
+        .iter()
+        .map(|a| a.issue_id)
+        .filter(|id| states.get(id).is_some_and(|s| s.status == "ignored"))
+        .collect();
+    ignored.sort_unstable();
+    ignored.dedup();
+    for issue_id in ignored {
+        let (users, baseline, users_seen, window_count, window, start, seen): ConditionsRow =
+            on!(conn, |c| sqlx::query_as(
+                "SELECT ignore_users, ignore_users_baseline, users_seen, ignore_window_count, ignore_window, \
+             ignore_window_start, ignore_window_seen FROM issues WHERE id = $1"
+            )
+            .bind(issue_id)
+            .fetch_one(&mut *c)
+            .await?);
+        if users.is_none() && window_count.is_none() {
+            continue;
+        }
+        let mut more = MoreConditions {
+            users,
+            users_gained: users_seen - baseline.unwrap_or(users_seen),
+            window: window_count.zip(window),
+            window_start: start,
+            window_seen: seen.unwrap_or(0),
+            ..MoreConditions::default()
+        };
+        if users.is_some() {
+            let mut fresh = std::collections::HashSet::new();
+            for a in assigned.iter().filter(|a| a.issue_id == issue_id) {
+                let Some(key) = rows[a.index].user_key.as_deref() else {
+                    continue;
+                };
+                if fresh.contains(key) {
+                    continue;
+                }
+                let known = on!(conn, |c| sqlx::query(
+                    "SELECT 1 FROM issue_users WHERE issue_id = $1 AND user_key = $2"
+                )
+                .bind(issue_id)
+                .bind(key)
+                .fetch_optional(&mut *c)
+                .await?
+                .is_some());
+                if !known {
+                    fresh.insert(key);
+                    more.new_user_rows.push(a.index);
+                }
+            }
+        }
+        if let Some(state) = states.get_mut(&issue_id) {
+            state.extended = true;
+            state.more = Some(more);
+        }
+    }
+    Ok(())
+}
+
+/// After the batch's writes: an ignore's window carries on with its new count, and an ignore
+/// that ended drops its conditions on users and windows (the batch's `UPDATE` cleared the rest).
+pub async fn settle_more_conditions(
+    conn: &mut Conn<'_>,
+    deltas: &std::collections::BTreeMap<i64, IssueDelta>,
+    states: &std::collections::HashMap<i64, IssueState>,
+) -> Result<(), StoreError> {
+    for (issue_id, delta) in deltas {
+        if states.get(issue_id).is_none_or(|s| s.more.is_none()) {
+            continue;
+        }
+        on!(conn, |c| {
+            if let Some((start, seen)) = delta.ignore_window {
+                sqlx::query("UPDATE issues SET ignore_window_start = $1, ignore_window_seen = $2 WHERE id = $3")
+                    .bind(start)
+                    .bind(seen)
+                    .bind(issue_id)
+                    .execute(&mut *c)
+                    .await?;
+            } else if delta.reopen {
+                sqlx::query(
+                    "UPDATE issues SET ignore_users = NULL, ignore_users_baseline = NULL, ignore_window = NULL, \
+                     ignore_window_count = NULL, ignore_window_start = NULL, ignore_window_seen = NULL WHERE id = $1",
+                )
+                .bind(issue_id)
+                .execute(&mut *c)
+                .await?;
+            }
+        });
+    }
+    Ok(())
 }

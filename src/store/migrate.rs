@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared limits",
         include_str!("../../migrations/0010_shared_limits.sql"),
     ),
+    (
+        11,
+        "ignore conditions",
+        include_str!("../../migrations/0011_ignore_conditions.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -47,6 +52,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "shared limits",
         include_str!("../../migrations/postgres/0010_shared_limits.sql"),
+    ),
+    (
+        11,
+        "ignore conditions",
+        include_str!("../../migrations/postgres/0011_ignore_conditions.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ mod events;
 mod fast_path;
 mod feedback;
 mod issue_commands;
+mod issue_merge;
 mod issue_reads;
 mod issue_writes;
 mod migrate;

@@ -20,10 +20,20 @@ const MATCHING_CAP: i64 = 10_000;
 #[template(path = "bulk_confirm.html")]
 struct ConfirmPage {
     chrome: Chrome,
-    count: usize,
+    question: String,
+    explanation: String,
+    button: String,
     /// The form's fields, posted again with `confirmed=yes`.
     fields: Vec<(String, String)>,
     back: String,
+}
+
+/// The form's fields again, with `confirmed=yes`, for the confirmation page to post.
+fn confirmed(fields: &[(String, String)]) -> Vec<(String, String)> {
+    let mut fields = fields.to_vec();
+    fields.retain(|(k, _)| k != "confirmed");
+    fields.push(("confirmed".into(), "yes".into()));
+    fields
 }
 
 /// `POST /issues/bulk`
@@ -57,6 +67,9 @@ pub async fn bulk(
     if ids.is_empty() {
         return Ok(see_other(&back(&base, list, "none", 0)));
     }
+    if action == "merge" {
+        return merge(&state, &viewer, &ids, &fields, &back(&base, list, "", 0)).await;
+    }
     let command = |issue_id: i64| -> Result<IssueCommand, WebError> {
         let actor = viewer.email.clone();
         let status = |change| IssueCommand::SetStatus {
@@ -70,6 +83,8 @@ pub async fn bulk(
             "ignore" => status(StatusChange::Ignored {
                 until: None,
                 count: None,
+                users: None,
+                window: None,
             }),
             "assign" => IssueCommand::Assign {
                 issue_id,
@@ -91,13 +106,16 @@ pub async fn bulk(
         return Err(WebError::BadRequest(format!("no user {id}")));
     }
     if action == "delete" && get("confirmed") != Some("yes") {
-        let mut fields = fields.clone();
-        fields.retain(|(k, _)| k != "confirmed");
-        fields.push(("confirmed".into(), "yes".into()));
+        let n = ids.len();
+        let issues = if n == 1 { "issue" } else { "issues" };
         return page(&ConfirmPage {
             chrome: Chrome::for_viewer("Delete issues?", &viewer),
-            count: ids.len(),
-            fields,
+            question: format!("Delete {n} {issues}?"),
+            explanation: "Their events, tags and activity are deleted too. This cannot be undone; an event \
+                          that arrives later starts a new issue."
+                .into(),
+            button: format!("Delete {n} {issues}"),
+            fields: confirmed(&fields),
             back: back(&base, list, "", 0),
         });
     }
@@ -114,6 +132,72 @@ pub async fn bulk(
     }
     Ok(see_other(&back(&base, list, action, done)))
 }
+
+/// Merges the issues into the one with the most events, after asking.
+async fn merge(
+    state: &WebState,
+    viewer: &Viewer,
+    ids: &[i64],
+    fields: &[(String, String)],
+    back: &str,
+) -> Result<HttpResponse, WebError> {
+    if ids.len() > MERGE_CAP {
+        return Err(WebError::BadRequest(format!(
+            "merge at most {MERGE_CAP} issues at once"
+        )));
+    }
+    let mut issues = Vec::with_capacity(ids.len());
+    for id in ids {
+        issues.extend(store::issue_by_id(&state.pool, *id).await?);
+    }
+    if issues.len() < 2 {
+        return Err(WebError::BadRequest("select two or more issues to merge".into()));
+    }
+    if issues.iter().any(|i| i.project_id != issues[0].project_id) {
+        return Err(WebError::BadRequest("only issues of one project can be merged".into()));
+    }
+    // The issue with the most events stays, as Sentry keeps it; the oldest wins a tie.
+    let target = issues
+        .iter()
+        .max_by_key(|i| (i.times_seen, std::cmp::Reverse(i.id)))
+        .expect("two or more issues");
+    let others: Vec<String> = issues
+        .iter()
+        .filter(|i| i.id != target.id)
+        .map(crate::api::short_id)
+        .collect();
+    let confirmed_now = fields.iter().any(|(k, v)| k == "confirmed" && v == "yes");
+    if !confirmed_now {
+        return page(&ConfirmPage {
+            chrome: Chrome::for_viewer("Merge issues?", viewer),
+            question: format!("Merge {} issues into {}?", issues.len(), crate::api::short_id(target)),
+            explanation: format!(
+                "{} and their events, counts and tags become part of {} ({}); later events of theirs \
+                 land there too.",
+                others.join(", "),
+                crate::api::short_id(target),
+                target.title
+            ),
+            button: format!("Merge into {}", crate::api::short_id(target)),
+            fields: confirmed(fields),
+            back: back.to_string(),
+        });
+    }
+    let command = IssueCommand::Merge {
+        target: target.id,
+        sources: issues.iter().filter(|i| i.id != target.id).map(|i| i.id).collect(),
+        actor: viewer.email.clone(),
+    };
+    state
+        .writer
+        .command(command)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(see_other(&format!("/issues/{}/", target.id)))
+}
+
+/// Issues merged at once, at most.
+const MERGE_CAP: usize = 100;
 
 /// The list a bulk form came from: `/issues/` or a project's `/projects/{slug}/issues/` (and
 /// that project's id). Anything else is refused, so the redirect cannot leave the site.

@@ -20,6 +20,10 @@ pub struct StatusForm {
     ignore_minutes: Option<String>,
     /// Events, for "ignore until N more …".
     ignore_count: Option<String>,
+    /// Users, for "until it affects N more users".
+    ignore_users: Option<String>,
+    /// Events per hour, for "until it occurs N times within an hour".
+    ignore_rate: Option<String>,
 }
 
 /// `POST /issues/{id}/status`: resolve, unresolve, or ignore (optionally with a condition).
@@ -44,6 +48,8 @@ pub async fn set_status(
                 .filter(|m| *m > 0)
                 .map(|m| unix_now() + m as f64 * 60.0),
             count: number(&form.ignore_count).filter(|c| *c > 0),
+            users: number(&form.ignore_users).filter(|c| *c > 0),
+            window: number(&form.ignore_rate).filter(|c| *c > 0).map(|n| (n, 3600.0)),
         },
         other => return Err(WebError::BadRequest(format!("unknown status {other:?}"))),
     };

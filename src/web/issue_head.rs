@@ -42,21 +42,34 @@ impl IssueHead {
     }
 }
 
-/// "Ignored until 2026-11-27 10:00:00 UTC (in 5 hours)", "Ignored until 5 more events", or
-/// "Ignored forever".
+/// "Ignored until 2026-11-27 10:00:00 UTC (in 5 hours)", "Ignored until 5 more events or 2 more
+/// users, whichever comes first", or "Ignored forever…".
 fn ignore_terms(issue: &IssueRecord, now: f64) -> String {
     let mut terms = Vec::new();
     if let Some(until) = issue.ignore_until {
         terms.push(format!("{} ({})", time::exact(until), time::ahead(until, now)));
     }
+    let plural = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     if let Some(count) = issue.ignore_count {
         let left = (issue.ignore_baseline.unwrap_or(issue.times_seen) + count - issue.times_seen).max(0);
-        terms.push(format!("{left} more event{}", if left == 1 { "" } else { "s" }));
+        terms.push(plural(left, "more event"));
     }
-    if terms.is_empty() {
-        "Ignored forever, until someone unignores it".to_string()
-    } else {
-        format!("Ignored until {}, whichever comes first", terms.join(" or "))
+    if let Some(users) = issue.ignore_users {
+        let left = (issue.ignore_users_baseline.unwrap_or(issue.users_seen) + users - issue.users_seen).max(0);
+        terms.push(plural(left, "more user"));
+    }
+    if let Some((count, seconds)) = issue.ignore_window {
+        let within = if seconds == 3600.0 {
+            "an hour".to_string()
+        } else {
+            format!("{} minutes", (seconds / 60.0).round())
+        };
+        terms.push(format!("{} within {within}", plural(count, "event")));
+    }
+    match terms.len() {
+        0 => "Ignored forever, until someone unignores it".to_string(),
+        1 => format!("Ignored until {}", terms[0]),
+        _ => format!("Ignored until {}, whichever comes first", terms.join(" or ")),
     }
 }
 

@@ -248,9 +248,34 @@ fn describe(kind: &str, data: &str, users: &[(i64, String)]) -> String {
         "set_unresolved" => match data.get("reason").and_then(Value::as_str) {
             Some("ignore_count_reached") => format!("Unignored: the event count was reached (event {event})"),
             Some("ignore_until_expired") => "Unignored: the ignore period ended".into(),
+            Some("ignore_users_reached") => format!("Unignored: the number of users was reached (event {event})"),
+            Some("ignore_window_reached") => {
+                format!("Unignored: it happened as often as allowed within the window (event {event})")
+            }
             _ => "Marked unresolved".into(),
         },
-        "set_ignored" => "Ignored".into(),
+        "set_ignored" => {
+            let n = |k: &str| data.get(k).and_then(Value::as_i64);
+            let mut until = Vec::new();
+            if let Some(c) = n("ignore_count") {
+                until.push(format!("{c} more events"));
+            }
+            if let Some(u) = n("ignore_users") {
+                until.push(format!("{u} more users"));
+            }
+            if let Some(c) = n("ignore_window_count") {
+                let minutes = data.get("ignore_window").and_then(Value::as_f64).unwrap_or(3600.0) / 60.0;
+                until.push(format!("{c} events within {minutes:.0} minutes"));
+            }
+            if data.get("ignore_until").is_some_and(|v| !v.is_null()) {
+                until.push("a time".into());
+            }
+            if until.is_empty() {
+                "Ignored".into()
+            } else {
+                format!("Ignored until {}", until.join(" or "))
+            }
+        }
         "assigned" => {
             let to = data
                 .get("assignee_id")
@@ -264,6 +289,14 @@ fn describe(kind: &str, data: &str, users: &[(i64, String)]) -> String {
             }
         }
         "unassigned" => "Unassigned".into(),
+        "merge" => {
+            let merged: Vec<&str> = data
+                .get("merged")
+                .and_then(Value::as_array)
+                .map(|m| m.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!("Merged {} into this issue", merged.join(", "))
+        }
         "linked" => format!(
             "Linked {}",
             data.get("label").and_then(Value::as_str).unwrap_or("an external issue")

@@ -184,11 +184,15 @@ async fn in_a_real_browser_the_keyboard_reaches_moves_through_and_triages_issues
     c.goto(&app.url("/issues/")).await.unwrap();
     c.wait().for_element(Locator::Css("tr.issue-row")).await.unwrap();
 
-    // The first Tab lands on the skip link, which leads past the header and the search to the
-    // list: two more presses reach the first issue.
+    // The first Tab lands on the skip link, which leads past the header, the search and the
+    // bulk actions to the list: past the page's box and the row's box is the first issue.
     press(&browser, &[Key::Tab.into()]).await;
     assert_eq!(focused(&browser).await, "a #issue-list");
-    press(&browser, &[Key::Enter.into(), Key::Tab.into(), Key::Tab.into()]).await;
+    press(
+        &browser,
+        &[Key::Enter.into(), Key::Tab.into(), Key::Tab.into(), Key::Tab.into()],
+    )
+    .await;
     assert_eq!(focused(&browser).await, "a /issues/3/", "the newest issue's title");
 
     // j and k move through the list; "/" goes to the search box.
@@ -243,7 +247,7 @@ async fn in_a_real_browser_bulk_actions_select_the_page_assign_and_delete_after_
         .unwrap();
     click_to_navigate(&browser, Locator::Css("button[value=delete]")).await;
     assert_eq!(text(&browser, "h1").await, "Delete 1 issue?");
-    click_to_navigate(&browser, Locator::Id("confirm-delete")).await;
+    click_to_navigate(&browser, Locator::Id("confirm")).await;
     assert_eq!(text(&browser, "#bulk-notice").await, "Deleted 1 issue.");
     let left: Vec<String> = {
         let mut v = Vec::new();

@@ -172,6 +172,41 @@ async fn an_issue_ignored_until_five_more_events_reopens_on_the_fifth() {
 }
 
 #[tokio::test]
+async fn the_api_ignores_until_n_events_within_a_window_or_n_more_users_as_sentry_spells_them() {
+    let app = spawn_app().await;
+    app.send(&bug("burst")).await;
+    let id = only_issue(&app, "query=").await["id"].as_str().unwrap().to_string();
+    let path = format!("/api/0/issues/{id}/");
+    let windowed =
+        json!({"status": "ignored", "statusDetails": {"ignoreCount": 3, "ignoreWindow": 60, "ignoreUserCount": 10}});
+    let (status, ignored) = app.api_put(&path, &windowed).await;
+    assert_eq!(status, 200, "{ignored}");
+    let (_, _, issue) = app.api_get(&path).await;
+    assert_eq!(issue["statusDetails"]["ignoreCount"], 3);
+    assert_eq!(issue["statusDetails"]["ignoreWindow"], 60);
+    assert_eq!(issue["statusDetails"]["ignoreUserCount"], 10);
+    for n in 1..=2 {
+        app.send(&bug("burst")).await;
+        let (_, _, issue) = app.api_get(&path).await;
+        assert_eq!(issue["status"], "ignored", "after {n} events in the window");
+    }
+    app.send(&bug("burst")).await;
+    let (_, _, issue) = app.api_get(&path).await;
+    assert_eq!(issue["status"], "unresolved", "the third event within the hour ends it");
+    let (_, _, activity) = app.api_get(&format!("/api/0/issues/{id}/activity/")).await;
+    let last = activity.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["data"]["reason"], "ignore_window_reached");
+    let (status, body) = app
+        .api_put(
+            &path,
+            &json!({"status": "ignored", "statusDetails": {"ignoreWindow": 60}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("needs ignoreCount"), "{body}");
+}
+
+#[tokio::test]
 async fn an_ignore_for_a_duration_that_has_passed_counts_as_unresolved_and_forever_stays_ignored() {
     let app = spawn_app().await;
     app.send(&bug("a")).await;

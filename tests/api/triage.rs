@@ -232,3 +232,168 @@ async fn bulk_actions_reach_the_selection_the_page_or_every_match_and_the_list_m
     outside[1].1 = "https://evil.example/".into();
     assert_eq!(send(outside).await.status, 400);
 }
+
+#[tokio::test]
+async fn an_issue_ignored_until_more_users_or_a_burst_comes_back_when_the_condition_is_met() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let event_of = |ty: &str, user: &str| {
+        let mut e = error_event();
+        e["exception"]["values"][0]["type"] = ty.into();
+        e["user"] = json!({"id": user});
+        e
+    };
+    let status = |id: i64| {
+        let browser = &browser;
+        async move {
+            let page = browser.get(&format!("/issues/{id}/")).await.body;
+            page.split("id=\"issue-status\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string()
+        }
+    };
+    app.send(&event_of("UsersError", "ann")).await;
+    app.send(&event_of("BurstError", "ann")).await;
+    let csrf = crate::web::hidden(&browser.get("/issues/1/").await.body, "csrf");
+    let ignore = |id: i64, field: &'static str| {
+        let (browser, csrf) = (&browser, csrf.clone());
+        async move {
+            let form = [("csrf", csrf.as_str()), ("status", "ignored"), (field, "2")];
+            assert_eq!(browser.post(&format!("/issues/{id}/status"), &form).await.status, 303);
+        }
+    };
+
+    // Until 2 more users: ann again and bob once keep it ignored; carl is the second new user.
+    ignore(1, "ignore_users").await;
+    let head = browser.get("/issues/1/").await.body;
+    assert!(
+        head.contains("Ignored until 2 more users"),
+        "{}",
+        head.split("<section class=\"actions\">")
+            .nth(1)
+            .unwrap_or_default()
+            .split("</section>")
+            .next()
+            .unwrap()
+    );
+    for user in ["ann", "bob", "bob"] {
+        app.send(&event_of("UsersError", user)).await;
+        assert_eq!(status(1).await, "ignored", "after {user}");
+    }
+    app.send(&event_of("UsersError", "carl")).await;
+    assert_eq!(status(1).await, "unresolved");
+    let activity = browser.get("/issues/1/activity/").await.body;
+    assert!(activity.contains("Ignored until 2 more users") && activity.contains("the number of users was reached"));
+
+    // Until 2 events within an hour: the first keeps it ignored, the second ends it.
+    ignore(2, "ignore_rate").await;
+    assert!(
+        browser
+            .get("/issues/2/")
+            .await
+            .body
+            .contains("Ignored until 2 events within an hour")
+    );
+    app.send(&event_of("BurstError", "ann")).await;
+    assert_eq!(status(2).await, "ignored");
+    app.send(&event_of("BurstError", "ann")).await;
+    assert_eq!(status(2).await, "unresolved");
+    assert!(
+        browser
+            .get("/issues/2/activity/")
+            .await
+            .body
+            .contains("as often as allowed within the window")
+    );
+}
+
+#[tokio::test]
+async fn merged_issues_add_up_in_the_one_with_most_events_and_their_later_events_land_there() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let send = |ty: &'static str, shard: &'static str| {
+        let app = &app;
+        async move {
+            let mut e = error_event();
+            e["exception"]["values"][0]["type"] = ty.into();
+            e["tags"] = json!({"shard": shard});
+            e["user"] = json!({"id": shard});
+            app.send(&e).await;
+        }
+    };
+    for shard in ["a", "a", "b"] {
+        send("MainError", shard).await;
+    }
+    send("SideError", "c").await;
+    send("OtherError", "a").await;
+    let csrf = crate::web::hidden(&browser.get("/issues/").await.body, "csrf");
+    let form = |confirmed: bool| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("base", "/issues/".to_string()),
+            ("issue", "1".into()),
+            ("issue", "2".into()),
+            ("action", "merge".into()),
+        ];
+        if confirmed {
+            f.push(("confirmed", "yes".into()));
+        }
+        f
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post("/issues/bulk", &pairs).await
+        }
+    };
+    let ask = post(form(false)).await;
+    assert_eq!(ask.status, 200);
+    assert!(
+        ask.body.contains("Merge 2 issues into DEFAULT-1?"),
+        "the one with most events stays"
+    );
+    assert_eq!(
+        browser.get("/issues/2/").await.status,
+        200,
+        "nothing merged before confirming"
+    );
+    let done = post(form(true)).await;
+    assert_eq!(done.location.as_deref(), Some("/issues/1/"));
+    assert_eq!(browser.get("/issues/2/").await.status, 404);
+
+    let page = browser.get("/issues/1/").await.body;
+    assert!(page.contains("<dd id=\"issue-events\">4</dd>"), "3 + 1 events");
+    assert!(page.contains("<dd id=\"issue-users\">3</dd>"), "users a, b and c");
+    let tags = browser.get("/issues/1/tags/?key=shard").await.body;
+    assert!(tags.contains("3 values in 4 events"), "tag values add up");
+    let events = browser.get("/issues/1/events/").await.body;
+    assert_eq!(
+        events.matches("<td data-label=\"Event\">").count(),
+        4,
+        "the events moved"
+    );
+    assert!(
+        browser
+            .get("/issues/1/activity/")
+            .await
+            .body
+            .contains("Merged DEFAULT-2 into this issue")
+    );
+
+    // A later SideError lands in the merged issue; OtherError stays apart.
+    send("SideError", "d").await;
+    let page = browser.get("/issues/1/").await.body;
+    assert!(page.contains("<dd id=\"issue-events\">5</dd>"));
+    assert!(
+        browser
+            .get("/issues/3/")
+            .await
+            .body
+            .contains("<dd id=\"issue-events\">1</dd>")
+    );
+}
