@@ -117,8 +117,8 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
         .command(IssueCommand::Delete { issue_id: issue.id })
         .await?
     {
-        CommandOutcome::Done => Ok(HttpResponse::Accepted().finish()),
         CommandOutcome::NotFound => Err(not_found(&issue.id.to_string())),
+        CommandOutcome::Done | CommandOutcome::Split(_) => Ok(HttpResponse::Accepted().finish()),
     }
 }
 

@@ -33,6 +33,11 @@ impl EventRow {
     pub(super) fn tags_json(&self) -> String {
         serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".into())
     }
+
+    /// The grouphash column: the event's first hash, which is always one of its issue's.
+    pub(super) fn primary_hash(&self) -> Option<&str> {
+        self.issue.hashes.first().map(String::as_str)
+    }
 }
 
 /// What an event says about the issue it belongs to.
@@ -116,6 +121,21 @@ pub async fn issue_of_event(pool: &Pool, event_id: &str) -> Result<Option<i64>, 
         .fetch_optional(c)
         .await?;
         Ok(row.map(|r| r.get(0)))
+    })
+}
+
+/// The issue's newest stored event whose primary hash is `hash`.
+pub async fn latest_event_of_hash(pool: &Pool, issue_id: i64, hash: &str) -> Result<Option<StoredEvent>, StoreError> {
+    on!(pool, |c| {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND grouphash = $2 ORDER BY timestamp DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(issue_id)
+            .bind(hash)
+            .fetch_optional(c)
+            .await?;
+        Ok(row.as_ref().map(|r| stored_event!(r)))
     })
 }
 

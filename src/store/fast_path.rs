@@ -202,8 +202,8 @@ WHERE id = ?13";
 fn write(db: &rusqlite::Connection, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
     let mut insert = db.prepare_cached(
         "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
-         environment, user_key, tags, payload, dict_id, reopened) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         environment, user_key, tags, payload, dict_id, reopened, grouphash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     for e in writes.events {
         let row = e.row;
@@ -222,6 +222,7 @@ fn write(db: &rusqlite::Connection, writes: &BatchWrites<'_>) -> Result<(), Stor
             row.payload,
             row.dict_id,
             e.reopened,
+            row.primary_hash(),
         ])?;
     }
     // Users first: an insert that adds a row is a user new to that issue.

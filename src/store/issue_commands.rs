@@ -57,6 +57,13 @@ pub enum IssueCommand {
         sources: Vec<i64>,
         actor: String,
     },
+    /// `hash` and its events leave `issue_id` for a new issue (answered `Split`).
+    Unmerge {
+        issue_id: i64,
+        hash: String,
+        facts: super::issue_merge::SplitFacts,
+        actor: String,
+    },
 }
 
 /// What a command found.
@@ -64,6 +71,8 @@ pub enum IssueCommand {
 pub enum CommandOutcome {
     Done,
     NotFound,
+    /// Unmerging made this issue.
+    Split(i64),
 }
 
 pub async fn apply(conn: &mut Conn<'_>, cmd: &IssueCommand, now: f64) -> Result<CommandOutcome, StoreError> {
@@ -134,6 +143,17 @@ pub async fn apply(conn: &mut Conn<'_>, cmd: &IssueCommand, now: f64) -> Result<
         IssueCommand::Merge { target, sources, actor } => {
             super::issue_merge::merge(conn, *target, sources, actor, now).await
         }
+        IssueCommand::Unmerge {
+            issue_id,
+            hash,
+            facts,
+            actor,
+        } => Ok(
+            match super::issue_merge::unmerge(conn, *issue_id, hash, facts, actor, now).await? {
+                Some(new_issue) => CommandOutcome::Split(new_issue),
+                None => CommandOutcome::NotFound,
+            },
+        ),
         IssueCommand::Delete { issue_id } => {
             let done = on!(conn, |c| sqlx::query("DELETE FROM issues WHERE id = $1")
                 .bind(issue_id)

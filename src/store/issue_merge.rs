@@ -114,3 +114,219 @@ async fn move_into(conn: &mut Conn<'_>, source: i64, target: i64) -> Result<(), 
     }
     Ok(())
 }
+
+/// What a new issue split off by unmerging is called: from its newest event's grouping.
+#[derive(Debug, Clone)]
+pub struct SplitFacts {
+    pub title: String,
+    pub culprit: Option<String>,
+    pub ty: Option<String>,
+    pub value: Option<String>,
+}
+
+/// Splits hash `hash` off `issue_id` into a new issue, with the stored events whose primary
+/// hash it is; their counts, hourly buckets and tag values move with them. Events stored
+/// before events recorded their hash (NULL) stay. `Ok(None)`: the issue or the hash is gone,
+/// it is the issue's last hash, or no stored event has it.
+pub async fn unmerge(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+    hash: &str,
+    facts: &SplitFacts,
+    actor: &str,
+    now: f64,
+) -> Result<Option<i64>, StoreError> {
+    type Moved = (i64, f64, String, Option<String>, String, String, Option<String>);
+    let Some(project) = project_of(conn, issue_id).await? else {
+        return Ok(None);
+    };
+    let hashes: i64 = on!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM grouphashes WHERE issue_id = $1"
+    )
+    .bind(issue_id)
+    .fetch_one(&mut *c)
+    .await?);
+    let owned: Option<i64> = on!(conn, |c| sqlx::query_scalar(
+        "SELECT issue_id FROM grouphashes WHERE project_id = $1 AND hash = $2"
+    )
+    .bind(project)
+    .bind(hash)
+    .fetch_optional(&mut *c)
+    .await?);
+    if owned != Some(issue_id) || hashes < 2 {
+        return Ok(None);
+    }
+    let moved: Vec<Moved> = on!(conn, |c| sqlx::query_as(
+        "SELECT id, timestamp, tags, user_key, level, platform, release FROM events \
+         WHERE issue_id = $1 AND grouphash = $2 ORDER BY timestamp, id"
+    )
+    .bind(issue_id)
+    .bind(hash)
+    .fetch_all(&mut *c)
+    .await?);
+    // A hash without stored events has nothing to split off.
+    let (Some(first), Some(last)) = (moved.first().cloned(), moved.last().cloned()) else {
+        return Ok(None);
+    };
+    let count = moved.len() as i64;
+    let new_id: i64 = on!(conn, |c| {
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE projects SET next_issue_number = next_issue_number + 1 WHERE id = $1 RETURNING next_issue_number - 1",
+        )
+        .bind(project)
+        .fetch_one(&mut *c)
+        .await?;
+        sqlx::query_scalar(
+            "INSERT INTO issues (project_id, short_number, title, culprit, type, value, level, platform, first_seen, \
+             last_seen, first_release, last_release, grouping_config, times_seen) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, grouping_config, $13 FROM issues WHERE id = $14 \
+             RETURNING id",
+        )
+        .bind(project)
+        .bind(number)
+        .bind(&facts.title)
+        .bind(&facts.culprit)
+        .bind(&facts.ty)
+        .bind(&facts.value)
+        .bind(&last.4)
+        .bind(&last.5)
+        .bind(first.1)
+        .bind(last.1)
+        .bind(&first.6)
+        .bind(&last.6)
+        .bind(count)
+        .bind(issue_id)
+        .fetch_one(&mut *c)
+        .await?
+    });
+    // What the moved events counted, per hour, tag value and user.
+    let mut hourly: std::collections::BTreeMap<i64, i64> = Default::default();
+    let mut tags: std::collections::BTreeMap<(String, String), (i64, f64, f64)> = Default::default();
+    let mut users: std::collections::BTreeSet<String> = Default::default();
+    for (_, timestamp, tags_json, user_key, ..) in &moved {
+        *hourly.entry((timestamp / 3600.0).floor() as i64).or_default() += 1;
+        let pairs: Vec<(String, String)> = serde_json::from_str(tags_json).unwrap_or_default();
+        for pair in pairs {
+            let entry = tags.entry(pair).or_insert((0, *timestamp, *timestamp));
+            entry.0 += 1;
+            entry.1 = entry.1.min(*timestamp);
+            entry.2 = entry.2.max(*timestamp);
+        }
+        users.extend(user_key.clone());
+    }
+    on!(conn, |c| {
+        sqlx::query("UPDATE grouphashes SET issue_id = $1 WHERE project_id = $2 AND hash = $3")
+            .bind(new_id)
+            .bind(project)
+            .bind(hash)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE events SET issue_id = $1 WHERE issue_id = $2 AND grouphash = $3")
+            .bind(new_id)
+            .bind(issue_id)
+            .bind(hash)
+            .execute(&mut *c)
+            .await?;
+        for (hour, n) in &hourly {
+            sqlx::query("UPDATE issue_hourly SET count = count - $1 WHERE issue_id = $2 AND hour = $3")
+                .bind(n)
+                .bind(issue_id)
+                .bind(hour)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("INSERT INTO issue_hourly (issue_id, hour, count) VALUES ($1, $2, $3)")
+                .bind(new_id)
+                .bind(hour)
+                .bind(n)
+                .execute(&mut *c)
+                .await?;
+        }
+        for ((key, value), (n, first_seen, last_seen)) in &tags {
+            sqlx::query(
+                "UPDATE issue_tag_values SET count = count - $1 WHERE issue_id = $2 AND key = $3 AND value = $4",
+            )
+            .bind(n)
+            .bind(issue_id)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "INSERT INTO issue_tag_values (issue_id, key, value, count, first_seen, last_seen) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(new_id)
+            .bind(key)
+            .bind(value)
+            .bind(n)
+            .bind(first_seen)
+            .bind(last_seen)
+            .execute(&mut *c)
+            .await?;
+        }
+        sqlx::query("DELETE FROM issue_hourly WHERE issue_id = $1 AND count <= 0")
+            .bind(issue_id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("DELETE FROM issue_tag_values WHERE issue_id = $1 AND count <= 0")
+            .bind(issue_id)
+            .execute(&mut *c)
+            .await?;
+        for user in &users {
+            sqlx::query("INSERT INTO issue_users (issue_id, user_key) VALUES ($1, $2)")
+                .bind(new_id)
+                .bind(user)
+                .execute(&mut *c)
+                .await?;
+        }
+        // The issue keeps its users: one of them may have had other events of it, thinned by
+        // retention since, which nothing could tell apart.
+        sqlx::query("UPDATE issues SET users_seen = $1 WHERE id = $2")
+            .bind(users.len() as i64)
+            .bind(new_id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE issues SET times_seen = CASE WHEN times_seen - $1 < 1 THEN 1 ELSE times_seen - $1 END WHERE id = $2")
+            .bind(count)
+            .bind(issue_id)
+            .execute(&mut *c)
+            .await?;
+    });
+    let (old_short, new_short) = (short_id(conn, issue_id).await?, short_id(conn, new_id).await?);
+    on!(conn, |c| {
+        for (on_issue, data) in [
+            (
+                issue_id,
+                serde_json::json!({ "hash": hash, "into": new_short, "events": count }),
+            ),
+            (
+                new_id,
+                serde_json::json!({ "hash": hash, "from": old_short, "events": count }),
+            ),
+        ] {
+            sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES ($1, 'unmerge', $2, $3, $4)")
+                .bind(on_issue)
+                .bind(data.to_string())
+                .bind(actor)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+        }
+    });
+    Ok(Some(new_id))
+}
+
+/// The issue's hashes with the stored events each holds (`None`: events stored before events
+/// recorded their hash), most events first.
+pub async fn hashes_of(pool: &super::Pool, issue_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT g.hash, (SELECT COUNT(*) FROM events e WHERE e.issue_id = g.issue_id AND e.grouphash = g.hash) \
+             FROM grouphashes g WHERE g.issue_id = $1 ORDER BY 2 DESC, g.hash",
+        )
+        .bind(issue_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    })
+}

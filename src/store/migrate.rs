@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ignore conditions",
         include_str!("../../migrations/0011_ignore_conditions.sql"),
     ),
+    (
+        12,
+        "event hashes",
+        include_str!("../../migrations/0012_event_hashes.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -57,6 +62,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "ignore conditions",
         include_str!("../../migrations/postgres/0011_ignore_conditions.sql"),
+    ),
+    (
+        12,
+        "event hashes",
+        include_str!("../../migrations/postgres/0012_event_hashes.sql"),
     ),
 ];
 

@@ -20,6 +20,7 @@ mod fast_path;
 mod feedback;
 mod issue_commands;
 mod issue_merge;
+pub use issue_merge::{SplitFacts, hashes_of};
 mod issue_reads;
 mod issue_writes;
 mod migrate;
@@ -53,7 +54,7 @@ pub use pool::{Backend, Pool};
 use pool::{Db, on};
 pub use stages::{Stage, StageTimes};
 
-pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id, issue_of_event};
+pub use events::{EventRow, IssueFacts, StoredEvent, count_events, event_by_id, issue_of_event, latest_event_of_hash};
 pub use issue_commands::{CommandOutcome, IssueCommand, StatusChange, activity_of};
 pub use issue_reads::{
     AssigneeFilter, Compare, EventOrder, Feedback, FieldFilter, IssueField, IssueFilter, IssueLink, IssueRecord,

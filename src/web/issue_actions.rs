@@ -180,7 +180,59 @@ async fn command(state: &WebState, cmd: IssueCommand) -> Result<(), WebError> {
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
     {
-        store::CommandOutcome::Done => Ok(()),
         store::CommandOutcome::NotFound => Err(WebError::NotFound("The issue is gone.".into())),
+        store::CommandOutcome::Done | store::CommandOutcome::Split(_) => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UnmergeForm {
+    csrf: String,
+    hash: String,
+}
+
+/// `POST /issues/{id}/unmerge`: a fingerprint and its events become an issue of their own,
+/// named by the grouping of its newest event.
+pub async fn unmerge(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<UnmergeForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    let issue = issue(&state, &path).await?;
+    let latest = store::latest_event_of_hash(&state.pool, issue.id, &form.hash)
+        .await?
+        .ok_or_else(|| WebError::BadRequest("no stored event of this issue has that fingerprint".into()))?;
+    crate::compression::ensure_loaded(&state.pool, &state.codec, [latest.dict_id]).await;
+    let json = state
+        .codec
+        .decompress(&latest.payload, latest.dict_id)
+        .map_err(|e| WebError::Internal(format!("event {} is unreadable: {e}", latest.event_id)))?;
+    let event: crate::event::Event = serde_json::from_slice(&json)
+        .map_err(|e| WebError::Internal(format!("event {} is not an event: {e}", latest.event_id)))?;
+    let grouping = crate::grouping::calculate(&event);
+    let facts = store::SplitFacts {
+        title: grouping.title,
+        culprit: grouping.culprit,
+        ty: grouping.metadata.ty,
+        value: grouping.metadata.value,
+    };
+    let cmd = IssueCommand::Unmerge {
+        issue_id: issue.id,
+        hash: form.hash.clone(),
+        facts,
+        actor: viewer.email.clone(),
+    };
+    match state
+        .writer
+        .command(cmd)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+    {
+        store::CommandOutcome::Split(new_issue) => Ok(see_other(&format!("/issues/{new_issue}/"))),
+        _ => Err(WebError::BadRequest(
+            "that fingerprint cannot be unmerged: it is the issue's last one, or no longer its".into(),
+        )),
     }
 }

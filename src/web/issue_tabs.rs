@@ -195,6 +195,31 @@ pub async fn tags(
     })
 }
 
+#[derive(Template)]
+#[template(path = "issue_merged.html")]
+struct MergedPage {
+    chrome: Chrome,
+    head: IssueHead,
+    /// Fingerprints with their stored events.
+    hashes: Vec<(String, i64)>,
+}
+
+/// `GET /issues/{id}/merged/`: the issue's fingerprints, each to unmerge.
+pub async fn merged(
+    viewer: Viewer,
+    path: web::Path<String>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let issue = issue(&state, &path).await?;
+    let hashes = store::hashes_of(&state.pool, issue.id).await?;
+    let head = IssueHead::load(&state, issue, "merged").await?;
+    page(&MergedPage {
+        chrome: Chrome::for_viewer(&format!("Fingerprints of {}", head.short_id), &viewer),
+        head,
+        hashes,
+    })
+}
+
 pub struct ActivityRow {
     pub what: String,
     pub who: String,
@@ -289,6 +314,16 @@ fn describe(kind: &str, data: &str, users: &[(i64, String)]) -> String {
             }
         }
         "unassigned" => "Unassigned".into(),
+        "unmerge" => match (data.get("into"), data.get("from")) {
+            (Some(into), _) => format!(
+                "Unmerged fingerprint {} with {} events into {}",
+                data.get("hash").and_then(Value::as_str).unwrap_or(""),
+                data.get("events").and_then(Value::as_i64).unwrap_or(0),
+                into.as_str().unwrap_or("")
+            ),
+            (_, Some(from)) => format!("Split off {} by unmerging", from.as_str().unwrap_or("")),
+            _ => "Unmerged".into(),
+        },
         "merge" => {
             let merged: Vec<&str> = data
                 .get("merged")

@@ -119,6 +119,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/{id}/events", web::get().to(issue_tabs::events))
         .route("/issues/{id}/tags", web::get().to(issue_tabs::tags))
         .route("/issues/{id}/activity", web::get().to(issue_tabs::activity))
+        .route("/issues/{id}/merged", web::get().to(issue_tabs::merged))
+        .route("/issues/{id}/unmerge", web::post().to(issue_actions::unmerge))
         .route("/issues/{id}/events/{event_id}", web::get().to(issue_page::show_event))
         .route(
             "/issues/{id}/events/{event_id}/json",

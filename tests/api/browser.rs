@@ -258,3 +258,40 @@ async fn in_a_real_browser_bulk_actions_select_the_page_assign_and_delete_after_
     };
     assert_eq!(left, ["/issues/3/", "/issues/1/"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_a_tag_value_leads_to_its_issues_and_issues_merge_and_unmerge() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    set_up_admin(&app, &browser).await;
+    for (ty, shard) in [("MainError", "eu"), ("MainError", "eu"), ("SideError", "us")] {
+        let mut event = crate::helpers::error_event();
+        event["exception"]["values"][0]["type"] = ty.into();
+        event["tags"] = serde_json::json!({ "shard": shard });
+        app.send(&event).await;
+    }
+
+    // The sidebar's value is a link to the project's issues with it.
+    c.goto(&app.url("/issues/2/")).await.unwrap();
+    click_to_navigate(&browser, Locator::Css("a.tag-bar[title^='us:']")).await;
+    let search = c.find(Locator::Css("input[type=search]")).await.unwrap();
+    assert_eq!(search.prop("value").await.unwrap().as_deref(), Some("shard:us"));
+    assert_eq!(c.find_all(Locator::Css("a.title")).await.unwrap().len(), 1);
+
+    // Tick both on the list, merge after confirming: the one with more events stays.
+    c.goto(&app.url("/issues/")).await.unwrap();
+    c.find(Locator::Id("select-page")).await.unwrap().click().await.unwrap();
+    click_to_navigate(&browser, Locator::Css("button[value=merge]")).await;
+    assert_eq!(text(&browser, "h1").await, "Merge 2 issues into DEFAULT-1?");
+    click_to_navigate(&browser, Locator::Id("confirm")).await;
+    assert_eq!(text(&browser, "#issue-events").await, "3");
+
+    // Its Merged tab splits SideError's fingerprint off again.
+    click_to_navigate(&browser, Locator::LinkText("Merged")).await;
+    let buttons = c.find_all(Locator::Css("button.unmerge")).await.unwrap();
+    assert_eq!(buttons.len(), 2, "two fingerprints, each with events");
+    click_to_navigate(&browser, Locator::Css("tr:nth-child(2) button.unmerge")).await;
+    assert_eq!(text(&browser, ".issue-head h1").await, "SideError: division by zero");
+    assert_eq!(text(&browser, "#issue-events").await, "1");
+}

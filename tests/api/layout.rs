@@ -106,6 +106,7 @@ fn pages() -> Vec<(&'static str, String)> {
         ("tags", "/issues/1/tags/".into()),
         ("tag-values", "/issues/1/tags/?key=long_value".into()),
         ("activity", "/issues/1/activity/".into()),
+        ("merged", "/issues/1/merged/".into()),
         ("projects", "/projects/".into()),
         ("project", "/projects/default/".into()),
         ("alerts", "/projects/default/alerts/".into()),

@@ -396,4 +396,86 @@ async fn merged_issues_add_up_in_the_one_with_most_events_and_their_later_events
             .body
             .contains("<dd id=\"issue-events\">1</dd>")
     );
+
+    // The Merged tab lists both fingerprints; unmerging SideError's (2 events) splits it off.
+    let merged = browser.get("/issues/1/merged/").await.body;
+    let rows: Vec<(String, String)> = merged
+        .split("<td data-label=\"Fingerprint\"><code>")
+        .skip(1)
+        .map(|r| {
+            let hash = r.split('<').next().unwrap().to_string();
+            let count = r
+                .split("class=\"num\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string();
+            (hash, count)
+        })
+        .collect();
+    assert_eq!(
+        rows.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        ["3", "2"],
+        "{rows:?}"
+    );
+    let side = rows[1].0.clone();
+    let split = browser
+        .post("/issues/1/unmerge", &[("csrf", csrf.as_str()), ("hash", side.as_str())])
+        .await;
+    assert_eq!(split.status, 303, "{}", split.body);
+    let new_issue = split.location.unwrap();
+    assert_eq!(new_issue, "/issues/4/");
+    let side_page = browser.get(&new_issue).await.body;
+    assert!(
+        side_page.contains("<h1>SideError: division by zero</h1>"),
+        "named by its newest event"
+    );
+    assert!(
+        side_page.contains("<dd id=\"issue-events\">2</dd>") && side_page.contains("<dd id=\"issue-users\">2</dd>")
+    );
+    let main_page = browser.get("/issues/1/").await.body;
+    assert!(main_page.contains("<dd id=\"issue-events\">3</dd>"));
+    assert!(
+        browser
+            .get("/issues/1/tags/?key=shard")
+            .await
+            .body
+            .contains("2 values in 3 events")
+    );
+    assert!(
+        browser
+            .get("/issues/4/tags/?key=shard")
+            .await
+            .body
+            .contains("2 values in 2 events")
+    );
+    assert!(browser.get("/issues/1/activity/").await.body.contains("into DEFAULT-4"));
+    let listed = |body: String| body.matches("<td data-label=\"Event\">").count();
+    assert_eq!(
+        listed(browser.get("/issues/4/events/").await.body),
+        2,
+        "the events moved"
+    );
+    assert_eq!(listed(browser.get("/issues/1/events/").await.body), 3);
+    let only_one = browser.get("/issues/4/merged/").await.body;
+    assert!(only_one.contains("nothing to unmerge") && !only_one.contains("class=\"unmerge\""));
+
+    // Later events of the fingerprint go to the split-off issue.
+    send("SideError", "e").await;
+    assert!(
+        browser
+            .get("/issues/4/")
+            .await
+            .body
+            .contains("<dd id=\"issue-events\">3</dd>")
+    );
+    assert!(
+        browser
+            .get("/issues/1/")
+            .await
+            .body
+            .contains("<dd id=\"issue-events\">3</dd>")
+    );
 }

@@ -552,5 +552,5 @@ async fn three_nodes_started_together_on_a_new_database_share_one_schema_and_one
     .await
     .unwrap());
     assert_eq!(projects, 1);
-    assert_eq!(migrations, 3, "each of the 3 migrations (9, 10, 11) applied once");
+    assert_eq!(migrations, 4, "each of the 4 migrations (9 to 12) applied once");
 }

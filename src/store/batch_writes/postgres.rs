@@ -14,10 +14,11 @@ use crate::store::StoreError;
 const WRITE_BATCH: &str = "\
 WITH new_events AS (
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
-                        environment, user_key, tags, payload, dict_id, reopened)
+                        environment, user_key, tags, payload, dict_id, reopened, grouphash)
     SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::DOUBLE PRECISION[],
                          $5::DOUBLE PRECISION[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
-                         $10::TEXT[], $11::TEXT[], $12::BYTEA[], $13::BIGINT[], $41::BIGINT[])
+                         $10::TEXT[], $11::TEXT[], $12::BYTEA[], $13::BIGINT[], $41::BIGINT[],
+                         $42::TEXT[])
 ), new_users AS (
     INSERT INTO issue_users (issue_id, user_key)
     SELECT * FROM UNNEST($14::BIGINT[], $15::TEXT[])
@@ -140,6 +141,7 @@ pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Res
         .bind(writes.activity.iter().map(|a| a.data.as_str()).collect::<Vec<_>>())
         .bind(writes.activity.iter().map(|a| a.at).collect::<Vec<_>>())
         .bind(events.iter().map(|e| i64::from(e.reopened)).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.row.primary_hash()).collect::<Vec<_>>())
         .execute(c)
         .await?;
     Ok(())

@@ -29,7 +29,7 @@ fn insert_events(qb: &mut QueryBuilder<Sqlite>, writes: &BatchWrites<'_>) {
     for chunk in writes.events.chunks(ROWS_PER_STATEMENT) {
         qb.push(
             "INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release, \
-             environment, user_key, tags, payload, dict_id, reopened) ",
+             environment, user_key, tags, payload, dict_id, reopened, grouphash) ",
         );
         qb.push_values(chunk, |mut b, e| {
             let row = e.row;
@@ -46,7 +46,8 @@ fn insert_events(qb: &mut QueryBuilder<Sqlite>, writes: &BatchWrites<'_>) {
                 .push_bind(row.tags_json())
                 .push_bind(row.payload.as_slice())
                 .push_bind(row.dict_id)
-                .push_bind(e.reopened);
+                .push_bind(e.reopened)
+                .push_bind(row.primary_hash());
         });
         qb.push("; ");
     }
