@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A running server, its base URL and the default project's public key.
@@ -11,6 +11,11 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub key: String,
+    /// What [`Server::command`] needs to reach the same data.
+    binary: PathBuf,
+    data: PathBuf,
+    /// `--database-url`'s value among the `serve` arguments: PostgreSQL's database.
+    pub database_url: Option<String>,
 }
 
 impl Server {
@@ -26,16 +31,11 @@ impl Server {
         let mut command = Command::new(binary);
         command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data);
         command.args(extra);
+        without_bench_settings(&mut command);
         // Retention off the path unless asked for (TOCSIN_RETENTION_MAX_EVENTS=…): the figures
         // are about ingest and storage, not thinning.
         if std::env::var_os("TOCSIN_RETENTION_MAX_EVENTS").is_none() {
             command.args(["--retention-max-events", "1000000000"]);
-        }
-        // The benchmark's own settings are not the server's (it would warn about them).
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("TOCSIN_BENCH_") {
-                command.env_remove(name);
-            }
         }
         let mut child = command
             .env("RUST_LOG", "warn")
@@ -53,12 +53,44 @@ impl Server {
             }
         }
         let key = dsn.split("://").nth(1).unwrap().split('@').next().unwrap().to_string();
-        Server { child, base, key }
+        let database_url = extra
+            .windows(2)
+            .find(|w| w[0] == "--database-url")
+            .map(|w| w[1].to_string());
+        Server {
+            child,
+            base,
+            key,
+            binary: binary.to_path_buf(),
+            data: data.to_path_buf(),
+            database_url,
+        }
+    }
+
+    /// A `tocsin` command (`user create`, …) on the server's data: its data directory and, on
+    /// PostgreSQL, its database.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.args(args).arg("--data-dir").arg(&self.data);
+        if let Some(url) = &self.database_url {
+            command.args(["--database-url", url]);
+        }
+        without_bench_settings(&mut command);
+        command
     }
 
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The benchmark's own settings are not the server's (it would warn about them).
+fn without_bench_settings(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TOCSIN_BENCH_") {
+            command.env_remove(name);
+        }
     }
 }
 

@@ -68,6 +68,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "event hashes",
         include_str!("../../migrations/postgres/0012_event_hashes.sql"),
     ),
+    (
+        13,
+        "issues by last seen",
+        include_str!("../../migrations/postgres/0013_issues_by_last_seen.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {
