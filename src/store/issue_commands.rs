@@ -263,7 +263,7 @@ async fn exists(conn: &mut Conn<'_>, issue_id: i64) -> Result<bool, StoreError> 
     })
 }
 
-async fn log(
+pub(super) async fn log(
     conn: &mut Conn<'_>,
     issue_id: i64,
     kind: &str,

@@ -39,16 +39,9 @@ pub async fn merge(
         .bind(target)
         .execute(&mut *c)
         .await?;
-        let data = serde_json::json!({ "merged": merged }).to_string();
-        sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES ($1, 'merge', $2, $3, $4)")
-            .bind(target)
-            .bind(data)
-            .bind(actor)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
     });
-    Ok(CommandOutcome::Done)
+    let data = serde_json::json!({ "merged": merged }).to_string();
+    super::issue_commands::log(conn, target, "merge", &data, actor, now).await
 }
 
 async fn project_of(conn: &mut Conn<'_>, issue_id: i64) -> Result<Option<i64>, StoreError> {
@@ -293,26 +286,18 @@ pub async fn unmerge(
             .await?;
     });
     let (old_short, new_short) = (short_id(conn, issue_id).await?, short_id(conn, new_id).await?);
-    on!(conn, |c| {
-        for (on_issue, data) in [
-            (
-                issue_id,
-                serde_json::json!({ "hash": hash, "into": new_short, "events": count }),
-            ),
-            (
-                new_id,
-                serde_json::json!({ "hash": hash, "from": old_short, "events": count }),
-            ),
-        ] {
-            sqlx::query("INSERT INTO activity (issue_id, kind, data, actor, at) VALUES ($1, 'unmerge', $2, $3, $4)")
-                .bind(on_issue)
-                .bind(data.to_string())
-                .bind(actor)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
-        }
-    });
+    for (on_issue, data) in [
+        (
+            issue_id,
+            serde_json::json!({ "hash": hash, "into": new_short, "events": count }),
+        ),
+        (
+            new_id,
+            serde_json::json!({ "hash": hash, "from": old_short, "events": count }),
+        ),
+    ] {
+        super::issue_commands::log(conn, on_issue, "unmerge", &data.to_string(), actor, now).await?;
+    }
     Ok(Some(new_id))
 }
 

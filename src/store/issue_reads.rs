@@ -496,7 +496,7 @@ pub enum EventOrder {
     OldestFirst,
 }
 
-/// A page of an issue's events (`limit + 1` read to tell whether more follow).
+/// A page of the issue's events in `order` (`limit + 1` are read to tell whether more follow).
 pub async fn issue_events(
     pool: &Pool,
     issue_id: i64,
@@ -504,27 +504,7 @@ pub async fn issue_events(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<StoredEvent>, bool), StoreError> {
-    on!(pool, |c| {
-        let direction = match order {
-            EventOrder::NewestFirst => "DESC",
-            EventOrder::OldestFirst => "ASC",
-        };
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY timestamp {direction}, id {direction} \
-             LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(issue_id)
-            .bind(limit + 1)
-            .bind(offset)
-            .fetch_all(c)
-            .await?;
-        let more = rows.len() as i64 > limit;
-        Ok((
-            rows.iter().take(limit as usize).map(|r| stored_event!(r)).collect(),
-            more,
-        ))
-    })
+    events_page(pool, issue_id, order, None, offset, limit).await
 }
 
 /// A page of the issue's events, newest first, carrying tag `key` = `value`.
@@ -543,14 +523,30 @@ pub async fn issue_events_tagged(
         "%{}%",
         pair.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
     );
+    events_page(pool, issue_id, EventOrder::NewestFirst, Some(pattern), offset, limit).await
+}
+
+async fn events_page(
+    pool: &Pool,
+    issue_id: i64,
+    order: EventOrder,
+    tags_like: Option<String>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<StoredEvent>, bool), StoreError> {
     on!(pool, |c| {
+        let direction = match order {
+            EventOrder::NewestFirst => "DESC",
+            EventOrder::OldestFirst => "ASC",
+        };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND tags LIKE $2 ESCAPE '\\' \
-             ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 AND ($2 IS NULL OR tags LIKE $3 ESCAPE '\\') \
+             ORDER BY timestamp {direction}, id {direction} LIMIT $4 OFFSET $5"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(issue_id)
-            .bind(&pattern)
+            .bind(tags_like.as_deref())
+            .bind(tags_like.as_deref())
             .bind(limit + 1)
             .bind(offset)
             .fetch_all(c)
