@@ -174,4 +174,20 @@ async fn no_page_is_wider_than_a_desktop_or_a_phone_window_even_with_hostile_con
         json!([0, 5, 5]),
         "DSN first, then 4 snippets, each with a copy button"
     );
+
+    // Signed out, the sign-in page fits too.
+    crate::browser::click_to_navigate(&browser, Locator::Css("form.logout button")).await;
+    for width in [1440u32, 390] {
+        c.set_window_size(width, 900).await.unwrap();
+        c.goto(&app.url("/login")).await.unwrap();
+        c.wait().for_element(Locator::Css("main form")).await.unwrap();
+        let (extra, culprits) = overflow(&browser).await;
+        if extra > 0 {
+            too_wide.push(format!(
+                "/login at {width} px: {extra} px too wide, past the edge: {culprits:?}"
+            ));
+        }
+        std::fs::write(shots.join(format!("login-{width}.png")), c.screenshot().await.unwrap()).unwrap();
+    }
+    assert!(too_wide.is_empty(), "{}", too_wide.join("\n"));
 }

@@ -512,20 +512,17 @@ async fn the_alerts_page_adds_channels_and_the_issue_page_shows_delivery_history
 
     app.send(&error_event()).await;
     receiver.wait_for(1).await;
-    let started = std::time::Instant::now();
-    loop {
-        let issue = browser.get("/issues/1/").await.body;
-        if issue.contains(r#"<td data-label="Channel">slack</td><td data-label="Trigger">new</td>"#)
-            && issue.contains(r#"<td data-label="Outcome">delivered</td>"#)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no delivery history: {issue}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::helpers::poll(
+        "the issue page shows the delivery",
+        std::time::Duration::from_secs(20),
+        async || {
+            let issue = browser.get("/issues/1/").await.body;
+            let shown = issue.contains(r#"<td data-label="Channel">slack</td><td data-label="Trigger">new</td>"#)
+                && issue.contains(r#"<td data-label="Outcome">delivered</td>"#);
+            if shown { Ok(()) } else { Err(issue) }
+        },
+    )
+    .await;
     let test = browser.post("/projects/default/alerts/test", &[("csrf", &csrf)]).await;
     assert!(test.body.contains("A test notification is on its way to 1 channel(s)."));
     receiver.wait_for(2).await;
