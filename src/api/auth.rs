@@ -29,6 +29,11 @@ pub async fn require_admin_token(req: &HttpRequest, state: &ApiState) -> Result<
     }
 }
 
+/// The request's token and its scope; 401 without a valid one.
+pub async fn token_scope(req: &HttpRequest, state: &ApiState) -> Result<(String, store::TokenScope), ApiError> {
+    token_with_scope(req, &state.pool).await?.ok_or(ApiError::Unauthorized)
+}
+
 /// The name of a valid bearer token on the request, if it carries one.
 pub async fn token_name(req: &HttpRequest, pool: &store::Pool) -> Result<Option<String>, store::StoreError> {
     Ok(token_with_scope(req, pool).await?.map(|(name, _)| name))

@@ -144,7 +144,7 @@ async fn assignee(state: &ApiState, raw: &Value) -> Result<Option<i64>, ApiError
         .ok_or_else(|| ApiError::BadRequest(format!("assignedTo {text:?}: no such user")))
 }
 
-fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
+pub(super) fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
     let status = body
         .get("status")
         .and_then(Value::as_str)

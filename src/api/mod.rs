@@ -6,8 +6,10 @@ pub mod auth;
 
 mod error;
 mod events;
+mod issue_bulk;
 mod issue_events;
 mod issues;
+mod organization;
 mod pagination;
 mod projects;
 mod query;
@@ -61,45 +63,53 @@ impl ApiState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/0/projects/{org}/{project_slug}")
-            .route(web::get().to(projects::detail))
-            .route(web::put().to(projects::update))
-            .route(web::delete().to(projects::delete)),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/events/{event_id}",
-        web::get().to(events::event_detail),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/issues",
-        web::get().to(issues::list),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/alerts",
-        web::get().to(alerts::list),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/alerts",
-        web::post().to(alerts::create),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/alerts/test",
-        web::post().to(alerts::test),
-    )
-    .route(
-        "/api/0/projects/{org}/{project_slug}/alerts/{id}",
-        web::delete().to(alerts::delete),
-    )
-    .service(
-        web::resource(["/api/0/issues/{issue}", "/api/0/organizations/{org}/issues/{issue}"])
-            .route(web::get().to(issues::detail))
-            .route(web::put().to(issues::update))
-            .route(web::delete().to(issues::delete)),
-    )
-    .route("/api/0/issues/{issue}/events", web::get().to(issue_events::list))
-    .route("/api/0/issues/{issue}/events/{which}", web::get().to(issue_events::one))
-    .route("/api/0/issues/{issue}/tags", web::get().to(issue_events::tags))
-    .route("/api/0/issues/{issue}/tags/{key}", web::get().to(issue_events::tag))
-    .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity));
+    cfg.route("/api/0", web::get().to(organization::root))
+        .route("/api/0/organizations", web::get().to(organization::list))
+        .route("/api/0/organizations/{org}", web::get().to(organization::detail))
+        .route(
+            "/api/0/organizations/{org}/projects",
+            web::get().to(organization::projects),
+        )
+        .service(
+            web::resource("/api/0/projects/{org}/{project_slug}")
+                .route(web::get().to(projects::detail))
+                .route(web::put().to(projects::update))
+                .route(web::delete().to(projects::delete)),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/events/{event_id}",
+            web::get().to(events::event_detail),
+        )
+        .service(
+            web::resource("/api/0/projects/{org}/{project_slug}/issues")
+                .route(web::get().to(issues::list))
+                .route(web::put().to(issue_bulk::update)),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/alerts",
+            web::get().to(alerts::list),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/alerts",
+            web::post().to(alerts::create),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/alerts/test",
+            web::post().to(alerts::test),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/alerts/{id}",
+            web::delete().to(alerts::delete),
+        )
+        .service(
+            web::resource(["/api/0/issues/{issue}", "/api/0/organizations/{org}/issues/{issue}"])
+                .route(web::get().to(issues::detail))
+                .route(web::put().to(issues::update))
+                .route(web::delete().to(issues::delete)),
+        )
+        .route("/api/0/issues/{issue}/events", web::get().to(issue_events::list))
+        .route("/api/0/issues/{issue}/events/{which}", web::get().to(issue_events::one))
+        .route("/api/0/issues/{issue}/tags", web::get().to(issue_events::tags))
+        .route("/api/0/issues/{issue}/tags/{key}", web::get().to(issue_events::tag))
+        .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity));
 }

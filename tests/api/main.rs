@@ -21,6 +21,7 @@ mod issues;
 mod layout;
 mod memory;
 mod moving;
+mod npm;
 mod notify;
 mod postgres;
 mod protocol;
@@ -31,6 +32,7 @@ mod retention;
 mod scrubbing;
 mod sdks;
 mod search;
+mod sentry_cli;
 mod triage;
 mod web;
 

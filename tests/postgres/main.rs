@@ -43,6 +43,8 @@ mod health;
 #[path = "../api/issues.rs"]
 mod issues;
 mod nodes;
+#[path = "../api/npm.rs"]
+mod npm;
 #[path = "../api/notify.rs"]
 mod notify;
 #[path = "../api/postgres.rs"]
@@ -59,6 +61,8 @@ mod receivers;
 mod retention;
 #[path = "../api/scrubbing.rs"]
 mod scrubbing;
+#[path = "../api/sentry_cli.rs"]
+mod sentry_cli;
 #[path = "../api/sdks.rs"]
 mod sdks;
 #[path = "../api/search.rs"]

@@ -1,0 +1,58 @@
+//! The npm side of the end-to-end tests: the real `@sentry/cli`, installed on first use from
+//! `tests/npm/package.json` (pinned) with the machine's npm, and reused while that file is
+//! unchanged. Its binary comes as an npm package of its own for the platform: no download
+//! from anywhere but the registry.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::helpers::{TestApp, run_checked as run};
+
+fn manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/package.json")
+}
+
+/// The `sentry-cli` binary, installing the packages if needed. A file lock makes concurrent
+/// test processes wait for one another instead of racing npm.
+pub fn sentry_cli() -> PathBuf {
+    let wanted = std::fs::read_to_string(manifest()).expect("tests/npm/package.json");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npm");
+    std::fs::create_dir_all(&dir).expect("npm dir");
+    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("lock the npm dir");
+    let marker = dir.join(".installed-package-json");
+    let bin = dir.join("node_modules/.bin/sentry-cli");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !bin.exists() {
+        std::fs::write(dir.join("package.json"), &wanted).expect("package.json");
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .arg(&dir));
+        std::fs::write(&marker, &wanted).expect("marker");
+    }
+    bin
+}
+
+/// `sentry-cli <args>` against `app` with its API token, the default organization and project;
+/// returns its standard output, and panics with everything it printed unless it succeeded.
+pub fn cli(app: &TestApp, args: &[&str]) -> String {
+    let out = Command::new(sentry_cli())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("SENTRY_URL", &app.base_url)
+        .env("SENTRY_AUTH_TOKEN", &app.token)
+        .env("SENTRY_ORG", "default")
+        .env("SENTRY_PROJECT", "default")
+        .env("SENTRY_DSN", &app.dsn)
+        .output()
+        .expect("run sentry-cli");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "sentry-cli {} failed:\n{stdout}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
