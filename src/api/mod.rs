@@ -13,6 +13,7 @@ mod organization;
 mod pagination;
 mod projects;
 mod query;
+mod releases;
 mod shapes;
 
 use actix_web::web;
@@ -69,6 +70,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/0/organizations/{org}/projects",
             web::get().to(organization::projects),
+        )
+        .service(
+            web::resource([
+                "/api/0/organizations/{org}/releases",
+                "/api/0/projects/{org}/{project_slug}/releases",
+            ])
+            .route(web::get().to(releases::list))
+            .route(web::post().to(releases::create)),
+        )
+        .service(
+            web::resource([
+                "/api/0/organizations/{org}/releases/{version}",
+                "/api/0/projects/{org}/{project_slug}/releases/{version}",
+            ])
+            .route(web::get().to(releases::detail))
+            .route(web::put().to(releases::update))
+            .route(web::delete().to(releases::delete)),
+        )
+        .service(
+            web::resource("/api/0/organizations/{org}/releases/{version}/deploys")
+                .route(web::get().to(releases::deploys))
+                .route(web::post().to(releases::add_deploy)),
         )
         .service(
             web::resource("/api/0/projects/{org}/{project_slug}")

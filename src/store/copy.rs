@@ -38,6 +38,8 @@ const TABLES: &[&str] = &[
     "project_rejections",
     "dictionaries",
     "counters",
+    "releases",
+    "deploys",
 ];
 
 /// Rows per INSERT: PostgreSQL allows 65,535 parameters; the widest table has 28 columns.

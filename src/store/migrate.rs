@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "event hashes",
         include_str!("../../migrations/0012_event_hashes.sql"),
     ),
+    (
+        13,
+        "issues by last seen",
+        include_str!("../../migrations/0013_issues_by_last_seen.sql"),
+    ),
+    (14, "releases", include_str!("../../migrations/0014_releases.sql")),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -73,6 +79,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "issues by last seen",
         include_str!("../../migrations/postgres/0013_issues_by_last_seen.sql"),
     ),
+    (
+        14,
+        "releases",
+        include_str!("../../migrations/postgres/0014_releases.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {
@@ -99,4 +110,28 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
         })
         .collect();
     Migrator::with_migrations(migrations)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A migration file left out of its list would never run (and nothing else would notice:
+    /// the tables it makes would just be missing).
+    #[test]
+    fn every_migration_file_is_registered_on_its_backend() {
+        for (dir, list) in [
+            ("migrations", super::MIGRATIONS),
+            ("migrations/postgres", super::POSTGRES_MIGRATIONS),
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut files: Vec<i64> = std::fs::read_dir(&path)
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".sql"))
+                .filter_map(|name| name.split('_').next()?.parse().ok())
+                .collect();
+            files.sort_unstable();
+            let registered: Vec<i64> = list.iter().map(|m| m.0).collect();
+            assert_eq!(files, registered, "{dir}");
+        }
+    }
 }

@@ -27,6 +27,10 @@ mod migrate;
 mod outbox;
 mod pool;
 mod projects;
+mod releases;
+pub use releases::{
+    Deploy, Release, ReleaseChange, add_deploy, delete_release, deploys_of, project_releases, upsert_release,
+};
 mod quota_windows;
 mod retention;
 mod stages;

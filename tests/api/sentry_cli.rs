@@ -147,3 +147,53 @@ async fn the_bulk_update_and_organization_endpoints_refuse_what_they_cannot_do()
     let (status, _, _) = app.api_get("/api/0/organizations/elsewhere/projects/").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn sentry_cli_makes_finalizes_deploys_lists_and_deletes_releases_and_events_name_them_too() {
+    let app = spawn_app().await;
+    assert!(cli(&app, &["releases", "new", "shop@2.0.0"]).contains("Created release shop@2.0.0"));
+    // Again: the release exists already (Sentry answers 208), which sentry-cli takes too.
+    cli(&app, &["releases", "new", "shop@2.0.0"]);
+    assert!(cli(&app, &["releases", "finalize", "shop@2.0.0"]).contains("Finalized release shop@2.0.0"));
+    cli(
+        &app,
+        &["deploys", "new", "-r", "shop@2.0.0", "-e", "production", "-n", "blue"],
+    );
+    let deploys = cli(&app, &["deploys", "list", "-r", "shop@2.0.0"]);
+    assert!(deploys.contains("production") && deploys.contains("blue"), "{deploys}");
+
+    // An event names another release: it is listed beside the one the CLI made.
+    let mut event = crate::helpers::error_event();
+    event["release"] = "shop@1.9.0".into();
+    app.send(&event).await;
+    let listed = cli(&app, &["releases", "list"]);
+    assert!(
+        listed.contains("shop@2.0.0") && listed.contains("shop@1.9.0"),
+        "{listed}"
+    );
+    let (_, _, release) = app.api_get("/api/0/organizations/default/releases/shop@2.0.0/").await;
+    assert!(release["dateReleased"].is_string(), "finalized: {release}");
+    assert_eq!(release["deployCount"], 1);
+    assert_eq!(release["lastDeploy"]["environment"], "production");
+    let (_, _, seen) = app
+        .api_get("/api/0/projects/default/default/releases/shop@1.9.0/")
+        .await;
+    assert_eq!(seen["newGroups"], 1, "{seen}");
+    assert!(seen["firstEvent"].is_string());
+
+    // A release no event names can be deleted; one that events name cannot (409).
+    assert!(cli(&app, &["releases", "delete", "shop@2.0.0"]).contains("Deleted release shop@2.0.0"));
+    assert!(!cli(&app, &["releases", "list"]).contains("shop@2.0.0"));
+    assert_eq!(
+        app.api_delete("/api/0/organizations/default/releases/shop@1.9.0/")
+            .await,
+        409
+    );
+    let (status, body) = app
+        .api_post(
+            "/api/0/organizations/default/releases/",
+            &serde_json::json!({"version": "a/b"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -552,5 +552,5 @@ async fn three_nodes_started_together_on_a_new_database_share_one_schema_and_one
     .await
     .unwrap());
     assert_eq!(projects, 1);
-    assert_eq!(migrations, 5, "each of the 5 migrations (9 to 13) applied once");
+    assert_eq!(migrations, 6, "each of the 6 migrations (9 to 14) applied once");
 }

@@ -1,0 +1,238 @@
+//! Releases of a project: those events name (seen in the `release` tag values of its issues)
+//! and those made through the API (rows of `releases`, which add start, release date, ref and
+//! URL), with their deploys.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::pool::on;
+use super::{Pool, StoreError};
+
+/// A release as the API shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Release {
+    pub version: String,
+    /// When the API made it, else its first event.
+    pub date_created: f64,
+    pub date_started: Option<f64>,
+    pub date_released: Option<f64>,
+    pub reference: Option<String>,
+    pub url: Option<String>,
+    pub first_event: Option<f64>,
+    pub last_event: Option<f64>,
+    /// Events that named it (as counted by the issues' tag values).
+    pub events: i64,
+    /// Issues first seen in it.
+    pub new_issues: i64,
+    pub deploys: i64,
+    /// The newest deploy: (environment, finished).
+    pub last_deploy: Option<(String, f64)>,
+}
+
+/// What the API says of a release when making or changing it; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseChange {
+    pub date_started: Option<f64>,
+    pub date_released: Option<f64>,
+    pub reference: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Every release of the project, newest first (by creation).
+pub async fn project_releases(pool: &Pool, project_id: i64) -> Result<Vec<Release>, StoreError> {
+    let mut all: BTreeMap<String, Release> = BTreeMap::new();
+    on!(pool, |c| {
+        // Issue by issue through the (issue_id, key) prefix of the tag values' key.
+        let seen = sqlx::query(
+            "SELECT t.value, CAST(SUM(t.count) AS BIGINT), MIN(t.first_seen), MAX(t.last_seen) FROM issues i \
+             JOIN issue_tag_values t ON t.issue_id = i.id AND t.key = 'release' WHERE i.project_id = $1 GROUP BY t.value",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c.acquire().await?)
+        .await?;
+        for r in &seen {
+            let version: String = r.get(0);
+            let first: f64 = r.get(2);
+            all.insert(
+                version.clone(),
+                Release {
+                    version,
+                    date_created: first,
+                    first_event: Some(first),
+                    last_event: Some(r.get(3)),
+                    events: r.get(1),
+                    ..Release::default()
+                },
+            );
+        }
+        let new_issues = sqlx::query(
+            "SELECT first_release, COUNT(*) FROM issues WHERE project_id = $1 AND first_release IS NOT NULL GROUP BY first_release",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c.acquire().await?)
+        .await?;
+        for r in &new_issues {
+            if let Some(release) = all.get_mut(&r.get::<String, _>(0)) {
+                release.new_issues = r.get(1);
+            }
+        }
+        let made = sqlx::query(
+            "SELECT r.version, r.date_created, r.date_started, r.date_released, r.ref, r.url, \
+             (SELECT COUNT(*) FROM deploys d WHERE d.release_id = r.id), \
+             (SELECT d.environment FROM deploys d WHERE d.release_id = r.id ORDER BY d.date_finished DESC LIMIT 1), \
+             (SELECT MAX(d.date_finished) FROM deploys d WHERE d.release_id = r.id) \
+             FROM releases r WHERE r.project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c.acquire().await?)
+        .await?;
+        for r in &made {
+            let version: String = r.get(0);
+            let release = all.entry(version.clone()).or_insert_with(|| Release {
+                version,
+                ..Release::default()
+            });
+            release.date_created = r.get(1);
+            release.date_started = r.get(2);
+            release.date_released = r.get(3);
+            release.reference = r.get(4);
+            release.url = r.get(5);
+            release.deploys = r.get(6);
+            release.last_deploy = r.get::<Option<String>, _>(7).zip(r.get::<Option<f64>, _>(8));
+        }
+        Ok::<(), StoreError>(())
+    })?;
+    let mut list: Vec<Release> = all.into_values().collect();
+    list.sort_by(|a, b| {
+        b.date_created
+            .total_cmp(&a.date_created)
+            .then_with(|| b.version.cmp(&a.version))
+    });
+    Ok(list)
+}
+
+/// Makes the release (or keeps it, when it exists), then applies `change`; `true` when it was
+/// new.
+pub async fn upsert_release(
+    pool: &Pool,
+    project_id: i64,
+    version: &str,
+    change: &ReleaseChange,
+    now: f64,
+) -> Result<bool, StoreError> {
+    on!(pool, |c| {
+        let made = sqlx::query(
+            "INSERT INTO releases (project_id, version, date_created) VALUES ($1, $2, $3) \
+             ON CONFLICT (project_id, version) DO NOTHING",
+        )
+        .bind(project_id)
+        .bind(version)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+            > 0;
+        sqlx::query(
+            "UPDATE releases SET date_started = COALESCE($1, date_started), date_released = COALESCE($2, date_released), \
+             ref = COALESCE($3, ref), url = COALESCE($4, url) WHERE project_id = $5 AND version = $6",
+        )
+        .bind(change.date_started)
+        .bind(change.date_released)
+        .bind(&change.reference)
+        .bind(&change.url)
+        .bind(project_id)
+        .bind(version)
+        .execute(c)
+        .await?;
+        Ok(made)
+    })
+}
+
+/// Deletes the release's row and deploys; `Err(Conflict)` when events name it (they stay, and
+/// so does the release).
+pub async fn delete_release(pool: &Pool, project_id: i64, version: &str) -> Result<bool, StoreError> {
+    if project_releases(pool, project_id)
+        .await?
+        .iter()
+        .any(|r| r.version == version && r.events > 0)
+    {
+        return Err(StoreError::Conflict(format!(
+            "release {version:?} has events; a release is deleted only before any event names it"
+        )));
+    }
+    on!(pool, |c| {
+        Ok(
+            sqlx::query("DELETE FROM releases WHERE project_id = $1 AND version = $2")
+                .bind(project_id)
+                .bind(version)
+                .execute(c)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    })
+}
+
+/// A deploy as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deploy {
+    pub id: i64,
+    pub environment: String,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub date_started: Option<f64>,
+    pub date_finished: f64,
+}
+
+/// Records a deploy of the release (made first if only events named it).
+pub async fn add_deploy(
+    pool: &Pool,
+    project_id: i64,
+    version: &str,
+    deploy: &Deploy,
+    now: f64,
+) -> Result<i64, StoreError> {
+    upsert_release(pool, project_id, version, &ReleaseChange::default(), now).await?;
+    on!(pool, |c| {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO deploys (release_id, environment, name, url, date_started, date_finished) \
+             SELECT id, $1, $2, $3, $4, $5 FROM releases WHERE project_id = $6 AND version = $7 RETURNING id",
+        )
+        .bind(&deploy.environment)
+        .bind(&deploy.name)
+        .bind(&deploy.url)
+        .bind(deploy.date_started)
+        .bind(deploy.date_finished)
+        .bind(project_id)
+        .bind(version)
+        .fetch_one(c)
+        .await?)
+    })
+}
+
+/// The release's deploys, newest first.
+pub async fn deploys_of(pool: &Pool, project_id: i64, version: &str) -> Result<Vec<Deploy>, StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT d.id, d.environment, d.name, d.url, d.date_started, d.date_finished FROM deploys d \
+             JOIN releases r ON r.id = d.release_id WHERE r.project_id = $1 AND r.version = $2 \
+             ORDER BY d.date_finished DESC, d.id DESC",
+        )
+        .bind(project_id)
+        .bind(version)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Deploy {
+                id: r.get(0),
+                environment: r.get(1),
+                name: r.get(2),
+                url: r.get(3),
+                date_started: r.get(4),
+                date_finished: r.get(5),
+            })
+            .collect())
+    })
+}
