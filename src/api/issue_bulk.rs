@@ -11,7 +11,7 @@ use super::issues::status_change;
 use super::pagination::query_pairs;
 use super::{ApiError, ApiState, query};
 use crate::event::unix_now;
-use crate::store::{self, CommandOutcome, IssueCommand, IssueFilter, IssueSort};
+use crate::store::{self, CommandOutcome, IssueCommand, IssueSort};
 
 /// Issues one request changes at most, as Sentry caps its bulk updates.
 const CAP: i64 = 1_000;
@@ -100,19 +100,7 @@ async fn matching(
     let assignee = query::assignee_filter(&state.pool, search.assigned.as_ref(), None)
         .await
         .map_err(ApiError::BadRequest)?;
-    let filter = IssueFilter {
-        project_id: Some(project_id),
-        assignee,
-        status: search.status,
-        tags: search.tags,
-        fields: search.fields,
-        for_review_since: search.for_review_since,
-        text: search.text,
-        sort: IssueSort::Date,
-        offset: 0,
-        limit: CAP,
-        now,
-    };
+    let filter = search.into_filter(Some(project_id), assignee, IssueSort::Date, (0, CAP), now);
     let (issues, _) = store::list_issues(&state.pool, &filter).await?;
     Ok(issues.iter().map(|i| i.id).collect())
 }

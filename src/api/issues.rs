@@ -9,7 +9,7 @@ use super::query;
 use super::shapes::issue_json;
 use super::{ApiError, ApiState};
 use crate::event::{timestamp, unix_now};
-use crate::store::{self, CommandOutcome, IssueCommand, IssueFilter, IssueRecord, IssueSort, StatusChange};
+use crate::store::{self, CommandOutcome, IssueCommand, IssueRecord, IssueSort, StatusChange};
 
 /// `GET /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=&limit=`
 pub async fn list(
@@ -43,19 +43,7 @@ pub async fn list(
     let assignee = query::assignee_filter(&state.pool, search.assigned.as_ref(), None)
         .await
         .map_err(ApiError::BadRequest)?;
-    let filter = IssueFilter {
-        project_id: Some(project.id),
-        assignee,
-        status: search.status,
-        tags: search.tags,
-        fields: search.fields,
-        for_review_since: search.for_review_since,
-        text: search.text,
-        sort,
-        offset: page.offset,
-        limit: page.limit,
-        now,
-    };
+    let filter = search.into_filter(Some(project.id), assignee, sort, (page.offset, page.limit), now);
     let (issues, more) = store::list_issues(&state.pool, &filter).await?;
     let body: Vec<Value> = issues.iter().map(|i| issue_json(i, &state.public_url, now)).collect();
     Ok(HttpResponse::Ok()

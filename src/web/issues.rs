@@ -218,22 +218,12 @@ pub async fn list_filter(
         }
     };
     let page_no = q.page.unwrap_or(1).max(1);
+    let tags = search.tags.clone();
+    let filter = search.into_filter(project_id, assignee, sort, ((page_no - 1) * PAGE_SIZE, PAGE_SIZE), now);
     Ok(ListFilter {
-        filter: IssueFilter {
-            project_id,
-            assignee,
-            status: search.status,
-            tags: search.tags.clone(),
-            fields: search.fields,
-            for_review_since: search.for_review_since,
-            text: search.text,
-            sort,
-            offset: (page_no - 1) * PAGE_SIZE,
-            limit: PAGE_SIZE,
-            now,
-        },
+        filter,
         tab,
-        tags: search.tags,
+        tags,
         error,
     })
 }

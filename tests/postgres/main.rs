@@ -43,10 +43,10 @@ mod health;
 #[path = "../api/issues.rs"]
 mod issues;
 mod nodes;
-#[path = "../api/npm.rs"]
-mod npm;
 #[path = "../api/notify.rs"]
 mod notify;
+#[path = "../api/npm.rs"]
+mod npm;
 #[path = "../api/postgres.rs"]
 mod postgres;
 #[path = "../api/protocol.rs"]
@@ -61,12 +61,12 @@ mod receivers;
 mod retention;
 #[path = "../api/scrubbing.rs"]
 mod scrubbing;
-#[path = "../api/sentry_cli.rs"]
-mod sentry_cli;
 #[path = "../api/sdks.rs"]
 mod sdks;
 #[path = "../api/search.rs"]
 mod search;
+#[path = "../api/sentry_cli.rs"]
+mod sentry_cli;
 #[path = "../api/triage.rs"]
 mod triage;
 #[path = "../api/web.rs"]

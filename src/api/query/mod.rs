@@ -35,6 +35,33 @@ pub struct Search {
     pub text: Vec<String>,
 }
 
+impl Search {
+    /// The store's filter for this search: of `project_id` (or every project), its assignee
+    /// term already resolved (see [`assignee_filter`]), one page in `sort` order.
+    pub fn into_filter(
+        self,
+        project_id: Option<i64>,
+        assignee: Option<crate::store::AssigneeFilter>,
+        sort: crate::store::IssueSort,
+        (offset, limit): (i64, i64),
+        now: f64,
+    ) -> crate::store::IssueFilter {
+        crate::store::IssueFilter {
+            project_id,
+            assignee,
+            status: self.status,
+            tags: self.tags,
+            fields: self.fields,
+            for_review_since: self.for_review_since,
+            text: self.text,
+            sort,
+            offset,
+            limit,
+            now,
+        }
+    }
+}
+
 /// How far back `is:for_review` looks, as Sentry's inbox does.
 const REVIEW_WINDOW: f64 = 7.0 * 86_400.0;
 
