@@ -236,3 +236,31 @@ pub async fn deploys_of(pool: &Pool, project_id: i64, version: &str) -> Result<V
             .collect())
     })
 }
+
+/// Issues of the project that a release brought: first seen in it (`reopened: false`), or
+/// reopened by one of its events (`true`); newest first, at most `limit`.
+pub async fn issues_of_release(
+    pool: &Pool,
+    project_id: i64,
+    version: &str,
+    reopened: bool,
+    limit: i64,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    on!(pool, |c| {
+        let sql = if reopened {
+            "SELECT i.id, i.title, i.status FROM issues i WHERE i.id IN \
+             (SELECT e.issue_id FROM events e WHERE e.project_id = $1 AND e.release = $2 AND e.reopened = 1) \
+             ORDER BY i.last_seen DESC LIMIT $3"
+        } else {
+            "SELECT i.id, i.title, i.status FROM issues i WHERE i.project_id = $1 AND i.first_release = $2 \
+             ORDER BY i.first_seen DESC LIMIT $3"
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .bind(version)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    })
+}

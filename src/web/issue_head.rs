@@ -42,6 +42,17 @@ impl IssueHead {
     }
 }
 
+impl IssueHead {
+    /// The release's page in the issue's project.
+    pub fn release_link(&self, version: &str) -> String {
+        format!(
+            "/projects/{}/releases/{}/",
+            self.issue.project_slug,
+            super::releases::segment(version)
+        )
+    }
+}
+
 /// "Ignored until 2026-11-27 10:00:00 UTC (in 5 hours)", "Ignored until 5 more events or 2 more
 /// users, whichever comes first", or "Ignored forever…".
 fn ignore_terms(issue: &IssueRecord, now: f64) -> String {

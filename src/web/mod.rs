@@ -18,6 +18,7 @@ mod issue_tabs;
 mod issues;
 mod password;
 mod projects;
+mod releases;
 mod session;
 mod tags;
 pub mod throttle;
@@ -105,6 +106,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{slug}/settings", web::post().to(projects::update_settings))
         .route("/projects/{slug}/delete", web::post().to(projects::delete))
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
+        .route("/projects/{slug}/releases", web::get().to(releases::list))
+        .route("/projects/{slug}/releases/{version}", web::get().to(releases::detail))
         .route("/projects/{slug}/alerts", web::get().to(alerts::show))
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))
         .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))

@@ -67,6 +67,9 @@ fn hostile_event() -> Value {
     })
 }
 
+/// A release made through the API with a long unbroken version.
+const LONG_RELEASE: &str = "shop@1.0.0-buildxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
 /// The page's width beyond the window in CSS pixels (0 when it fits), and the innermost
 /// elements that reach past the window's right edge, to say what to fix.
 async fn overflow(browser: &Browser) -> (i64, Vec<String>) {
@@ -107,6 +110,8 @@ fn pages() -> Vec<(&'static str, String)> {
         ("tag-values", "/issues/1/tags/?key=long_value".into()),
         ("activity", "/issues/1/activity/".into()),
         ("merged", "/issues/1/merged/".into()),
+        ("releases", "/projects/default/releases/".into()),
+        ("release", format!("/projects/default/releases/{LONG_RELEASE}/")),
         ("projects", "/projects/".into()),
         ("project", "/projects/default/".into()),
         ("alerts", "/projects/default/alerts/".into()),
@@ -122,6 +127,13 @@ async fn no_page_is_wider_than_a_desktop_or_a_phone_window_even_with_hostile_con
     let c = &browser.client;
     set_up_admin(&app, &browser).await;
     app.send(&hostile_event()).await;
+    let (status, body) = app
+        .api_post(
+            "/api/0/organizations/default/releases/",
+            &json!({"version": LONG_RELEASE, "projects": ["default"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots/layout");
     std::fs::create_dir_all(&shots).unwrap();

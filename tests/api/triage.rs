@@ -479,3 +479,59 @@ async fn merged_issues_add_up_in_the_one_with_most_events_and_their_later_events
             .contains("<dd id=\"issue-events\">3</dd>")
     );
 }
+
+#[tokio::test]
+async fn a_projects_releases_and_a_release_page_show_deploys_new_and_reopened_issues() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let mut first = error_event();
+    first["release"] = json!("shop@1.0+b1");
+    app.send(&first).await;
+    let (status, body) = app
+        .api_post(
+            "/api/0/organizations/default/releases/",
+            &json!({"version": "shop@2.0", "projects": ["default"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = app
+        .api_post(
+            "/api/0/organizations/default/releases/shop@2.0/deploys/",
+            &json!({"environment": "production", "name": "blue"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let csrf = crate::web::hidden(&browser.get("/issues/1/").await.body, "csrf");
+    let form = [("csrf", csrf.as_str()), ("status", "resolved")];
+    assert_eq!(browser.post("/issues/1/status", &form).await.status, 303);
+    let mut again = error_event();
+    again["release"] = json!("shop@2.0");
+    app.send(&again).await;
+
+    let list = browser.get("/projects/default/releases/").await.body;
+    assert!(
+        list.contains(r#"<a href="/projects/default/releases/shop@1.0%2Bb1/">shop@1.0+b1</a>"#),
+        "{list}"
+    );
+    assert!(list.contains(r#"<a href="/projects/default/releases/shop@2.0/">shop@2.0</a>"#));
+    assert!(list.contains("1 (last to production)"));
+
+    let old = browser.get("/projects/default/releases/shop@1.0%2Bb1/").await;
+    assert_eq!(old.status, 200, "a version with + in it");
+    assert!(
+        old.body
+            .contains(r#"<ul id="release-new" class="release-issues"><li><a href="/issues/1/">"#)
+    );
+    let new = browser.get("/projects/default/releases/shop@2.0/").await.body;
+    assert!(
+        new.contains(r#"<ul id="release-reopened" class="release-issues"><li><a href="/issues/1/">"#),
+        "{new}"
+    );
+    assert!(new.contains("<td data-label=\"Environment\">production</td><td data-label=\"Name\">blue</td>"));
+    assert_eq!(browser.get("/projects/default/releases/nope/").await.status, 404);
+
+    // The issue names its first and last release as links.
+    let issue = browser.get("/issues/1/").await.body;
+    assert!(issue.contains(r#"href="/projects/default/releases/shop@1.0%2Bb1/">shop@1.0+b1</a>"#));
+    assert!(issue.contains(r#"href="/projects/default/releases/shop@2.0/">shop@2.0</a>"#));
+}
