@@ -138,7 +138,7 @@ fn merge(a: Release, b: Release) -> Release {
     }
 }
 
-/// `GET …/releases/`: newest first.
+/// `GET …/releases/`: newest first, in Sentry's release order (semver, else first seen).
 pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     require_token(&req, &state).await?;
     check_org(&req, &state)?;
@@ -158,7 +158,8 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
         }
     }
     let mut releases: Vec<(Release, Vec<&Project>)> = by_version.into_values().collect();
-    releases.sort_by(|a, b| b.0.date_created.total_cmp(&a.0.date_created));
+    store::order_releases(&mut releases, |r| r.0.version.as_str(), |r| r.0.date_created);
+    releases.reverse();
     Ok(HttpResponse::Ok().json(releases.iter().map(|(r, ps)| release_json(r, ps)).collect::<Vec<_>>()))
 }
 

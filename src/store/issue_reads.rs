@@ -60,7 +60,7 @@ pub enum TagMatch {
     Like(String),
     /// Any value: the tag is there.
     Any,
-    /// The project's latest release (the release value first seen last).
+    /// The project's latest release, in Sentry's release order (semver, else first seen).
     LatestRelease,
 }
 
@@ -357,8 +357,8 @@ pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecor
     })
 }
 
-/// Each project's latest release (of `project_id`, or of every project): the release value
-/// whose first event came last.
+/// Each project's latest release (of `project_id`, or of every project), in Sentry's release
+/// order: by semver when every version parses, else the one whose first event came last.
 pub async fn latest_releases(pool: &Pool, project_id: Option<i64>) -> Result<Vec<(i64, String)>, StoreError> {
     on!(pool, |c| {
         let rows = sqlx::query(
@@ -370,15 +370,19 @@ pub async fn latest_releases(pool: &Pool, project_id: Option<i64>) -> Result<Vec
         .bind(project_id)
         .fetch_all(c)
         .await?;
-        let mut latest: std::collections::BTreeMap<i64, (f64, String)> = Default::default();
+        let mut by_project: std::collections::BTreeMap<i64, Vec<(String, f64)>> = Default::default();
         for r in &rows {
             let (project, value, since): (i64, String, f64) = (r.get(0), r.get(1), r.get(2));
-            let entry = latest.entry(project).or_insert((f64::MIN, String::new()));
-            if since > entry.0 {
-                *entry = (since, value);
-            }
+            by_project.entry(project).or_default().push((value, since));
         }
-        Ok(latest.into_iter().map(|(p, (_, v))| (p, v)).collect())
+        // Sentry's order: semver when every version parses, else the release first seen last.
+        Ok(by_project
+            .into_iter()
+            .filter_map(|(project, mut versions)| {
+                super::releases::order_releases(&mut versions, |v| v.0.as_str(), |v| v.1);
+                versions.pop().map(|(v, _)| (project, v))
+            })
+            .collect())
     })
 }
 

@@ -29,8 +29,8 @@ mod pool;
 mod projects;
 mod releases;
 pub use releases::{
-    Deploy, Release, ReleaseChange, add_deploy, delete_release, deploys_of, issues_of_release, project_releases,
-    upsert_release,
+    Deploy, Release, ReleaseChange, add_deploy, delete_release, deploys_of, issues_of_release, order_releases,
+    project_releases, upsert_release,
 };
 mod quota_windows;
 mod retention;

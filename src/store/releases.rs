@@ -39,7 +39,7 @@ pub struct ReleaseChange {
     pub url: Option<String>,
 }
 
-/// Every release of the project, newest first (by creation).
+/// Every release of the project, newest first ([`order_releases`]).
 pub async fn project_releases(pool: &Pool, project_id: i64) -> Result<Vec<Release>, StoreError> {
     let mut all: BTreeMap<String, Release> = BTreeMap::new();
     on!(pool, |c| {
@@ -263,4 +263,47 @@ pub async fn issues_of_release(
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     })
+}
+
+/// A version's semver, as Sentry reads release versions: `package@1.2.3` or `1.2.3` (with
+/// pre-release and build parts); `None` for anything else.
+fn semver_of(version: &str) -> Option<semver::Version> {
+    let bare = version.rsplit_once('@').map_or(version, |(_, v)| v);
+    semver::Version::parse(bare.strip_prefix('v').unwrap_or(bare)).ok()
+}
+
+/// Sentry's release order: by semver when every version parses as one, else by when each was
+/// first seen. `releases` are (version, first seen); the newest comes last.
+pub fn order_releases<T>(releases: &mut [T], version: impl Fn(&T) -> &str, seen: impl Fn(&T) -> f64) {
+    let parsed: Option<Vec<semver::Version>> = releases.iter().map(|r| semver_of(version(r))).collect();
+    match parsed {
+        Some(_) => releases.sort_by(|a, b| {
+            let (x, y) = (semver_of(version(a)), semver_of(version(b)));
+            x.cmp(&y).then_with(|| seen(a).total_cmp(&seen(b)))
+        }),
+        None => releases.sort_by(|a, b| seen(a).total_cmp(&seen(b)).then_with(|| version(a).cmp(version(b)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_releases;
+
+    fn ordered(list: &[(&'static str, f64)]) -> Vec<&'static str> {
+        let mut list = list.to_vec();
+        order_releases(&mut list, |r| r.0, |r| r.1);
+        list.iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn releases_order_by_semver_when_all_parse_else_by_first_seen() {
+        // 1.10.0 is newer than 1.9.0 although seen first; a pre-release comes before its release.
+        assert_eq!(
+            ordered(&[("shop@1.10.0", 1.0), ("shop@1.9.0", 2.0), ("shop@1.10.0-rc.1", 3.0)]),
+            ["shop@1.9.0", "shop@1.10.0-rc.1", "shop@1.10.0"]
+        );
+        assert_eq!(ordered(&[("2.0.0", 1.0), ("v1.0.0", 2.0)]), ["v1.0.0", "2.0.0"]);
+        // One version that is not semver: first seen decides for all.
+        assert_eq!(ordered(&[("b", 2.0), ("1.0.0", 3.0), ("a", 1.0)]), ["a", "b", "1.0.0"]);
+    }
 }

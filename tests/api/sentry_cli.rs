@@ -197,3 +197,33 @@ async fn sentry_cli_makes_finalizes_deploys_lists_and_deletes_releases_and_event
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn the_latest_release_is_the_highest_semver_not_the_last_seen_when_every_version_parses() {
+    let app = spawn_app().await;
+    for (ty, release) in [("NewerError", "shop@1.10.0"), ("OlderError", "shop@1.9.0")] {
+        let mut event = crate::helpers::error_event();
+        event["exception"]["values"][0]["type"] = ty.into();
+        event["release"] = release.into();
+        app.send(&event).await;
+    }
+    let (status, _, list) = app
+        .api_get("/api/0/projects/default/default/issues/?query=release%3Alatest")
+        .await;
+    assert_eq!(status, 200);
+    let titles: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["NewerError: division by zero"],
+        "1.10.0 is newer than 1.9.0, seen later"
+    );
+    let listed = cli(&app, &["releases", "list"]);
+    let newer = listed.find("shop@1.10.0").unwrap();
+    let older = listed.find("shop@1.9.0").unwrap();
+    assert!(newer < older, "newest first:\n{listed}");
+}
