@@ -51,6 +51,11 @@ impl IssueRecord {
     }
 }
 
+/// `value` as a `LIKE … ESCAPE '\\'` pattern that matches only itself.
+pub fn like_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// How a tag row's value must look.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagMatch {
@@ -326,10 +331,7 @@ pub async fn list_issues(pool: &Pool, f: &IssueFilter) -> Result<(Vec<IssueRecor
             None => {}
         }
         for word in &f.text {
-            let pattern = format!(
-                "%{}%",
-                word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-            );
+            let pattern = format!("%{}%", like_escape(word));
             // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
             qb.push(" AND (lower(i.title) LIKE lower(");
             qb.push_bind(pattern.clone());
@@ -523,10 +525,7 @@ pub async fn issue_events_tagged(
     // The tags column is a JSON list of pairs, so the pair's own JSON text is a substring of
     // it exactly when the event has the tag.
     let pair = serde_json::to_string(&(key, value)).unwrap_or_default();
-    let pattern = format!(
-        "%{}%",
-        pair.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-    );
+    let pattern = format!("%{}%", like_escape(&pair));
     events_page(pool, issue_id, EventOrder::NewestFirst, Some(pattern), offset, limit).await
 }
 
@@ -631,6 +630,19 @@ pub async fn event_neighbours(
 }
 
 /// Events per hour for each issue since `since_hour` (epoch hours), for sparklines and charts.
+/// ` AND issue_id IN (…)` with the ids bound.
+fn push_ids<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, ids: &[i64])
+where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    qb.push(" AND issue_id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    qb.push(")");
+}
+
 /// Which of `issue_ids` regressed (a resolved issue seen again) since `since`.
 pub async fn regressed_since(
     pool: &Pool,
@@ -645,12 +657,7 @@ pub async fn regressed_since(
         let mut qb: QueryBuilder<DB> =
             QueryBuilder::new("SELECT DISTINCT issue_id FROM activity WHERE kind = 'set_regression' AND at >= ");
         qb.push_bind(since);
-        qb.push(" AND issue_id IN (");
-        let mut list = qb.separated(", ");
-        for id in issue_ids {
-            list.push_bind(*id);
-        }
-        qb.push(")");
+        push_ids(&mut qb, issue_ids);
         for r in qb.build().fetch_all(c).await? {
             out.insert(r.get::<i64, _>(0));
         }
@@ -671,12 +678,8 @@ pub async fn hourly_counts(
         let mut qb: QueryBuilder<DB> =
             QueryBuilder::new("SELECT issue_id, hour, count FROM issue_hourly WHERE hour >= ");
         qb.push_bind(since_hour);
-        qb.push(" AND issue_id IN (");
-        let mut list = qb.separated(", ");
-        for id in issue_ids {
-            list.push_bind(*id);
-        }
-        qb.push(") ORDER BY issue_id, hour");
+        push_ids(&mut qb, issue_ids);
+        qb.push(" ORDER BY issue_id, hour");
         for r in qb.build().fetch_all(c).await? {
             out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
         }

@@ -65,7 +65,7 @@ pub use issue_reads::{
     AssigneeFilter, Compare, EventOrder, Feedback, FieldFilter, IssueField, IssueFilter, IssueLink, IssueRecord,
     IssueSort, TagAlternative, TagFilter, TagMatch, TagSummary, TagValue, all_users, event_neighbours, hourly_counts,
     issue_by_id, issue_by_short_id, issue_events, issue_events_tagged, issue_feedback, issue_links, issue_tag_values,
-    issue_tags, latest_releases, list_issues, project_tag_values, regressed_since, tag_key_exists,
+    issue_tags, latest_releases, like_escape, list_issues, project_tag_values, regressed_since, tag_key_exists,
 };
 pub use projects::{
     KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,

@@ -177,8 +177,7 @@ async fn in_a_real_browser_the_keyboard_reaches_moves_through_and_triages_issues
     let c = &browser.client;
     set_up_admin(&app, &browser).await;
     for ty in ["FirstError", "SecondError", "ThirdError"] {
-        let mut event = crate::helpers::error_event();
-        event["exception"]["values"][0]["type"] = ty.into();
+        let event = crate::helpers::error_event_of(ty);
         app.send(&event).await;
     }
     c.goto(&app.url("/issues/")).await.unwrap();
@@ -220,8 +219,7 @@ async fn in_a_real_browser_bulk_actions_select_the_page_assign_and_delete_after_
     let c = &browser.client;
     set_up_admin(&app, &browser).await;
     for ty in ["FirstError", "SecondError", "ThirdError"] {
-        let mut event = crate::helpers::error_event();
-        event["exception"]["values"][0]["type"] = ty.into();
+        let event = crate::helpers::error_event_of(ty);
         app.send(&event).await;
     }
     c.goto(&app.url("/issues/")).await.unwrap();
@@ -266,8 +264,7 @@ async fn in_a_real_browser_a_tag_value_leads_to_its_issues_and_issues_merge_and_
     let c = &browser.client;
     set_up_admin(&app, &browser).await;
     for (ty, shard) in [("MainError", "eu"), ("MainError", "eu"), ("SideError", "us")] {
-        let mut event = crate::helpers::error_event();
-        event["exception"]["values"][0]["type"] = ty.into();
+        let mut event = crate::helpers::error_event_of(ty);
         event["tags"] = serde_json::json!({ "shard": shard });
         app.send(&event).await;
     }

@@ -676,6 +676,13 @@ pub fn error_event() -> Value {
     })
 }
 
+/// [`error_event`] with another exception type, so that it makes an issue of its own.
+pub fn error_event_of(ty: &str) -> Value {
+    let mut event = error_event();
+    event["exception"]["values"][0]["type"] = ty.into();
+    event
+}
+
 /// An envelope holding one event item, with `length`, the way sentry-python writes it.
 pub fn envelope_of(event: &Value) -> Vec<u8> {
     let payload = serde_json::to_vec(event).unwrap();

@@ -202,8 +202,7 @@ async fn sentry_cli_makes_finalizes_deploys_lists_and_deletes_releases_and_event
 async fn the_latest_release_is_the_highest_semver_not_the_last_seen_when_every_version_parses() {
     let app = spawn_app().await;
     for (ty, release) in [("NewerError", "shop@1.10.0"), ("OlderError", "shop@1.9.0")] {
-        let mut event = crate::helpers::error_event();
-        event["exception"]["values"][0]["type"] = ty.into();
+        let mut event = crate::helpers::error_event_of(ty);
         event["release"] = release.into();
         app.send(&event).await;
     }

@@ -145,8 +145,7 @@ async fn bulk_actions_reach_the_selection_the_page_or_every_match_and_the_list_m
     let app = spawn_app().await;
     let browser = Browser::set_up(&app).await;
     for ty in ["FirstError", "SecondError", "ThirdError"] {
-        let mut event = error_event();
-        event["exception"]["values"][0]["type"] = ty.into();
+        let event = crate::helpers::error_event_of(ty);
         app.send(&event).await;
     }
     let list = browser.get("/issues/").await.body;
@@ -200,8 +199,7 @@ async fn bulk_actions_reach_the_selection_the_page_or_every_match_and_the_list_m
     // A resolved issue that comes back is marked Regressed.
     let done = send(post(vec![("issue", "1".into()), ("action", "resolve".into())])).await;
     assert_eq!(done.location.as_deref(), Some("/issues/?done=resolve&count=1"));
-    let mut again = error_event();
-    again["exception"]["values"][0]["type"] = "FirstError".into();
+    let again = crate::helpers::error_event_of("FirstError");
     app.send(&again).await;
     assert!(
         browser
@@ -238,8 +236,7 @@ async fn an_issue_ignored_until_more_users_or_a_burst_comes_back_when_the_condit
     let app = spawn_app().await;
     let browser = Browser::set_up(&app).await;
     let event_of = |ty: &str, user: &str| {
-        let mut e = error_event();
-        e["exception"]["values"][0]["type"] = ty.into();
+        let mut e = crate::helpers::error_event_of(ty);
         e["user"] = json!({"id": user});
         e
     };
@@ -318,8 +315,7 @@ async fn merged_issues_add_up_in_the_one_with_most_events_and_their_later_events
     let send = |ty: &'static str, shard: &'static str| {
         let app = &app;
         async move {
-            let mut e = error_event();
-            e["exception"]["values"][0]["type"] = ty.into();
+            let mut e = crate::helpers::error_event_of(ty);
             e["tags"] = json!({"shard": shard});
             e["user"] = json!({"id": shard});
             app.send(&e).await;

@@ -89,10 +89,7 @@ pub fn time(field: IssueField, key: &str, value: &str, now: f64) -> Result<Vec<F
     })
 }
 
-/// `value` as a `LIKE … ESCAPE '\\'` pattern that matches only itself.
-pub fn like_escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
+pub use crate::store::like_escape;
 
 /// A tag value with `*` wildcards as a `LIKE` pattern; `None` when it has none.
 pub fn like_pattern(value: &str) -> Option<String> {
