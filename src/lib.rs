@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod notify;
 pub mod project;
 pub mod retention;
+pub mod sourcemaps;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -58,6 +58,9 @@ struct Inner {
     items_dropped: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
     tags_dropped: Counter,
+    /// JavaScript frames a source map could apply to, and those it did.
+    frames_symbolicable: Counter,
+    frames_symbolicated: Counter,
     batch_size: Histogram,
     /// Batches the SQLite writer's fast path committed.
     fast_batches: Counter,
@@ -137,6 +140,18 @@ impl Metrics {
             "tags_dropped",
             "Event tags dropped for breaking a limit (100 per event, key 32 and value 200 characters)",
             tags_dropped.clone(),
+        );
+        let frames_symbolicable = Counter::default();
+        r.register(
+            "sourcemap_frames",
+            "JavaScript frames with a script, line and column that a source map could apply to",
+            frames_symbolicable.clone(),
+        );
+        let frames_symbolicated = Counter::default();
+        r.register(
+            "sourcemap_frames_mapped",
+            "JavaScript frames mapped to their original source (the rest had no uploaded map)",
+            frames_symbolicated.clone(),
         );
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         r.register(
@@ -222,6 +237,8 @@ impl Metrics {
             items_dropped,
             rejected,
             tags_dropped,
+            frames_symbolicable,
+            frames_symbolicated,
             batch_size,
             fast_batches,
             stage_seconds,
@@ -283,6 +300,11 @@ impl Metrics {
             _ => "other",
         };
         self.0.rejected.get_or_create(&vec![("status", label)]).inc();
+    }
+
+    pub fn symbolicated(&self, candidates: usize, mapped: usize) {
+        self.0.frames_symbolicable.inc_by(candidates as u64);
+        self.0.frames_symbolicated.inc_by(mapped as u64);
     }
 
     pub fn tags_dropped(&self, n: usize) {

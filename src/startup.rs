@@ -90,6 +90,22 @@ impl Application {
         let change_listener = spawn_change_listener(&db, keys.clone(), pool.clone(), codec.clone()).await?;
         let budget = crate::budget::MemoryBudget::new(settings.request_memory.value);
         metrics.watch_budget(budget.clone());
+        let symbolicator = std::sync::Arc::new(crate::sourcemaps::Symbolicator::new(
+            pool.clone(),
+            admin.clone(),
+            settings.sourcemap_cache_bytes.value,
+        ));
+        let max_file = settings.artifacts_max_file_bytes.value;
+        let artifacts = std::sync::Arc::new(crate::sourcemaps::Artifacts::new(
+            crate::sourcemaps::Limits {
+                max_bundle: max_file.saturating_mul(8),
+                max_file,
+                max_files: 10_000,
+                max_project: settings.artifacts_max_project_bytes.value,
+            },
+            settings.data_dir.value.join("uploads"),
+            symbolicator.clone(),
+        ));
         let ingest = web::Data::new(IngestState {
             keys: keys.clone(),
             writer: writer.clone(),
@@ -105,6 +121,7 @@ impl Application {
             body_timeout: Duration::from_secs_f64(settings.body_timeout.value),
             codec: codec.clone(),
             budget: budget.clone(),
+            symbolicator: symbolicator.clone(),
         });
         let api = web::Data::new(ApiState {
             pool: pool.clone(),
@@ -118,6 +135,7 @@ impl Application {
             ),
             codec: codec.clone(),
             keys: keys.clone(),
+            artifacts: artifacts.clone(),
         });
         let pages = web::Data::new(WebState {
             pool: pool.clone(),

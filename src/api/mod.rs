@@ -2,6 +2,7 @@
 //! `Authorization: Bearer <token>` (tokens come from `tocsin token create`).
 
 mod alerts;
+mod artifacts;
 pub mod auth;
 
 mod error;
@@ -42,6 +43,8 @@ pub struct ApiState {
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
     /// Ingest's key cache, cleared when a project's limits change or it is deleted.
     pub keys: std::sync::Arc<crate::project::KeyCache>,
+    /// Source-map uploads.
+    pub artifacts: std::sync::Arc<crate::sourcemaps::Artifacts>,
 }
 
 /// Longest JSON body the API reads; its requests are a few fields.
@@ -87,6 +90,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(releases::detail))
             .route(web::put().to(releases::update))
             .route(web::delete().to(releases::delete)),
+        )
+        .service(
+            web::resource("/api/0/organizations/{org}/chunk-upload")
+                .route(web::get().to(artifacts::options))
+                .route(web::post().to(artifacts::upload)),
+        )
+        .route(
+            "/api/0/organizations/{org}/artifactbundle/assemble",
+            web::post().to(artifacts::assemble_bundle),
+        )
+        .route(
+            "/api/0/organizations/{org}/releases/{version}/assemble",
+            web::post().to(artifacts::assemble_release),
+        )
+        .service(
+            web::resource([
+                "/api/0/organizations/{org}/releases/{version}/files",
+                "/api/0/projects/{org}/{project_slug}/releases/{version}/files",
+            ])
+            .route(web::get().to(artifacts::release_files))
+            .route(web::post().to(artifacts::upload_release_file)),
+        )
+        .service(
+            web::resource([
+                "/api/0/organizations/{org}/releases/{version}/files/{file_id}",
+                "/api/0/projects/{org}/{project_slug}/releases/{version}/files/{file_id}",
+            ])
+            .route(web::get().to(artifacts::release_file))
+            .route(web::delete().to(artifacts::delete_release_file)),
+        )
+        .service(
+            web::resource("/api/0/projects/{org}/{project_slug}/files/artifact-bundles")
+                .route(web::get().to(artifacts::bundles))
+                .route(web::delete().to(artifacts::delete_bundle)),
+        )
+        .route(
+            "/api/0/projects/{org}/{project_slug}/files/artifact-bundles/{bundle}",
+            web::delete().to(artifacts::delete_bundle),
         )
         .service(
             web::resource("/api/0/organizations/{org}/releases/{version}/deploys")

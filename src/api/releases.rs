@@ -39,7 +39,11 @@ fn release_json(release: &Release, projects: &[&Project]) -> Value {
 
 /// The projects a request is about: the one in the path, else those the body names, else every
 /// project.
-async fn projects_of(state: &ApiState, req: &HttpRequest, body: Option<&Value>) -> Result<Vec<Project>, ApiError> {
+pub(super) async fn projects_of(
+    state: &ApiState,
+    req: &HttpRequest,
+    body: Option<&Value>,
+) -> Result<Vec<Project>, ApiError> {
     let all: Vec<Project> = store::list_projects(&state.pool)
         .await?
         .into_iter()
@@ -67,7 +71,7 @@ async fn projects_of(state: &ApiState, req: &HttpRequest, body: Option<&Value>) 
     Ok(chosen)
 }
 
-fn check_org(req: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+pub(super) fn check_org(req: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
     state.check_org(req.match_info().get("org").unwrap_or_default())
 }
 
@@ -90,7 +94,7 @@ fn change_of(body: &Value) -> Result<ReleaseChange, ApiError> {
     })
 }
 
-async fn body_of(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
+pub(super) async fn body_of(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
     serde_json::from_slice(&super::json_body(req, payload).await?)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))
 }

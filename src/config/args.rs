@@ -99,6 +99,16 @@ pub struct ServerArgs {
     /// small requests, and one request may hold at most half).
     #[arg(long, env = "TOCSIN_REQUEST_MEMORY")]
     pub request_memory: Option<usize>,
+    /// Bytes of source maps and minified files (distinct contents) a project may keep; an
+    /// upload past it answers 413.
+    #[arg(long, env = "TOCSIN_ARTIFACTS_MAX_PROJECT_BYTES")]
+    pub artifacts_max_project_bytes: Option<i64>,
+    /// Largest file in an uploaded bundle, decompressed (larger: 413).
+    #[arg(long, env = "TOCSIN_ARTIFACTS_MAX_FILE_BYTES")]
+    pub artifacts_max_file_bytes: Option<u64>,
+    /// Memory for parsed source maps kept between events (by an estimate of their size).
+    #[arg(long, env = "TOCSIN_SOURCEMAP_CACHE_BYTES")]
+    pub sourcemap_cache_bytes: Option<usize>,
 }
 
 impl ServerArgs {
@@ -127,6 +137,9 @@ impl ServerArgs {
             server_rate_limit: self.server_rate_limit.or(other.server_rate_limit),
             body_timeout: self.body_timeout.or(other.body_timeout),
             request_memory: self.request_memory.or(other.request_memory),
+            artifacts_max_project_bytes: self.artifacts_max_project_bytes.or(other.artifacts_max_project_bytes),
+            artifacts_max_file_bytes: self.artifacts_max_file_bytes.or(other.artifacts_max_file_bytes),
+            sourcemap_cache_bytes: self.sourcemap_cache_bytes.or(other.sourcemap_cache_bytes),
         }
     }
 }

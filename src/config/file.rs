@@ -36,6 +36,9 @@ pub(super) struct FileSettings {
     pub(super) server_rate_limit: Option<u64>,
     pub(super) body_timeout: Option<f64>,
     pub(super) request_memory: Option<usize>,
+    pub(super) artifacts_max_project_bytes: Option<i64>,
+    pub(super) artifacts_max_file_bytes: Option<u64>,
+    pub(super) sourcemap_cache_bytes: Option<usize>,
 }
 
 pub(super) fn read_file(path: &Path) -> anyhow::Result<FileSettings> {

@@ -85,6 +85,9 @@ pub struct Settings {
     pub server_rate_limit: Setting<u64>,
     pub body_timeout: Setting<f64>,
     pub request_memory: Setting<usize>,
+    pub artifacts_max_project_bytes: Setting<i64>,
+    pub artifacts_max_file_bytes: Setting<u64>,
+    pub sourcemap_cache_bytes: Setting<usize>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -232,6 +235,24 @@ impl Settings {
                 file.request_memory,
                 DEFAULT_REQUEST_MEMORY,
             ),
+            artifacts_max_project_bytes: layer(
+                args.server.artifacts_max_project_bytes,
+                "TOCSIN_ARTIFACTS_MAX_PROJECT_BYTES",
+                file.artifacts_max_project_bytes,
+                1024 * 1024 * 1024,
+            ),
+            artifacts_max_file_bytes: layer(
+                args.server.artifacts_max_file_bytes,
+                "TOCSIN_ARTIFACTS_MAX_FILE_BYTES",
+                file.artifacts_max_file_bytes,
+                32 * 1024 * 1024,
+            ),
+            sourcemap_cache_bytes: layer(
+                args.server.sourcemap_cache_bytes,
+                "TOCSIN_SOURCEMAP_CACHE_BYTES",
+                file.sourcemap_cache_bytes,
+                128 * 1024 * 1024,
+            ),
             config_file: args.place.config.clone(),
         };
         settings.validate()?;
@@ -262,6 +283,11 @@ impl Settings {
         }
         if self.body_timeout.value.is_nan() || self.body_timeout.value < 0.5 {
             anyhow::bail!("body_timeout must be at least 0.5 seconds (set --body-timeout or TOCSIN_BODY_TIMEOUT)");
+        }
+        if self.artifacts_max_project_bytes.value < 1 || self.artifacts_max_file_bytes.value < 1 {
+            anyhow::bail!(
+                "artifacts_max_project_bytes and artifacts_max_file_bytes must be positive (see --artifacts-max-project-bytes, --artifacts-max-file-bytes)"
+            );
         }
         if self.request_memory.value < 8 * 1024 * 1024 {
             anyhow::bail!(

@@ -136,6 +136,21 @@ impl Settings {
             self.request_memory.value.to_string(),
             self.request_memory.source,
         );
+        line(
+            "artifacts_max_project_bytes",
+            self.artifacts_max_project_bytes.value.to_string(),
+            self.artifacts_max_project_bytes.source,
+        );
+        line(
+            "artifacts_max_file_bytes",
+            self.artifacts_max_file_bytes.value.to_string(),
+            self.artifacts_max_file_bytes.source,
+        );
+        line(
+            "sourcemap_cache_bytes",
+            self.sourcemap_cache_bytes.value.to_string(),
+            self.sourcemap_cache_bytes.source,
+        );
         out
     }
 }

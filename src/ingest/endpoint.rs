@@ -12,6 +12,7 @@ use crate::event::codec::Codec;
 use crate::event::scrub::ScrubConfig;
 use crate::event::{self, EventId, NormalizeInput};
 use crate::grouping;
+use crate::sourcemaps::Symbolicator;
 use crate::store::writer::{SubmitError, WriteError};
 use crate::store::{EventRow, IssueFacts, KeyOwner};
 
@@ -379,17 +380,26 @@ async fn prepare_and_write(
     // A project that stores no IP addresses does not get the peer's either.
     let client_ip = client_ip(req, state.trust_forwarded_for).filter(|_| !owner.scrub.scrub_ip_addresses);
     let (codec, scrub) = (state.codec.clone(), owner.scrub.clone());
-    let (row, tags_dropped) = off_thread(payload.len(), move || {
-        prepare(
-            &codec,
-            &scrub,
-            project_id,
-            &payload,
-            envelope_event_id,
-            client_ip.as_deref(),
-        )
+    let size = payload.len();
+    let prepared = off_thread(size, move || {
+        let event = normalized(&scrub, &payload, envelope_event_id, client_ip.as_deref())?;
+        // Most events are done in one go; a JavaScript event with frames a source map could
+        // apply to comes back out for the (async) map look-up first.
+        if Symbolicator::wants(&event) {
+            return Ok(Prepared::NeedsMaps(Box::new(event)));
+        }
+        prepare(&codec, project_id, event).map(Prepared::Done)
     })
     .await?;
+    let (row, tags_dropped) = match prepared {
+        Prepared::Done(done) => done,
+        Prepared::NeedsMaps(mut event) => {
+            let report = state.symbolicator.apply(project_id, &mut event).await;
+            state.metrics.symbolicated(report.candidates, report.mapped);
+            let codec = state.codec.clone();
+            off_thread(size, move || prepare(&codec, project_id, *event)).await?
+        }
+    };
     // While it waits for the writer, the request holds only the row.
     charge
         .set(REQUEST_CHARGE + row.payload.len())
@@ -419,16 +429,21 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
     crate::http::client_ip(req, trust_forwarded_for).map(|ip| ip.to_string())
 }
 
-/// The CPU part of accepting an event: JSON → normalised model → grouping and tags →
-/// compressed row. Also returns how many tags broke a limit and were dropped.
-fn prepare(
-    codec: &Codec,
+/// An event after the first CPU step: done, or waiting for its source maps.
+// It lives for one step on the stack; boxing the common case would allocate for every event.
+#[allow(clippy::large_enum_variant)]
+enum Prepared {
+    Done((EventRow, usize)),
+    NeedsMaps(Box<event::Event>),
+}
+
+/// The first CPU part of accepting an event: JSON → scrubbed, normalised model.
+fn normalized(
     scrub: &ScrubConfig,
-    project_id: i64,
     payload: &[u8],
     envelope_event_id: Option<EventId>,
     client_ip: Option<&str>,
-) -> Result<(EventRow, usize), IngestError> {
+) -> Result<event::Event, IngestError> {
     let mut raw = event::parse_lenient(payload).map_err(|e| IngestError::BadJson(e.to_string()))?;
     // Before anything else reads it: no secret reaches tags, grouping or the database.
     event::scrub::scrub(&mut raw, scrub);
@@ -437,7 +452,12 @@ fn prepare(
         client_ip,
         received: event::unix_now(),
     };
-    let event = event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))?;
+    event::normalize(raw, &input).map_err(|e| IngestError::BadEvent(e.to_string()))
+}
+
+/// The second CPU part: grouping and tags → compressed row. Also returns how many tags broke a
+/// limit and were dropped.
+fn prepare(codec: &Codec, project_id: i64, event: event::Event) -> Result<(EventRow, usize), IngestError> {
     let grouping = grouping::calculate(&event);
     let top_frames = grouping::top_frames(&event, 5);
 

@@ -40,6 +40,8 @@ pub struct IngestState {
     pub codec: std::sync::Arc<crate::event::codec::Codec>,
     /// What request bodies, decoders and parsed events may hold at once.
     pub budget: std::sync::Arc<crate::budget::MemoryBudget>,
+    /// Applies uploaded source maps to JavaScript events before grouping.
+    pub symbolicator: std::sync::Arc<crate::sourcemaps::Symbolicator>,
 }
 
 /// Sentry's limits (PROTOCOL.md §3.7). The decoded size bounds the work one envelope can cost

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0013_issues_by_last_seen.sql"),
     ),
     (14, "releases", include_str!("../../migrations/0014_releases.sql")),
+    (15, "artifacts", include_str!("../../migrations/0015_artifacts.sql")),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -83,6 +84,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "releases",
         include_str!("../../migrations/postgres/0014_releases.sql"),
+    ),
+    (
+        15,
+        "artifacts",
+        include_str!("../../migrations/postgres/0015_artifacts.sql"),
     ),
 ];
 

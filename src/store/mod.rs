@@ -7,6 +7,7 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
+pub mod artifacts;
 mod batch_reads;
 mod batch_writes;
 mod changes;
