@@ -23,6 +23,8 @@ const SCAN_LIMIT: i64 = 5_000;
 const DELETE_BATCH: usize = 500;
 /// Pages freed per writer job (4 KiB each).
 const VACUUM_PAGES: i64 = 256;
+/// Uploaded chunks that no assemble used within a day are dropped.
+const CHUNK_TTL: f64 = 86_400.0;
 /// Breathing room for ingest between two of our writer jobs.
 const PAUSE: Duration = Duration::from_millis(5);
 
@@ -50,6 +52,8 @@ pub struct PassReport {
 
 pub fn spawn(
     pool: Pool,
+    // Artifacts are deleted outside the writer: rare, short, and not the ingest tables.
+    pool_admin: Pool,
     writer: WriterHandle,
     quotas: Arc<Quotas>,
     codec: Arc<Codec>,
@@ -85,6 +89,19 @@ pub fn spawn(
                 Ok(_) => {}
                 // A full queue means ingest is busy: try again next time.
                 Err(e) => tracing::warn!(error = %e, "retention pass stopped early"),
+            }
+            // Source maps no event used for the retention period, and chunks never assembled.
+            let now = unix_now();
+            let unused_before = now - settings.default_max_age_days * 86_400.0;
+            match store::artifacts::sweep_artifacts(&pool_admin, unused_before, now - CHUNK_TTL).await {
+                Ok(swept) if swept != Default::default() => tracing::info!(
+                    bundles = swept.bundles,
+                    blobs = swept.blobs,
+                    chunks = swept.chunks,
+                    "retention swept artifacts"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot sweep unused artifacts"),
             }
             if let Err(e) = crate::compression::drop_unused(&pool, &writer, &codec).await {
                 tracing::warn!(error = %e, "cannot drop unused compression dictionaries");

@@ -173,7 +173,7 @@ impl Application {
                     from: settings.smtp_from.value.clone(),
                 }),
         };
-        let dispatcher = crate::notify::spawn(pool.clone(), admin, notify_settings, metrics.clone());
+        let dispatcher = crate::notify::spawn(pool.clone(), admin.clone(), notify_settings, metrics.clone());
         let health = web::Data::new(HealthState {
             pool: pool.clone(),
             writer: writer.clone(),
@@ -182,6 +182,7 @@ impl Application {
         });
         let retention = crate::retention::spawn(
             pool,
+            admin.clone(),
             writer,
             quotas,
             codec,

@@ -444,6 +444,7 @@ pub async fn delete_release_file(req: HttpRequest, state: web::Data<ApiState>) -
     let id = file_id(&req)?;
     for p in release_projects(&state, &req, &version).await? {
         if store_artifacts::delete_release_file(&state.admin, p.id, &version, id).await? {
+            state.artifacts.symbolicator.deleted();
             return Ok(HttpResponse::NoContent().finish());
         }
     }
@@ -504,6 +505,7 @@ pub async fn delete_bundle(req: HttpRequest, state: web::Data<ApiState>) -> Resu
         return Err(ApiError::NotFound(format!("artifact bundle {wanted:?} not found")));
     };
     store_artifacts::delete_bundle(&state.admin, project.id, bundle.id).await?;
+    state.artifacts.symbolicator.deleted();
     Ok(HttpResponse::NoContent().finish())
 }
 

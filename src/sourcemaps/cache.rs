@@ -128,6 +128,13 @@ impl<K: Hash + Eq + Clone, V> CostCache<K, V> {
         inner.total -= freed;
     }
 
+    /// Forgets everything.
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.entries.clear();
+        inner.total = 0;
+    }
+
     /// Bytes held, by the costs given.
     pub fn size(&self) -> usize {
         self.lock().total

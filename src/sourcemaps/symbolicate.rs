@@ -89,6 +89,12 @@ impl Symbolicator {
         self.cache.forget_misses();
     }
 
+    /// After a deletion: no event of this node uses a deleted map again. (Other nodes on the
+    /// same PostgreSQL drop theirs as the cache turns over.)
+    pub fn deleted(&self) {
+        self.cache.clear();
+    }
+
     /// Whether the event has frames a map could apply to (cheap; checked on every event).
     pub fn wants(event: &Event) -> bool {
         matches!(event.platform.as_str(), "javascript" | "node")
@@ -381,7 +387,13 @@ fn map_frame(frame: &Frame, loaded: &LoadedMap) -> Option<Frame> {
 
 /// Line `n` of an original source, clipped.
 fn context_line(view: Option<&sourcemap::SourceView>, n: u32, col: usize) -> Option<String> {
-    view.and_then(|v| v.get_line(n)).map(|l| clip(l, col))
+    let view = view?;
+    let line = view.get_line(n)?;
+    // The "line" after a file's final newline is not one.
+    if line.is_empty() && n as usize + 1 >= view.line_count() {
+        return None;
+    }
+    Some(clip(line, col))
 }
 
 /// A line cut to at most `MAX_LINE` characters around `col`.

@@ -33,6 +33,7 @@ mod scrubbing;
 mod sdks;
 mod search;
 mod sentry_cli;
+mod sourcemaps;
 mod triage;
 mod web;
 

@@ -67,6 +67,8 @@ mod sdks;
 mod search;
 #[path = "../api/sentry_cli.rs"]
 mod sentry_cli;
+#[path = "../api/sourcemaps.rs"]
+mod sourcemaps;
 #[path = "../api/triage.rs"]
 mod triage;
 #[path = "../api/web.rs"]
