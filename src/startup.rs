@@ -155,6 +155,7 @@ impl Application {
                 store::Backend::Postgres => crate::web::throttle::LoginThrottle::shared(admin.clone()),
             },
             trust_forwarded_for: settings.trust_forwarded_for.value,
+            artifacts: artifacts.clone(),
         });
         let notify_settings = crate::notify::NotifySettings {
             public_url: public_url.clone(),

@@ -263,3 +263,81 @@ pub fn check_checksum(sum: &str) -> Result<(), AssembleError> {
         )))
     }
 }
+
+/// What reprocessing an issue did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reprocessed {
+    /// Events read.
+    pub events: usize,
+    /// Events with at least one frame newly mapped (their payloads were rewritten).
+    pub mapped: usize,
+    /// Fingerprints the issue took over, so later mapped events join it.
+    pub adopted: u64,
+}
+
+/// Events of one issue reprocessed at most (the newest).
+pub const REPROCESS_LIMIT: i64 = 1000;
+
+/// Applies the source maps there are now to the issue's newest events, from their minified
+/// frames: the stored events become readable, and the issue takes the fingerprints the mapped
+/// events have, so new events of the same builds land in it rather than in a new issue.
+pub async fn reprocess_issue(
+    pool: &Pool,
+    admin: &Pool,
+    codec: &crate::event::codec::Codec,
+    symbolicator: &Symbolicator,
+    project_id: i64,
+    issue_id: i64,
+) -> Result<Reprocessed, StoreError> {
+    let events = crate::store::newest_events(pool, issue_id, REPROCESS_LIMIT).await?;
+    let mut done = Reprocessed {
+        events: events.len(),
+        ..Reprocessed::default()
+    };
+    let mut rows = Vec::new();
+    let mut hashes: Vec<String> = Vec::new();
+    for stored in events {
+        let Some(mut event) = codec
+            .decompress(&stored.payload, stored.dict_id)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<crate::event::Event>(&json).ok())
+        else {
+            continue;
+        };
+        restore_minified(&mut event);
+        if !Symbolicator::wants(&event) || symbolicator.apply(project_id, &mut event).await.mapped == 0 {
+            continue;
+        }
+        let Ok(json) = serde_json::to_vec(&event) else { continue };
+        let Ok((payload, dict)) = codec.compress(project_id, &json) else {
+            continue;
+        };
+        rows.push((stored.row_id, payload, dict));
+        for h in crate::grouping::calculate(&event).hashes {
+            if !hashes.contains(&h) {
+                hashes.push(h);
+            }
+        }
+    }
+    done.mapped = crate::store::replace_payloads(admin, issue_id, &rows).await? as usize;
+    done.adopted =
+        crate::store::adopt_hashes(admin, project_id, issue_id, crate::grouping::CURRENT_CONFIG, &hashes).await?;
+    Ok(done)
+}
+
+/// Puts an event's minified frames back where symbolication found them (a mapped event keeps
+/// them in `raw_stacktrace`), so it can be mapped again with the maps there are now.
+fn restore_minified(event: &mut crate::event::Event) {
+    for exception in event.exception.iter_mut().flat_map(|e| e.values.iter_mut()) {
+        if let Some(raw) = exception.other.remove("raw_stacktrace")
+            && let Ok(raw) = serde_json::from_value(raw)
+        {
+            exception.stacktrace = Some(raw);
+        }
+    }
+    if let Some(raw) = event.other.remove("raw_stacktrace")
+        && let Ok(raw) = serde_json::from_value(raw)
+    {
+        event.stacktrace = Some(raw);
+    }
+}

@@ -34,6 +34,8 @@ pub use releases::{
     project_releases, upsert_release,
 };
 mod quota_windows;
+mod reprocess;
+pub use reprocess::{adopt_hashes, newest_events, replace_payloads};
 mod retention;
 mod stages;
 mod tokens;

@@ -11,6 +11,8 @@ pub enum FrameMode {
     App,
     Full,
     Raw,
+    /// Every frame as the browser reported it, before source maps.
+    Minified,
 }
 
 impl FrameMode {
@@ -18,6 +20,7 @@ impl FrameMode {
         match s {
             Some("full") => FrameMode::Full,
             Some("raw") => FrameMode::Raw,
+            Some("minified") => FrameMode::Minified,
             _ => FrameMode::App,
         }
     }
@@ -34,6 +37,10 @@ pub struct EventView {
     /// Newest exception first.
     pub exceptions: Vec<ExceptionView>,
     pub raw_traceback: String,
+    /// Source maps were applied: the minified frames can be shown too.
+    pub symbolicated: bool,
+    /// A JavaScript event: source maps apply to it (reprocessing is offered).
+    pub javascript: bool,
     pub breadcrumbs: Vec<Breadcrumb>,
     pub request: Option<RequestView>,
     pub user: Vec<(String, String)>,
@@ -245,6 +252,11 @@ impl EventView {
             message_template,
             message_params,
             raw_traceback: raw_traceback(&exceptions_raw),
+            symbolicated: exceptions_raw.iter().any(|e| e.get("raw_stacktrace").is_some()),
+            javascript: matches!(
+                event.get("platform").and_then(Value::as_str),
+                Some("javascript" | "node")
+            ),
             exceptions,
             breadcrumbs,
             request,
@@ -260,8 +272,12 @@ impl EventView {
 }
 
 fn exception(e: &Value, mode: FrameMode) -> ExceptionView {
+    let which = match mode {
+        FrameMode::Minified if e.get("raw_stacktrace").is_some() => "raw_stacktrace",
+        _ => "stacktrace",
+    };
     let frames_raw: Vec<&Value> = e
-        .get("stacktrace")
+        .get(which)
         .and_then(|st| st.get("frames"))
         .and_then(Value::as_array)
         .map(|f| f.iter().collect())

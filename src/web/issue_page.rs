@@ -24,6 +24,8 @@ struct IssuePage {
     tags: Vec<TagPanel>,
     event: Option<EventView>,
     frames: String,
+    /// After "Reprocess with source maps": (events rewritten, events read).
+    reprocessed: Option<(usize, usize)>,
     older: Option<String>,
     newer: Option<String>,
     oldest: Option<String>,
@@ -59,6 +61,8 @@ pub struct FeedbackRow {
 #[derive(Deserialize)]
 pub struct ViewQuery {
     frames: Option<String>,
+    reprocessed: Option<usize>,
+    of: Option<usize>,
 }
 
 /// `GET /issues/{id}/`: the latest event.
@@ -186,8 +190,10 @@ async fn render(
             FrameMode::App => "app",
             FrameMode::Full => "full",
             FrameMode::Raw => "raw",
+            FrameMode::Minified => "minified",
         }
         .to_string(),
+        reprocessed: query.reprocessed.map(|n| (n, query.of.unwrap_or(n))),
         older,
         newer,
         oldest: oldest.first().map(|e| e.event_id.clone()),

@@ -20,6 +20,7 @@ mod password;
 mod projects;
 mod releases;
 mod session;
+mod sourcemaps;
 mod tags;
 pub mod throttle;
 mod time;
@@ -62,6 +63,8 @@ pub struct WebState {
     pub login_throttle: throttle::LoginThrottle,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Source maps: their uploads and the symbolicator that reprocessing uses.
+    pub artifacts: std::sync::Arc<crate::sourcemaps::Artifacts>,
 }
 
 /// What the layout needs from every page.
@@ -108,6 +111,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
         .route("/projects/{slug}/releases", web::get().to(releases::list))
         .route("/projects/{slug}/releases/{version}", web::get().to(releases::detail))
+        .route("/projects/{slug}/sourcemaps", web::get().to(sourcemaps::list))
+        .route(
+            "/projects/{slug}/sourcemaps/{id}/delete",
+            web::post().to(sourcemaps::delete),
+        )
+        .route("/issues/{id}/reprocess", web::post().to(sourcemaps::reprocess))
         .route("/projects/{slug}/alerts", web::get().to(alerts::show))
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))
         .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))

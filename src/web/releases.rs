@@ -99,6 +99,9 @@ struct ReleasePage {
     deploys: Vec<(String, String, String)>,
     new_issues: Vec<(i64, String, String)>,
     reopened: Vec<(i64, String, String)>,
+    bundles: Vec<super::sourcemaps::BundleView>,
+    back: String,
+    for_release: String,
 }
 
 /// `GET /projects/{slug}/releases/{version}/`
@@ -128,14 +131,18 @@ pub async fn detail(
         .collect();
     let new_issues = store::issues_of_release(&state.pool, project.id, &version, false, ISSUES_SHOWN).await?;
     let reopened = store::issues_of_release(&state.pool, project.id, &version, true, ISSUES_SHOWN).await?;
+    let bundles = super::sourcemaps::bundle_views(&state.pool, project.id, Some(&version)).await?;
     page(&ReleasePage {
         chrome: Chrome::for_viewer(&format!("Release {version}"), &viewer),
+        back: format!("/projects/{}/releases/{}/", project.slug, segment(&version)),
         release: row(&project, &release, now),
         reference: release.reference.clone().unwrap_or_default(),
         project,
         deploys,
         new_issues,
         reopened,
+        bundles,
+        for_release: version.clone(),
     })
 }
 

@@ -112,6 +112,7 @@ fn pages() -> Vec<(&'static str, String)> {
         ("merged", "/issues/1/merged/".into()),
         ("releases", "/projects/default/releases/".into()),
         ("release", format!("/projects/default/releases/{LONG_RELEASE}/")),
+        ("sourcemaps", "/projects/default/sourcemaps/".into()),
         ("projects", "/projects/".into()),
         ("project", "/projects/default/".into()),
         ("alerts", "/projects/default/alerts/".into()),
@@ -133,6 +134,10 @@ async fn no_page_is_wider_than_a_desktop_or_a_phone_window_even_with_hostile_con
             &json!({"version": LONG_RELEASE, "projects": ["default"]}),
         )
         .await;
+    assert_eq!(status, 201, "{body}");
+    // An uploaded file with a long URL, on the release's page and the source maps page.
+    let long_url = format!("~/static/{}.js", "chunk".repeat(60));
+    let (status, body) = crate::sourcemaps::post_release_file(&app, LONG_RELEASE, &long_url, b"var a;", None).await;
     assert_eq!(status, 201, "{body}");
 
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots/layout");

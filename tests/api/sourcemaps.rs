@@ -389,7 +389,7 @@ async fn a_project_past_its_artifact_cap_gets_413_and_keeps_what_it_had() {
 }
 
 /// `POST …/releases/{version}/files/` with a file, its URL and headers, as old build setups do.
-async fn post_release_file(
+pub async fn post_release_file(
     app: &TestApp,
     version: &str,
     name: &str,
@@ -518,4 +518,110 @@ async fn retention_sweeps_bundles_no_event_used_for_the_retention_period() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn maps_uploaded_after_the_events_apply_on_reprocess_and_the_pages_show_and_delete_uploads() {
+    use crate::web::{Browser, hidden};
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
+    write_build(&dir, "a", "c", "");
+    let url = "https://shop.example.com/static/main.js";
+
+    // The event comes before its maps: it is stored minified.
+    let early = stored(
+        &app,
+        &js_event(minified_frames(&dir, "a", "c", url), "shop@3.0.0", json!([])),
+    )
+    .await;
+    assert_eq!(frames_of(&early)[2]["function"], "a");
+    let issue = early["groupID"].as_str().unwrap().to_string();
+    cli(
+        &app,
+        &[
+            "sourcemaps",
+            "upload",
+            "--release",
+            "shop@3.0.0",
+            "--url-prefix",
+            "~/static",
+            dir.to_str().unwrap(),
+        ],
+    );
+    // A mapped event would open another issue, until the issue is reprocessed.
+    let page = browser.get(&format!("/issues/{issue}/")).await;
+    assert!(page.body.contains("Reprocess with source maps"), "{}", page.body);
+    let csrf = hidden(&page.body, "csrf");
+    let forged = browser
+        .post(&format!("/issues/{issue}/reprocess"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let done = browser
+        .post(&format!("/issues/{issue}/reprocess"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let shown = browser.get(done.location.as_deref().unwrap()).await.body;
+    assert!(shown.contains("source maps applied to 1 of the issue"), "{shown}");
+    let again = app.event_json("default", early["event_id"].as_str().unwrap()).await;
+    assert_eq!(
+        readable(&again),
+        expected(),
+        "the stored event now reads like the source"
+    );
+    let later = stored(
+        &app,
+        &js_event(minified_frames(&dir, "a", "c", url), "shop@3.0.0", json!([])),
+    )
+    .await;
+    assert_eq!(readable(&later), expected());
+    assert_eq!(
+        later["groupID"].as_str(),
+        Some(issue.as_str()),
+        "new events join the reprocessed issue"
+    );
+
+    // The issue page shows the original frames, and the minified ones on request.
+    let page = browser.get(&format!("/issues/{issue}/?frames=full")).await.body;
+    assert!(
+        page.contains("/src/checkout.js") && page.contains("parseQuantity"),
+        "{page}"
+    );
+    assert!(
+        page.contains("throw new Error(&#39;bad quantity: &#39; + text);"),
+        "{page}"
+    );
+    let minified = browser.get(&format!("/issues/{issue}/?frames=minified")).await.body;
+    assert!(minified.contains("id=\"mode-minified\""), "{minified}");
+    // Three frames of the bundle, there; none on the readable page.
+    assert!(minified.matches(url).count() >= 3, "{minified}");
+    assert!(!page.contains(url), "{page}");
+
+    // The uploads: on the project's source maps page and the release's page, deletable.
+    let list = browser.get("/projects/default/sourcemaps/").await.body;
+    assert!(
+        list.contains("~/static/main.js.map") && list.contains("release <code>shop@3.0.0</code>"),
+        "{list}"
+    );
+    let release = browser.get("/projects/default/releases/shop@3.0.0/").await.body;
+    assert!(release.contains("~/static/main.js.map"), "{release}");
+    let (_, _, bundles) = app
+        .api_get("/api/0/projects/default/default/files/artifact-bundles/")
+        .await;
+    let id = bundles[0]["id"].as_str().unwrap();
+    let back = "/projects/default/releases/shop@3.0.0/";
+    let deleted = browser
+        .post(
+            &format!("/projects/default/sourcemaps/{id}/delete"),
+            &[("csrf", &csrf), ("back", back)],
+        )
+        .await;
+    assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some(back)));
+    let release = browser.get(back).await.body;
+    assert!(release.contains("id=\"no-artifacts\""), "{release}");
+    let (_, _, bundles) = app
+        .api_get("/api/0/projects/default/default/files/artifact-bundles/")
+        .await;
+    assert_eq!(bundles, json!([]));
 }
