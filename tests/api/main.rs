@@ -6,6 +6,7 @@ mod access;
 mod attack;
 mod bad_input;
 mod browser;
+mod browser_sourcemaps;
 mod chromium;
 mod cli;
 mod client_ip;

@@ -1,7 +1,7 @@
-//! The npm side of the end-to-end tests: the real `@sentry/cli`, installed on first use from
-//! `tests/npm/package.json` (pinned) with the machine's npm, and reused while that file is
-//! unchanged. Its binary comes as an npm package of its own for the platform: no download
-//! from anywhere but the registry.
+//! The npm side of the end-to-end tests: the real `@sentry/cli`, `esbuild` and `@sentry/browser`,
+//! installed on first use from `tests/npm/package.json` (pinned) with the machine's npm, and
+//! reused while that file is unchanged. The binaries of sentry-cli and esbuild come as npm
+//! packages of their own for the platform: no download from anywhere but the registry.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,24 +12,42 @@ fn manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/package.json")
 }
 
-/// The `sentry-cli` binary, installing the packages if needed. A file lock makes concurrent
-/// test processes wait for one another instead of racing npm.
-pub fn sentry_cli() -> PathBuf {
+/// The `node_modules` of the pinned packages, installing them if needed. A file lock makes
+/// concurrent test processes wait for one another instead of racing npm.
+pub fn node_modules() -> PathBuf {
     let wanted = std::fs::read_to_string(manifest()).expect("tests/npm/package.json");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("npm");
     std::fs::create_dir_all(&dir).expect("npm dir");
     let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
     lock.lock().expect("lock the npm dir");
     let marker = dir.join(".installed-package-json");
-    let bin = dir.join("node_modules/.bin/sentry-cli");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !bin.exists() {
+    let modules = dir.join("node_modules");
+    let complete = ["sentry-cli", "esbuild"]
+        .iter()
+        .all(|bin| modules.join(".bin").join(bin).exists());
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !complete {
         std::fs::write(dir.join("package.json"), &wanted).expect("package.json");
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
             .arg(&dir));
         std::fs::write(&marker, &wanted).expect("marker");
     }
-    bin
+    modules
+}
+
+/// The `sentry-cli` binary, installing the packages if needed.
+pub fn sentry_cli() -> PathBuf {
+    node_modules().join(".bin/sentry-cli")
+}
+
+/// `esbuild <args>` in `dir` (where the app's sources and its `node_modules` are); panics with
+/// what it printed unless it succeeded.
+pub fn esbuild(dir: &Path, args: &[&str]) {
+    run(Command::new(node_modules().join(".bin/esbuild"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default()));
 }
 
 /// `sentry-cli <args>` against `app` with its API token, the default organization and project;

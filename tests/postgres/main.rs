@@ -23,6 +23,8 @@ mod access;
 mod bad_input;
 #[path = "../api/browser.rs"]
 mod browser;
+#[path = "../api/browser_sourcemaps.rs"]
+mod browser_sourcemaps;
 #[path = "../api/chromium.rs"]
 mod chromium;
 #[path = "../api/cli.rs"]
