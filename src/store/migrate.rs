@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0013_issues_by_last_seen.sql"),
     ),
     (14, "releases", include_str!("../../migrations/0014_releases.sql")),
+    (
+        16,
+        "resolved in release",
+        include_str!("../../migrations/0016_resolved_in_release.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -83,6 +88,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "releases",
         include_str!("../../migrations/postgres/0014_releases.sql"),
+    ),
+    (
+        16,
+        "resolved in release",
+        include_str!("../../migrations/postgres/0016_resolved_in_release.sql"),
     ),
 ];
 
