@@ -7,11 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::auth::require_admin_token;
-use super::issues::status_change;
+use super::issues::{pin_release, status_change};
 use super::pagination::query_pairs;
+use super::shapes::resolved_in_json;
 use super::{ApiError, ApiState, query};
 use crate::event::unix_now;
-use crate::store::{self, CommandOutcome, IssueCommand, IssueSort};
+use crate::store::{self, CommandOutcome, IssueCommand, IssueSort, StatusChange};
 
 /// Issues one request changes at most, as Sentry caps its bulk updates.
 const CAP: i64 = 1_000;
@@ -38,7 +39,7 @@ pub async fn update(
         body["statusDetails"]["ignoreDuration"] = minutes;
     }
     let now = unix_now();
-    let change = status_change(&body, now)?;
+    let change = pin_release(&state, project.id, status_change(&body, now)?).await?;
     let params = query_pairs(&req);
     let mut ids: Vec<i64> = Vec::new();
     for (key, value) in params.iter().filter(|(k, _)| k == "id") {
@@ -75,9 +76,15 @@ pub async fn update(
             continue;
         }
     }
+    // A release asked for as "latest" or the next one is answered as Sentry does: by what it
+    // became.
+    let details = match &change {
+        StatusChange::ResolvedIn(r) => resolved_in_json(r),
+        _ => body.get("statusDetails").cloned().unwrap_or(json!({})),
+    };
     Ok(HttpResponse::Ok().json(json!({
-        "status": body["status"],
-        "statusDetails": body.get("statusDetails").cloned().unwrap_or(json!({})),
+        "status": if matches!(change, StatusChange::ResolvedIn(_)) { json!("resolved") } else { body["status"].clone() },
+        "statusDetails": details,
     })))
 }
 

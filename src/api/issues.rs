@@ -9,7 +9,7 @@ use super::query;
 use super::shapes::issue_json;
 use super::{ApiError, ApiState};
 use crate::event::{timestamp, unix_now};
-use crate::store::{self, CommandOutcome, IssueCommand, IssueRecord, IssueSort, StatusChange};
+use crate::store::{self, CommandOutcome, IssueCommand, IssueRecord, IssueSort, ReleaseRequest, StatusChange};
 
 /// `GET /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=&limit=`
 pub async fn list(
@@ -59,7 +59,9 @@ pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 }
 
 /// `PUT /api/0/issues/{id}/` with `{"status": "resolved" | "unresolved" | "ignored",
-/// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`.
+/// "statusDetails": {"ignoreDuration": minutes, "ignoreCount": n, "ignoreUntil": time}}`, or
+/// `"statusDetails": {"inNextRelease": true}` / `{"inRelease": "<version>" | "latest"}` with
+/// `"resolved"`.
 pub async fn update(
     req: HttpRequest,
     payload: web::Payload,
@@ -79,9 +81,10 @@ pub async fn update(
         });
     }
     if body.get("status").is_some() || commands.is_empty() {
+        let requested = status_change(&body, unix_now())?;
         commands.push(IssueCommand::SetStatus {
             issue_id: issue.id,
-            change: status_change(&body, unix_now())?,
+            change: pin_release(&state, issue.project_id, requested).await?,
             actor,
         });
     }
@@ -132,15 +135,47 @@ async fn assignee(state: &ApiState, raw: &Value) -> Result<Option<i64>, ApiError
         .ok_or_else(|| ApiError::BadRequest(format!("assignedTo {text:?}: no such user")))
 }
 
-pub(super) fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiError> {
+/// A status change as a request asks for it: one in a release names the release as asked
+/// ([`pin_release`] finds it in the project).
+#[derive(Debug, Clone)]
+pub(super) enum Requested {
+    Now(StatusChange),
+    InRelease(ReleaseRequest),
+}
+
+/// The change `requested` makes to an issue of the project: a release asked for as the next
+/// one, the latest, or by version becomes the project's release (400 when it has none such).
+pub(super) async fn pin_release(
+    state: &ApiState,
+    project_id: i64,
+    requested: Requested,
+) -> Result<StatusChange, ApiError> {
+    let request = match requested {
+        Requested::Now(change) => return Ok(change),
+        Requested::InRelease(request) => request,
+    };
+    store::resolution_for(&state.pool, project_id, &request)
+        .await?
+        .map(StatusChange::ResolvedIn)
+        .ok_or_else(|| {
+            ApiError::BadRequest(match request {
+                ReleaseRequest::Version(v) => format!("statusDetails.inRelease: the project has no release {v:?}"),
+                _ => "statusDetails.inRelease \"latest\": the project has no release yet".into(),
+            })
+        })
+}
+
+pub(super) fn status_change(body: &Value, now: f64) -> Result<Requested, ApiError> {
     let status = body
         .get("status")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::BadRequest("the body needs a \"status\": resolved, unresolved or ignored".into()))?;
     let details = body.get("statusDetails").cloned().unwrap_or(Value::Null);
     match status {
-        "resolved" => Ok(StatusChange::Resolved),
-        "unresolved" => Ok(StatusChange::Unresolved),
+        "resolved" => resolved(&details),
+        // Sentry takes this status as well as `"statusDetails": {"inNextRelease": true}`.
+        "resolvedInNextRelease" => Ok(Requested::InRelease(ReleaseRequest::NextRelease)),
+        "unresolved" => Ok(Requested::Now(StatusChange::Unresolved)),
         "ignored" => {
             if details.get("ignoreUserWindow").is_some_and(|v| !v.is_null()) {
                 return Err(ApiError::BadRequest(
@@ -180,16 +215,46 @@ pub(super) fn status_change(body: &Value, now: f64) -> Result<StatusChange, ApiE
                 }
                 (count, None) => (count, None),
             };
-            Ok(StatusChange::Ignored {
+            Ok(Requested::Now(StatusChange::Ignored {
                 until,
                 count,
                 users,
                 window,
-            })
+            }))
         }
         other => Err(ApiError::BadRequest(format!(
             "unsupported status {other:?}: use resolved, unresolved or ignored"
         ))),
+    }
+}
+
+/// `"resolved"` with Sentry's `statusDetails`: plainly, in the next release, or in a release.
+fn resolved(details: &Value) -> Result<Requested, ApiError> {
+    let given = |name: &str| details.get(name).filter(|v| !v.is_null());
+    // Resolving in a commit or an upcoming release needs commits and release plans Tocsin
+    // does not keep; taking them as a plain resolve would be a surprise.
+    for name in ["inCommit", "inUpcomingRelease"] {
+        if given(name).is_some() {
+            return Err(ApiError::BadRequest(format!(
+                "statusDetails.{name} is not supported: use inNextRelease or inRelease"
+            )));
+        }
+    }
+    if let Some(release) = given("inRelease") {
+        return match release.as_str().map(str::trim) {
+            Some("latest") => Ok(Requested::InRelease(ReleaseRequest::Latest)),
+            Some(v) if !v.is_empty() => Ok(Requested::InRelease(ReleaseRequest::Version(v.to_string()))),
+            _ => Err(ApiError::BadRequest(
+                "statusDetails.inRelease must be a release's version or \"latest\"".into(),
+            )),
+        };
+    }
+    match given("inNextRelease") {
+        None | Some(Value::Bool(false)) => Ok(Requested::Now(StatusChange::Resolved)),
+        Some(Value::Bool(true)) => Ok(Requested::InRelease(ReleaseRequest::NextRelease)),
+        Some(_) => Err(ApiError::BadRequest(
+            "statusDetails.inNextRelease must be true or false".into(),
+        )),
     }
 }
 

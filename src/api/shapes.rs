@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::ApiError;
 use crate::event::format_rfc3339;
-use crate::store::{IssueRecord, StoredEvent, TagSummary};
+use crate::store::{IssueRecord, ResolvedIn, StoredEvent, TagSummary};
 
 /// `DEFAULT-3`.
 pub fn short_id(issue: &IssueRecord) -> String {
@@ -26,6 +26,8 @@ pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
             "ignoreUserCount": issue.ignore_users,
             "actor": null,
         })
+    } else if let (Some(r), "resolved") = (&issue.resolved_in, status) {
+        resolved_in_json(r)
     } else {
         json!({})
     };
@@ -59,6 +61,14 @@ pub fn issue_json(issue: &IssueRecord, public_url: &str, now: f64) -> Value {
 
         "annotations": [],
     })
+}
+
+/// Sentry's `statusDetails` of an issue resolved in a release.
+pub fn resolved_in_json(resolved_in: &ResolvedIn) -> Value {
+    match resolved_in {
+        ResolvedIn::NextRelease { .. } => json!({ "inNextRelease": true, "actor": null }),
+        ResolvedIn::Release(version) => json!({ "inRelease": version, "actor": null }),
+    }
 }
 
 /// A stored event: the normalised payload with Sentry's ids and dates added, and `tags` as

@@ -113,6 +113,7 @@ impl Known {
                     ignore_baseline: d,
                     extended: false,
                     more: None,
+                    resolution: None,
                 };
                 self.states.insert(id, state);
             }

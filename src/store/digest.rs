@@ -14,6 +14,7 @@ use super::batch_writes::{self, BatchWrites, NewEvent};
 use super::events::EventRow;
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
+use super::resolutions;
 use super::stages::{Stage, StageTimes};
 
 /// What became of one event of the batch.
@@ -83,6 +84,7 @@ pub async fn digest(
     }
     let mut states = std::mem::take(&mut known.states);
     issue_writes::load_more_conditions(conn, rows, &assigned, &mut states).await?;
+    resolutions::load_resolutions(conn, rows, &assigned, &mut states).await?;
     let (deltas, events) = settle(rows, &assigned, &states, now, &mut outcomes, &mut activity);
     // Notifications join the same transaction: committed together, or not at all.
     enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
@@ -222,7 +224,8 @@ async fn enqueue_notifications(
 }
 
 /// Status changes an issue's new events cause: a resolved issue regresses (the first of its new
-/// events is the regression); an ignored issue reopens once its time has passed or its event
+/// events is the regression; for one resolved in a release, the first event of a release that
+/// reopens it, if any); an ignored issue reopens once its time has passed or its event
 /// count is reached (by the event that reaches it). Otherwise an ignored issue stays ignored.
 fn transition(
     issue_id: i64,
@@ -235,10 +238,21 @@ fn transition(
 ) {
     match state.status.as_str() {
         "resolved" => {
-            let first = delta.first_index;
-            delta.reopen = true;
-            outcomes[first].regression = true;
-            activity.push(Activity::new(issue_id, "set_regression", &rows[first].event_id, now));
+            // Events of old releases leave an issue resolved in a release as it is: stored and
+            // counted, but no regression.
+            let reopening = match &state.resolution {
+                None => Some(delta.first_index),
+                Some(r) => delta
+                    .indices
+                    .iter()
+                    .copied()
+                    .find(|&i| r.resolved_in.reopened_by(rows[i].release.as_deref(), &r.seen)),
+            };
+            if let Some(index) = reopening {
+                delta.reopen = true;
+                outcomes[index].regression = true;
+                activity.push(Activity::new(issue_id, "set_regression", &rows[index].event_id, now));
+            }
         }
         "ignored" => {
             let by_time = state.ignore_until.is_some_and(|until| now >= until);

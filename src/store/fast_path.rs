@@ -101,13 +101,15 @@ impl FastPath {
             }
         }
         // An ignore that ends on users or a window needs reads of its own: the general path's.
-        let extended = |a: &Assigned| {
+        // So does a resolved issue: one resolved in a release reads how, and the releases of
+        // its events, to decide whether they reopen it; any other regresses, which notifies.
+        let general = |a: &Assigned| {
             known
                 .states
                 .get(&a.issue_id)
-                .is_some_and(|s| s.status == "ignored" && s.extended)
+                .is_some_and(|s| (s.status == "ignored" && s.extended) || s.status == "resolved")
         };
-        if assigned.iter().any(extended) {
+        if assigned.iter().any(general) {
             return Ok(None);
         }
         let mut activity = Vec::new();
@@ -166,6 +168,7 @@ fn read_known(db: &rusqlite::Connection, rows: &[&EventRow]) -> Result<Known, St
                             ignore_baseline: r.get(4)?,
                             extended: r.get(5)?,
                             more: None,
+                            resolution: None,
                         })
                     })
                     .optional()?;
@@ -196,7 +199,9 @@ UPDATE issues SET times_seen = times_seen + ?1, users_seen = users_seen + ?12,
     resolved_at = CASE WHEN ?11 THEN NULL ELSE resolved_at END,
     ignore_until = CASE WHEN ?11 THEN NULL ELSE ignore_until END,
     ignore_count = CASE WHEN ?11 THEN NULL ELSE ignore_count END,
-    ignore_baseline = CASE WHEN ?11 THEN NULL ELSE ignore_baseline END
+    ignore_baseline = CASE WHEN ?11 THEN NULL ELSE ignore_baseline END,
+    resolved_in = CASE WHEN ?11 THEN NULL ELSE resolved_in END,
+    resolved_in_release = CASE WHEN ?11 THEN NULL ELSE resolved_in_release END
 WHERE id = ?13";
 
 fn write(db: &rusqlite::Connection, writes: &BatchWrites<'_>) -> Result<(), StoreError> {

@@ -5,12 +5,15 @@ use sqlx::Row;
 
 use super::issue_writes::Activity;
 use super::pool::{Conn, on};
+use super::resolutions::ResolvedIn;
 use super::{Pool, StoreError};
 
 /// A requested status.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusChange {
     Resolved,
+    /// Resolved until an event of a newer release ([`ResolvedIn`]).
+    ResolvedIn(ResolvedIn),
     Unresolved,
     /// Ignored until whichever comes first of: a time (epoch seconds), a number of more
     /// events, a number of more distinct users, `window.0` events within `window.1` seconds.
@@ -179,7 +182,7 @@ async fn set_status(
     on!(conn, |c, DB| {
         let none = (None, None, None, None);
         let (status, resolved_at, (until, count, users, window)) = match change {
-            StatusChange::Resolved => ("resolved", Some(now), none),
+            StatusChange::Resolved | StatusChange::ResolvedIn(_) => ("resolved", Some(now), none),
             StatusChange::Unresolved => ("unresolved", None, none),
             StatusChange::Ignored {
                 until,
@@ -188,12 +191,21 @@ async fn set_status(
                 window,
             } => ("ignored", None, (*until, *count, *users, *window)),
         };
+        // Every other change clears a resolution in a release.
+        let (resolved_in, resolved_in_release) = match change {
+            StatusChange::ResolvedIn(r) => {
+                let (kind, version) = r.columns();
+                (Some(kind), version)
+            }
+            _ => (None, None),
+        };
         // The baselines are the issue's counts now; a window starts with the next event.
         let updated = sqlx::query(
             "UPDATE issues SET status = $1, resolved_at = $2, ignore_until = $3, ignore_count = $4, \
              ignore_baseline = CASE WHEN $5 IS NULL THEN NULL ELSE times_seen END, \
              ignore_users = $6, ignore_users_baseline = CASE WHEN $7 IS NULL THEN NULL ELSE users_seen END, \
-             ignore_window_count = $8, ignore_window = $9, ignore_window_start = NULL, ignore_window_seen = NULL \
+             ignore_window_count = $8, ignore_window = $9, ignore_window_start = NULL, ignore_window_seen = NULL, \
+             resolved_in = $11, resolved_in_release = $12 \
              WHERE id = $10 RETURNING id",
         )
         .bind(status)
@@ -206,6 +218,8 @@ async fn set_status(
         .bind(window.map(|w| w.0))
         .bind(window.map(|w| w.1))
         .bind(issue_id)
+        .bind(resolved_in)
+        .bind(resolved_in_release)
         .fetch_optional(&mut *c)
         .await?;
         if updated.is_none() {
@@ -213,16 +227,27 @@ async fn set_status(
         }
         let kind = match change {
             StatusChange::Resolved => "set_resolved",
+            StatusChange::ResolvedIn(_) => "set_resolved_in_release",
             StatusChange::Unresolved => "set_unresolved",
             StatusChange::Ignored { .. } => "set_ignored",
         };
-        let data = serde_json::json!({
-            "ignore_until": until,
-            "ignore_count": count,
-            "ignore_users": users,
-            "ignore_window_count": window.map(|w| w.0),
-            "ignore_window": window.map(|w| w.1),
-        })
+        let data = match change {
+            // Sentry's entry: `version` is the release, "" for the next release (which Sentry
+            // fills in once that release exists); we keep the release it is the next after.
+            StatusChange::ResolvedIn(ResolvedIn::Release(version)) => serde_json::json!({ "version": version }),
+            StatusChange::ResolvedIn(ResolvedIn::NextRelease { after }) => serde_json::json!({
+                "version": "",
+                "in_next_release": true,
+                "current_release_version": after,
+            }),
+            _ => serde_json::json!({
+                "ignore_until": until,
+                "ignore_count": count,
+                "ignore_users": users,
+                "ignore_window_count": window.map(|w| w.0),
+                "ignore_window": window.map(|w| w.1),
+            }),
+        }
         .to_string();
         let activity = Activity {
             issue_id,

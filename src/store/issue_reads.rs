@@ -39,6 +39,8 @@ pub struct IssueRecord {
     pub ignore_window: Option<(i64, f64)>,
     pub assignee_id: Option<i64>,
     pub assignee_email: Option<String>,
+    /// A resolved issue resolved in a release: which.
+    pub resolved_in: Option<super::ResolvedIn>,
 }
 
 impl IssueRecord {
@@ -173,7 +175,8 @@ pub struct IssueFilter {
 const ISSUE_COLUMNS: &str = "i.id, i.project_id, p.slug, p.name, i.short_number, i.title, i.culprit, i.type, i.value, \
      i.level, i.platform, i.status, i.first_seen, i.last_seen, i.times_seen, i.users_seen, i.first_release, \
      i.last_release, i.resolved_at, i.ignore_until, i.ignore_count, i.ignore_baseline, i.assignee_id, u.email, \
-     i.ignore_users, i.ignore_users_baseline, i.ignore_window_count, i.ignore_window";
+     i.ignore_users, i.ignore_users_baseline, i.ignore_window_count, i.ignore_window, i.resolved_in, \
+     i.resolved_in_release";
 
 /// Issues with their project and assignee.
 const ISSUE_FROM: &str =
@@ -211,6 +214,7 @@ macro_rules! issue_from_row {
             ignore_users: r.get(24),
             ignore_users_baseline: r.get(25),
             ignore_window: r.get::<Option<i64>, _>(26).zip(r.get::<Option<f64>, _>(27)),
+            resolved_in: super::resolutions::ResolvedIn::from_columns(r.get::<Option<&str>, _>(28), r.get(29)),
         }
     }};
 }

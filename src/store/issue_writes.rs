@@ -68,6 +68,9 @@ pub struct IssueState {
     /// this and leaves such batches to the general path, which loads `more`.
     pub extended: bool,
     pub more: Option<MoreConditions>,
+    /// How a resolved issue was resolved in a release; loaded on the general path only
+    /// (`resolutions::load_resolutions`), which the fast path leaves resolved issues to.
+    pub resolution: Option<super::resolutions::Resolution>,
 }
 
 /// An ignore's conditions on distinct users and on events within a window.

@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (14, "releases", include_str!("../../migrations/0014_releases.sql")),
     (15, "artifacts", include_str!("../../migrations/0015_artifacts.sql")),
+    (
+        16,
+        "resolved in release",
+        include_str!("../../migrations/0016_resolved_in_release.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -89,6 +94,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "artifacts",
         include_str!("../../migrations/postgres/0015_artifacts.sql"),
+    ),
+    (
+        16,
+        "resolved in release",
+        include_str!("../../migrations/postgres/0016_resolved_in_release.sql"),
     ),
 ];
 

@@ -29,10 +29,12 @@ mod outbox;
 mod pool;
 mod projects;
 mod releases;
+mod resolutions;
 pub use releases::{
     Deploy, Release, ReleaseChange, add_deploy, delete_release, deploys_of, issues_of_release, order_releases,
     project_releases, upsert_release,
 };
+pub use resolutions::{ReleaseRequest, ResolvedIn, resolution_for};
 mod quota_windows;
 mod reprocess;
 pub use reprocess::{adopt_hashes, newest_events, replace_payloads};

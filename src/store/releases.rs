@@ -2,6 +2,7 @@
 //! and those made through the API (rows of `releases`, which add start, release date, ref and
 //! URL), with their deploys.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use sqlx::Row;
@@ -265,29 +266,61 @@ pub async fn issues_of_release(
     })
 }
 
-/// A version's semver, as Sentry reads release versions: `package@1.2.3` or `1.2.3` (with
-/// pre-release and build parts); `None` for anything else.
-fn semver_of(version: &str) -> Option<semver::Version> {
-    let bare = version.rsplit_once('@').map_or(version, |(_, v)| v);
-    semver::Version::parse(bare.strip_prefix('v').unwrap_or(bare)).ok()
+/// A version's package and semver, as Sentry reads release versions: `package@1.2.3` (package
+/// `package`) or `1.2.3` (package `""`), with pre-release and build parts; `None` for anything
+/// else.
+fn semver_of(version: &str) -> Option<(&str, semver::Version)> {
+    let (package, bare) = version.rsplit_once('@').unwrap_or(("", version));
+    let parsed = semver::Version::parse(bare.strip_prefix('v').unwrap_or(bare)).ok()?;
+    Some((package, parsed))
 }
 
-/// Sentry's release order: by semver when every version parses as one, else by when each was
-/// first seen. `releases` are (version, first seen); the newest comes last.
+/// Sentry's release order: by semver when every version parses as one of the same package,
+/// else by when each was first seen. `releases` are (version, first seen); the newest comes
+/// last.
 pub fn order_releases<T>(releases: &mut [T], version: impl Fn(&T) -> &str, seen: impl Fn(&T) -> f64) {
-    let parsed: Option<Vec<semver::Version>> = releases.iter().map(|r| semver_of(version(r))).collect();
-    match parsed {
-        Some(_) => releases.sort_by(|a, b| {
+    let parsed: Option<Vec<(&str, semver::Version)>> = releases.iter().map(|r| semver_of(version(r))).collect();
+    // Versions of two packages (`web@2.0.0`, `api@1.0.0`) say nothing of which came later.
+    let one_package = parsed.is_some_and(|p| p.windows(2).all(|w| w[0].0 == w[1].0));
+    if one_package {
+        releases.sort_by(|a, b| {
             let (x, y) = (semver_of(version(a)), semver_of(version(b)));
             x.cmp(&y).then_with(|| seen(a).total_cmp(&seen(b)))
-        }),
-        None => releases.sort_by(|a, b| seen(a).total_cmp(&seen(b)).then_with(|| version(a).cmp(version(b)))),
+        });
+    } else {
+        releases.sort_by(|a, b| seen(a).total_cmp(&seen(b)).then_with(|| version(a).cmp(version(b))));
     }
+}
+
+/// Whether release `a` is older, the same or newer than `b`, as resolving in a release asks
+/// it of two versions (the one an event names, the one the issue was resolved in): by semver
+/// when both parse and are of the same package, else by when each was first seen. `None` for
+/// a first seen means not seen before the batch at hand, which makes it newer than any seen.
+/// Ties are broken as [`order_releases`] breaks them.
+pub fn compare_releases(a: &str, a_seen: Option<f64>, b: &str, b_seen: Option<f64>) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let seen = a_seen
+        .unwrap_or(f64::INFINITY)
+        .total_cmp(&b_seen.unwrap_or(f64::INFINITY));
+    match (semver_of(a), semver_of(b)) {
+        (Some((pa, x)), Some((pb, y))) if pa == pb => x.cmp(&y).then(seen),
+        _ => seen.then_with(|| a.cmp(b)),
+    }
+}
+
+/// Whether [`compare_releases`] needs the first-seen times of `a` and `b`: unless both are
+/// versions of one package that semver orders.
+pub fn needs_first_seen(a: &str, b: &str) -> bool {
+    a != b && !matches!((semver_of(a), semver_of(b)), (Some((pa, x)), Some((pb, y))) if pa == pb && x != y)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::order_releases;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    use super::{compare_releases, needs_first_seen, order_releases};
 
     fn ordered(list: &[(&'static str, f64)]) -> Vec<&'static str> {
         let mut list = list.to_vec();
@@ -305,5 +338,46 @@ mod tests {
         assert_eq!(ordered(&[("2.0.0", 1.0), ("v1.0.0", 2.0)]), ["v1.0.0", "2.0.0"]);
         // One version that is not semver: first seen decides for all.
         assert_eq!(ordered(&[("b", 2.0), ("1.0.0", 3.0), ("a", 1.0)]), ["a", "b", "1.0.0"]);
+    }
+
+    #[test]
+    fn versions_of_one_package_compare_by_semver_whatever_their_first_seen() {
+        // As text, "1.10.0" < "1.9.0"; by semver it is newer, though seen first.
+        assert_eq!(
+            compare_releases("app@1.10.0", Some(1.0), "app@1.9.0", Some(2.0)),
+            Greater
+        );
+        assert_eq!(compare_releases("app@1.9.0", Some(2.0), "app@1.10.0", Some(1.0)), Less);
+        assert_eq!(compare_releases("1.10.0", None, "v1.9.0", Some(1.0)), Greater);
+        assert_eq!(
+            compare_releases("app@2.0.0-rc.1", Some(9.0), "app@2.0.0", Some(1.0)),
+            Less
+        );
+        assert_eq!(compare_releases("app@1.9.0", Some(1.0), "app@1.9.0", Some(5.0)), Equal);
+        assert!(!needs_first_seen("app@1.10.0", "app@1.9.0"));
+    }
+
+    #[test]
+    fn other_versions_compare_by_first_seen_and_one_not_seen_yet_is_the_newest() {
+        assert_eq!(compare_releases("b", Some(1.0), "a", Some(2.0)), Less);
+        assert_eq!(compare_releases("a", Some(2.0), "b", Some(1.0)), Greater);
+        // Seen for the first time in the batch at hand: newer than every release seen before.
+        assert_eq!(compare_releases("a", None, "z", Some(1e12)), Greater);
+        assert_eq!(compare_releases("z", Some(1e12), "a", None), Less);
+        // One of them not semver, or two packages: first seen decides.
+        assert_eq!(compare_releases("app@2.0.0", Some(5.0), "nightly", Some(6.0)), Less);
+        assert_eq!(compare_releases("web@2.0.0", Some(5.0), "api@1.0.0", Some(6.0)), Less);
+        assert!(needs_first_seen("web@2.0.0", "api@1.0.0"));
+        assert!(needs_first_seen("1.0.0", "v1.0.0"));
+        assert!(needs_first_seen("a", "b"));
+        assert!(!needs_first_seen("a", "a"));
+    }
+
+    #[test]
+    fn releases_of_two_packages_order_by_first_seen() {
+        assert_eq!(
+            ordered(&[("web@2.0.0", 1.0), ("api@1.0.0", 2.0)]),
+            ["web@2.0.0", "api@1.0.0"]
+        );
     }
 }

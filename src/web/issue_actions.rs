@@ -1,5 +1,5 @@
-//! What an engineer does to an issue from its page: resolve, unresolve, ignore (for a time or
-//! a number of events), assign, link an external issue, comment. Each is a command through the
+//! What an engineer does to an issue from its page: resolve (now, in the next release, in a
+//! release), unresolve, ignore (for a time or a number of events), assign, link an external issue, comment. Each is a command through the
 //! writer, answered with a redirect.
 
 use super::form::Form;
@@ -10,7 +10,7 @@ use super::error::see_other;
 use super::issue_head::issue;
 use super::{Viewer, WebError, WebState};
 use crate::event::unix_now;
-use crate::store::{self, IssueCommand, StatusChange};
+use crate::store::{self, IssueCommand, ReleaseRequest, StatusChange};
 
 #[derive(Deserialize)]
 pub struct StatusForm {
@@ -24,9 +24,12 @@ pub struct StatusForm {
     ignore_users: Option<String>,
     /// Events per hour, for "until it occurs N times within an hour".
     ignore_rate: Option<String>,
+    /// A version of the project's releases, for "resolve in release …".
+    release: Option<String>,
 }
 
-/// `POST /issues/{id}/status`: resolve, unresolve, or ignore (optionally with a condition).
+/// `POST /issues/{id}/status`: resolve (now, in the next release or in a release), unresolve,
+/// or ignore (optionally with a condition).
 pub async fn set_status(
     viewer: Viewer,
     path: web::Path<String>,
@@ -35,23 +38,19 @@ pub async fn set_status(
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
     let issue = issue(&state, &path).await?;
-    let number = |v: &Option<String>| {
-        v.as_deref()
-            .filter(|s| !s.is_empty())
-            .and_then(|s| s.parse::<i64>().ok())
+    let in_release = match form.status.as_str() {
+        "resolved_in_next_release" => Some(ReleaseRequest::NextRelease),
+        "resolved_in_release" => Some(ReleaseRequest::Version(
+            form.release.as_deref().unwrap_or_default().to_string(),
+        )),
+        _ => None,
     };
-    let change = match form.status.as_str() {
-        "resolved" => StatusChange::Resolved,
-        "unresolved" => StatusChange::Unresolved,
-        "ignored" => StatusChange::Ignored {
-            until: number(&form.ignore_minutes)
-                .filter(|m| *m > 0)
-                .map(|m| unix_now() + m as f64 * 60.0),
-            count: number(&form.ignore_count).filter(|c| *c > 0),
-            users: number(&form.ignore_users).filter(|c| *c > 0),
-            window: number(&form.ignore_rate).filter(|c| *c > 0).map(|n| (n, 3600.0)),
-        },
-        other => return Err(WebError::BadRequest(format!("unknown status {other:?}"))),
+    let change = match in_release {
+        Some(request) => store::resolution_for(&state.pool, issue.project_id, &request)
+            .await?
+            .map(StatusChange::ResolvedIn)
+            .ok_or_else(|| WebError::BadRequest(format!("{} has no such release.", issue.project_name)))?,
+        None => plain_change(&form)?,
     };
     let cmd = IssueCommand::SetStatus {
         issue_id: issue.id,
@@ -64,6 +63,28 @@ pub async fn set_status(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(see_other(&format!("/issues/{}/", issue.id)))
+}
+
+/// A status change that needs nothing but the form: resolve, unresolve, ignore.
+fn plain_change(form: &StatusForm) -> Result<StatusChange, WebError> {
+    let number = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse::<i64>().ok())
+    };
+    Ok(match form.status.as_str() {
+        "resolved" => StatusChange::Resolved,
+        "unresolved" => StatusChange::Unresolved,
+        "ignored" => StatusChange::Ignored {
+            until: number(&form.ignore_minutes)
+                .filter(|m| *m > 0)
+                .map(|m| unix_now() + m as f64 * 60.0),
+            count: number(&form.ignore_count).filter(|c| *c > 0),
+            users: number(&form.ignore_users).filter(|c| *c > 0),
+            window: number(&form.ignore_rate).filter(|c| *c > 0).map(|n| (n, 3600.0)),
+        },
+        other => return Err(WebError::BadRequest(format!("unknown status {other:?}"))),
+    })
 }
 
 #[derive(Deserialize)]

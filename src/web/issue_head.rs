@@ -4,7 +4,7 @@
 
 use super::{WebError, WebState, time};
 use crate::event::unix_now;
-use crate::store::{self, IssueRecord};
+use crate::store::{self, IssueRecord, ResolvedIn};
 
 pub struct IssueHead {
     pub issue: IssueRecord,
@@ -12,6 +12,10 @@ pub struct IssueHead {
     pub status: String,
     /// Why an ignored issue stays ignored, and until when.
     pub ignored: Option<String>,
+    /// Which release a resolved issue was resolved in.
+    pub resolved_in: Option<String>,
+    /// The project's releases, newest first, for "resolve in release …" (unresolved only).
+    pub releases: Vec<String>,
     /// Events still stored (retention thins them; `times_seen` keeps counting).
     pub events_stored: i64,
     /// Everyone an issue can be assigned to: (user id, email).
@@ -28,6 +32,19 @@ impl IssueHead {
         let now = unix_now();
         let status = issue.effective_status(now).to_string();
         let ignored = (status == "ignored").then(|| ignore_terms(&issue, now));
+        let resolved_in = match (&issue.resolved_in, status.as_str()) {
+            (Some(r), "resolved") => Some(format!("Resolved {}", resolved_in_words(r))),
+            _ => None,
+        };
+        // Read only where the choice is offered: the list costs a pass over the project's
+        // release tags.
+        let releases = if status == "unresolved" {
+            let mut releases = store::project_releases(&state.pool, issue.project_id).await?;
+            store::order_releases(&mut releases, |r| r.version.as_str(), |r| r.date_created);
+            releases.into_iter().rev().map(|r| r.version).collect()
+        } else {
+            Vec::new()
+        };
         Ok(IssueHead {
             short_id: crate::api::short_id(&issue),
             events_stored: store::stored_events_of_issue(&state.pool, issue.id).await?,
@@ -36,6 +53,8 @@ impl IssueHead {
             last_seen: time::html(issue.last_seen, now),
             status,
             ignored,
+            resolved_in,
+            releases,
             tab,
             issue,
         })
@@ -81,6 +100,16 @@ fn ignore_terms(issue: &IssueRecord, now: f64) -> String {
         0 => "Ignored forever, until someone unignores it".to_string(),
         1 => format!("Ignored until {}", terms[0]),
         _ => format!("Ignored until {}, whichever comes first", terms.join(" or ")),
+    }
+}
+
+/// "in next release (after shop@1.2)" or "in release shop@1.3", as the header ("Resolved …")
+/// and the activity ("Marked resolved …") say it.
+pub fn resolved_in_words(resolved_in: &ResolvedIn) -> String {
+    match resolved_in {
+        ResolvedIn::NextRelease { after: Some(v) } => format!("in next release (after {v})"),
+        ResolvedIn::NextRelease { after: None } => "in next release (the project had no release yet)".into(),
+        ResolvedIn::Release(v) => format!("in release {v}"),
     }
 }
 

@@ -12,7 +12,7 @@ use super::issue_head::{IssueHead, issue};
 use super::tags::{TagPanel, bars, panel};
 use super::{Chrome, Viewer, WebError, WebState, event_view, time};
 use crate::event::unix_now;
-use crate::store::{self, EventOrder};
+use crate::store::{self, EventOrder, ResolvedIn};
 
 const EVENTS_PER_PAGE: i64 = 50;
 /// Values per key on the Tags tab; the key's own page has them all.
@@ -270,6 +270,16 @@ fn describe(kind: &str, data: &str, users: &[(i64, String)]) -> String {
         "first_seen" => format!("First seen (event {event})"),
         "set_regression" => format!("Regression: the resolved issue happened again (event {event})"),
         "set_resolved" => "Marked resolved".into(),
+        "set_resolved_in_release" => {
+            let text = |k: &str| data.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+            let resolved_in = match text("version") {
+                Some(v) => ResolvedIn::Release(v.to_string()),
+                None => ResolvedIn::NextRelease {
+                    after: text("current_release_version").map(str::to_string),
+                },
+            };
+            format!("Marked resolved {}", super::issue_head::resolved_in_words(&resolved_in))
+        }
         "set_unresolved" => match data.get("reason").and_then(Value::as_str) {
             Some("ignore_count_reached") => format!("Unignored: the event count was reached (event {event})"),
             Some("ignore_until_expired") => "Unignored: the ignore period ended".into(),

@@ -29,6 +29,7 @@ mod protocol;
 mod python;
 mod quotas;
 mod receivers;
+mod resolve_in_release;
 mod retention;
 mod scrubbing;
 mod sdks;

@@ -59,6 +59,8 @@ mod python;
 mod quotas;
 #[path = "../api/receivers.rs"]
 mod receivers;
+#[path = "../api/resolve_in_release.rs"]
+mod resolve_in_release;
 #[path = "../api/retention.rs"]
 mod retention;
 #[path = "../api/scrubbing.rs"]

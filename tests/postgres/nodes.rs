@@ -552,5 +552,10 @@ async fn three_nodes_started_together_on_a_new_database_share_one_schema_and_one
     .await
     .unwrap());
     assert_eq!(projects, 1);
-    assert_eq!(migrations, 6, "each of the 6 migrations (9 to 14) applied once");
+    // Counted from the files, so that a new migration needs no edit here.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+        .count();
+    assert_eq!(migrations, files as i64, "each PostgreSQL migration applied once");
 }

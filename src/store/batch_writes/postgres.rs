@@ -45,7 +45,9 @@ WITH new_events AS (
         resolved_at = CASE WHEN d.reopen THEN NULL ELSE resolved_at END,
         ignore_until = CASE WHEN d.reopen THEN NULL ELSE ignore_until END,
         ignore_count = CASE WHEN d.reopen THEN NULL ELSE ignore_count END,
-        ignore_baseline = CASE WHEN d.reopen THEN NULL ELSE ignore_baseline END
+        ignore_baseline = CASE WHEN d.reopen THEN NULL ELSE ignore_baseline END,
+        resolved_in = CASE WHEN d.reopen THEN NULL ELSE resolved_in END,
+        resolved_in_release = CASE WHEN d.reopen THEN NULL ELSE resolved_in_release END
     FROM deltas AS d
     WHERE issues.id = d.id
 ), hourly AS (

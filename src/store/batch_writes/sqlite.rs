@@ -104,7 +104,9 @@ fn update_issues(qb: &mut QueryBuilder<Sqlite>, writes: &BatchWrites<'_>) {
              resolved_at = CASE WHEN d.column11 THEN NULL ELSE resolved_at END, \
              ignore_until = CASE WHEN d.column11 THEN NULL ELSE ignore_until END, \
              ignore_count = CASE WHEN d.column11 THEN NULL ELSE ignore_count END, \
-             ignore_baseline = CASE WHEN d.column11 THEN NULL ELSE ignore_baseline END \
+             ignore_baseline = CASE WHEN d.column11 THEN NULL ELSE ignore_baseline END, \
+             resolved_in = CASE WHEN d.column11 THEN NULL ELSE resolved_in END, \
+             resolved_in_release = CASE WHEN d.column11 THEN NULL ELSE resolved_in_release END \
              FROM (",
         );
         qb.push_values(chunk, |mut b, (issue_id, delta)| {
