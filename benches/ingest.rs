@@ -18,6 +18,11 @@
 //! `--shape django` posts the second load shape instead (`ingest/django.rs`): ~2.4 KB Django
 //! errors, uncompressed, with custom tags, a user, a release and an environment.
 //!
+//! `--shape javascript` posts browser errors of ten frames in a minified bundle
+//! (`ingest/javascript.rs`, uncompressed as `@sentry/browser` sends them); with `--maps` the
+//! bundle's source map is uploaded first (as sentry-cli does), so every event is symbolicated;
+//! without, the same events are stored minified (their debug id finds no map).
+//!
 //! `--backend postgres --nodes N` runs N nodes on one PostgreSQL database instead, the
 //! connections spread over them round-robin; PostgreSQL runs on this machine (a throwaway
 //! cluster, as the tests make, but with fsync on: a 200 must mean durable) and its processes'
@@ -30,6 +35,8 @@ mod common;
 mod deploy;
 #[path = "ingest/django.rs"]
 mod django;
+#[path = "ingest/javascript.rs"]
+mod javascript;
 #[path = "ingest/vary.rs"]
 mod vary;
 // The tests' PostgreSQL harness, for a cluster of the benchmark's own; it runs its commands
@@ -63,6 +70,9 @@ struct Options {
     large: bool,
     /// `--shape django`: uncompressed Django-style events instead of gzipped sentry-python ones.
     django: bool,
+    /// `--shape javascript`: browser errors in a minified bundle; `--maps`: its map uploaded.
+    javascript: bool,
+    maps: bool,
     issues: usize,
     runs: usize,
     variants: usize,
@@ -112,6 +122,8 @@ fn options() -> Options {
         seconds: get("--seconds").and_then(|v| v.parse().ok()).unwrap_or(15.0),
         large: get("--size").as_deref() == Some("large"),
         django: get("--shape").as_deref() == Some("django"),
+        javascript: get("--shape").as_deref() == Some("javascript"),
+        maps: std::env::args().any(|a| a == "--maps"),
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
@@ -384,7 +396,22 @@ async fn run(opts: &Options, entry: &Entry, cluster: Option<&postgres::Cluster>)
         .iter()
         .map(|n| format!("{}/api/1/envelope/", n.base))
         .collect();
-    let events = if opts.django {
+    let events = if opts.javascript {
+        let bundle = javascript::bundle(2000);
+        if opts.maps {
+            let out = deployment.nodes[0]
+                .command(&["token", "create", "bench"])
+                .output()
+                .unwrap();
+            let token = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_string();
+            javascript::upload(&deployment.nodes[0].base, &token, &bundle).await;
+        }
+        javascript::templates(&bundle, opts.issues, opts.variants)
+    } else if opts.django {
         django::templates(opts.issues, opts.variants)
     } else {
         templates(opts.issues, opts.variants, opts.large)
@@ -394,7 +421,7 @@ async fn run(opts: &Options, entry: &Entry, cluster: Option<&postgres::Cluster>)
     // payload's) and a prepared item. Gzipped, the two are one gzip stream of two members:
     // valid gzip that every decoder reads whole, and it keeps the generator's CPU off the
     // server's cores.
-    let compress = !opts.django;
+    let compress = !opts.django && !opts.javascript;
     let templates: Arc<Vec<Vec<u8>>> = Arc::new(
         events
             .iter()
@@ -416,7 +443,12 @@ async fn run(opts: &Options, entry: &Entry, cluster: Option<&postgres::Cluster>)
         setup.label(),
         opts.seconds,
         opts.issues,
-        if opts.django { "Django" } else { "sentry-python" },
+        match (opts.django, opts.javascript, opts.maps) {
+            (true, _, _) => "Django",
+            (_, true, true) => "browser (source maps uploaded)",
+            (_, true, false) => "browser (no source maps)",
+            _ => "sentry-python",
+        },
         opts.variants,
         sample.len() as f64 / 1024.0,
         if compress {

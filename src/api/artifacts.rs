@@ -60,28 +60,11 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     require_admin_token(&req, &state).await?;
     check_org(&req, &state)?;
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST) {
-        return Err(too_large(format!("a chunk upload is at most {MAX_REQUEST} bytes")));
-    }
-    // The body counted as it streams: a missing or lying Content-Length stops at the cap too.
-    let mut seen = 0usize;
-    let capped = payload.into_inner().map(move |item| {
-        let bytes = item?;
-        seen += bytes.len();
-        if seen > MAX_REQUEST {
-            return Err(actix_web::error::PayloadError::Overflow);
-        }
-        Ok(bytes)
-    });
-    let mut parts = actix_multipart::Multipart::new(req.headers(), capped);
+    let too_big = format!("a chunk upload is at most {MAX_REQUEST} bytes");
+    let mut parts = capped_form(&req, payload, MAX_REQUEST, &too_big)?;
     let mut chunks: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) = parts.next().await {
-        let mut field = field.map_err(multipart_error)?;
+        let mut field = field.map_err(|e| multipart_error(e, &too_big))?;
         let name = field.name().unwrap_or_default().to_string();
         let gzip = match name.as_str() {
             "file" => false,
@@ -100,7 +83,7 @@ pub async fn upload(
         sourcemaps::check_checksum(&checksum).map_err(ApiError::from)?;
         let mut data = Vec::new();
         while let Some(piece) = field.next().await {
-            let piece = piece.map_err(multipart_error)?;
+            let piece = piece.map_err(|e| multipart_error(e, &too_big))?;
             if data.len() + piece.len() > CHUNK_SIZE + 64 * 1024 {
                 return Err(too_large(format!(
                     "chunk {checksum} is larger than the chunk size ({CHUNK_SIZE} bytes)"
@@ -140,10 +123,40 @@ fn too_large(detail: String) -> ApiError {
     }
 }
 
-fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
+/// A multipart form whose body may be at most `cap` bytes: refused at once when its
+/// `Content-Length` says more, and counted as it streams (a missing or lying length stops at
+/// the cap too).
+fn capped_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    cap: usize,
+    too_big: &str,
+) -> Result<actix_multipart::Multipart, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large(too_big.to_string()));
+    }
+    let mut seen = 0usize;
+    let capped = payload.into_inner().map(move |item| {
+        let bytes = item?;
+        seen += bytes.len();
+        if seen > cap {
+            return Err(actix_web::error::PayloadError::Overflow);
+        }
+        Ok(bytes)
+    });
+    Ok(actix_multipart::Multipart::new(req.headers(), capped))
+}
+
+/// A form that could not be read: 413 (`too_big`) past its cap, else 400.
+fn multipart_error(e: actix_multipart::MultipartError, too_big: &str) -> ApiError {
     match e {
         actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
-            too_large(format!("a chunk upload is at most {MAX_REQUEST} bytes"))
+            too_large(too_big.to_string())
         }
         e => ApiError::BadRequest(format!("the body is not a readable multipart form: {e}")),
     }
@@ -315,25 +328,11 @@ pub async fn upload_release_file(
     let version = req.match_info().get("version").unwrap_or_default().to_string();
     let projects = release_projects(&state, &req, &version).await?;
     let max_file = state.artifacts.limits.max_file as usize;
-    let mut seen = 0usize;
-    let cap = max_file + 64 * 1024;
-    let capped = payload.into_inner().map(move |item| {
-        let bytes = item?;
-        seen += bytes.len();
-        if seen > cap {
-            return Err(actix_web::error::PayloadError::Overflow);
-        }
-        Ok(bytes)
-    });
-    let mut parts = actix_multipart::Multipart::new(req.headers(), capped);
+    let too_big = format!("a file is at most {max_file} bytes");
+    let mut parts = capped_form(&req, payload, max_file + 64 * 1024, &too_big)?;
     let (mut file, mut name, mut dist, mut headers) = (None::<(String, Vec<u8>)>, None, None, Vec::new());
     while let Some(field) = parts.next().await {
-        let mut field = field.map_err(|e| match e {
-            actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
-                too_large(format!("a file is at most {max_file} bytes"))
-            }
-            e => multipart_error(e),
-        })?;
+        let mut field = field.map_err(|e| multipart_error(e, &too_big))?;
         let part = field.name().unwrap_or_default().to_string();
         let filename = field
             .content_disposition()
@@ -341,7 +340,7 @@ pub async fn upload_release_file(
             .map(str::to_string);
         let mut data = Vec::new();
         while let Some(piece) = field.next().await {
-            data.extend_from_slice(&piece.map_err(|_| too_large(format!("a file is at most {max_file} bytes")))?);
+            data.extend_from_slice(&piece.map_err(|e| multipart_error(e, &too_big))?);
         }
         let text = || String::from_utf8_lossy(&data).trim().to_string();
         match part.as_str() {
@@ -505,6 +504,47 @@ pub async fn delete_bundle(req: HttpRequest, state: web::Data<ApiState>) -> Resu
         return Err(ApiError::NotFound(format!("artifact bundle {wanted:?} not found")));
     };
     store_artifacts::delete_bundle(&state.admin, project.id, bundle.id).await?;
+    state.artifacts.symbolicator.deleted();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/0/projects/{org}/{project}/files/source-maps/`: the releases that have uploads,
+/// with their file counts (Sentry's "release archives").
+pub async fn release_archives(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    require_token(&req, &state).await?;
+    check_org(&req, &state)?;
+    let project = one_project(&state, &req).await?;
+    let mut by_release: std::collections::BTreeMap<String, (i64, f64)> = Default::default();
+    for b in store_artifacts::bundles(&state.pool, project.id, None).await? {
+        if let Some(release) = b.release {
+            let entry = by_release.entry(release).or_insert((0, b.created_at));
+            entry.0 += b.file_count;
+            entry.1 = entry.1.max(b.created_at);
+        }
+    }
+    let list: Vec<Value> = by_release
+        .iter()
+        .map(|(name, (files, at))| json!({"name": name, "fileCount": files, "date": format_rfc3339(*at)}))
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `DELETE /api/0/projects/{org}/{project}/files/source-maps/?name=<release>`: every upload of
+/// the release (sentry-cli 2 `releases files <release> delete --all`).
+pub async fn delete_release_archive(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    require_admin_token(&req, &state).await?;
+    check_org(&req, &state)?;
+    let project = one_project(&state, &req).await?;
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let release = query
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::BadRequest("name: the release whose uploads to delete".into()))?;
+    let bundles = store_artifacts::bundles(&state.pool, project.id, Some(&release)).await?;
+    for b in &bundles {
+        store_artifacts::delete_bundle(&state.admin, project.id, b.id).await?;
+    }
     state.artifacts.symbolicator.deleted();
     Ok(HttpResponse::NoContent().finish())
 }

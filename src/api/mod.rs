@@ -130,6 +130,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::delete().to(artifacts::delete_bundle),
         )
         .service(
+            web::resource("/api/0/projects/{org}/{project_slug}/files/source-maps")
+                .route(web::get().to(artifacts::release_archives))
+                .route(web::delete().to(artifacts::delete_release_archive)),
+        )
+        .service(
             web::resource("/api/0/organizations/{org}/releases/{version}/deploys")
                 .route(web::get().to(releases::deploys))
                 .route(web::post().to(releases::add_deploy)),

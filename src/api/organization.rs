@@ -50,6 +50,8 @@ fn organization(state: &ApiState) -> Value {
         "dateCreated": "1970-01-01T00:00:00Z",
         "isEarlyAdopter": false,
         "require2FA": false,
+        // sentry-cli 2 reads it (3 does not).
+        "requireEmailVerification": false,
         "status": {"id": "active", "name": "active"},
         "features": [],
     })

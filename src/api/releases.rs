@@ -138,6 +138,13 @@ fn merge(a: Release, b: Release) -> Release {
             (Some(x), Some(y)) => Some(if x.1 >= y.1 { x } else { y }),
             (x, y) => x.or(y),
         },
+        environments: {
+            let mut by_env: std::collections::BTreeMap<String, i64> = a.environments.into_iter().collect();
+            for (env, n) in b.environments {
+                *by_env.entry(env).or_default() += n;
+            }
+            by_env.into_iter().collect()
+        },
         version: a.version,
     }
 }

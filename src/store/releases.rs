@@ -29,6 +29,8 @@ pub struct Release {
     pub deploys: i64,
     /// The newest deploy: (environment, finished).
     pub last_deploy: Option<(String, f64)>,
+    /// Deploys per environment: (environment, count), by environment.
+    pub environments: Vec<(String, i64)>,
 }
 
 /// What the API says of a release when making or changing it; `None` leaves a field as it is.
@@ -102,14 +104,24 @@ pub async fn project_releases(pool: &Pool, project_id: i64) -> Result<Vec<Releas
             release.deploys = r.get(6);
             release.last_deploy = r.get::<Option<String>, _>(7).zip(r.get::<Option<f64>, _>(8));
         }
+        let per_environment = sqlx::query(
+            "SELECT r.version, d.environment, COUNT(*) FROM deploys d JOIN releases r ON r.id = d.release_id \
+             WHERE r.project_id = $1 GROUP BY r.version, d.environment ORDER BY d.environment",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c.acquire().await?)
+        .await?;
+        for r in &per_environment {
+            if let Some(release) = all.get_mut(&r.get::<String, _>(0)) {
+                release.environments.push((r.get(1), r.get(2)));
+            }
+        }
         Ok::<(), StoreError>(())
     })?;
     let mut list: Vec<Release> = all.into_values().collect();
-    list.sort_by(|a, b| {
-        b.date_created
-            .total_cmp(&a.date_created)
-            .then_with(|| b.version.cmp(&a.version))
-    });
+    // Sentry's order (semver, else first seen), newest first.
+    order_releases(&mut list, |r| r.version.as_str(), |r| r.date_created);
+    list.reverse();
     Ok(list)
 }
 

@@ -26,6 +26,8 @@ pub struct ReleaseRow {
     pub new_issues: i64,
     pub deploys: i64,
     pub last_deploy: String,
+    /// "production ×2, staging ×1"
+    pub environments: String,
 }
 
 fn row(project: &Project, r: &Release, now: f64) -> ReleaseRow {
@@ -41,6 +43,12 @@ fn row(project: &Project, r: &Release, now: f64) -> ReleaseRow {
         new_issues: r.new_issues,
         deploys: r.deploys,
         last_deploy: r.last_deploy.as_ref().map(|(env, _)| env.clone()).unwrap_or_default(),
+        environments: r
+            .environments
+            .iter()
+            .map(|(env, n)| format!("{env} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The npm side of the end-to-end tests: the real `@sentry/cli`, `esbuild` and `@sentry/browser`,
+//! The npm side of the end-to-end tests: the real `@sentry/cli` (3, and 2 for its deprecated
+//! commands), `esbuild` and `@sentry/browser`,
 //! installed on first use from `tests/npm/package.json` (pinned) with the machine's npm, and
 //! reused while that file is unchanged. The binaries of sentry-cli and esbuild come as npm
 //! packages of their own for the platform: no download from anywhere but the registry.
@@ -22,9 +23,13 @@ pub fn node_modules() -> PathBuf {
     lock.lock().expect("lock the npm dir");
     let marker = dir.join(".installed-package-json");
     let modules = dir.join("node_modules");
-    let complete = ["sentry-cli", "esbuild"]
-        .iter()
-        .all(|bin| modules.join(".bin").join(bin).exists());
+    let complete = [
+        "@sentry/cli/bin/sentry-cli",
+        ".bin/esbuild",
+        "sentry-cli-2/bin/sentry-cli",
+    ]
+    .iter()
+    .all(|bin| modules.join(bin).exists());
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) || !complete {
         std::fs::write(dir.join("package.json"), &wanted).expect("package.json");
         run(Command::new("npm")
@@ -35,9 +40,10 @@ pub fn node_modules() -> PathBuf {
     modules
 }
 
-/// The `sentry-cli` binary, installing the packages if needed.
+/// The `sentry-cli` binary (3), installing the packages if needed. Named by its package:
+/// `.bin/sentry-cli` may be either version's.
 pub fn sentry_cli() -> PathBuf {
-    node_modules().join(".bin/sentry-cli")
+    node_modules().join("@sentry/cli/bin/sentry-cli")
 }
 
 /// `esbuild <args>` in `dir` (where the app's sources and its `node_modules` are); panics with
@@ -53,7 +59,17 @@ pub fn esbuild(dir: &Path, args: &[&str]) {
 /// `sentry-cli <args>` against `app` with its API token, the default organization and project;
 /// returns its standard output, and panics with everything it printed unless it succeeded.
 pub fn cli(app: &TestApp, args: &[&str]) -> String {
-    let out = Command::new(sentry_cli())
+    cli_of(&sentry_cli(), app, args)
+}
+
+/// The same with sentry-cli 2 (npm alias `sentry-cli-2`), whose deprecated `releases files`
+/// commands older build setups still run.
+pub fn cli_2(app: &TestApp, args: &[&str]) -> String {
+    cli_of(&node_modules().join("sentry-cli-2/bin/sentry-cli"), app, args)
+}
+
+fn cli_of(binary: &Path, app: &TestApp, args: &[&str]) -> String {
+    let out = Command::new(binary)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

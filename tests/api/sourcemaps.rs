@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use crate::helpers::{TestApp, new_event_id, poll, spawn_app, spawn_app_with};
-use crate::npm::cli;
+use crate::npm::{cli, cli_2};
 
 /// The original source of the test app, as the map's `sourcesContent` carries it.
 const SOURCE: &str = "export function parseQuantity(text) {
@@ -620,6 +620,47 @@ async fn maps_uploaded_after_the_events_apply_on_reprocess_and_the_pages_show_an
     assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some(back)));
     let release = browser.get(back).await.body;
     assert!(release.contains("id=\"no-artifacts\""), "{release}");
+    let (_, _, bundles) = app
+        .api_get("/api/0/projects/default/default/files/artifact-bundles/")
+        .await;
+    assert_eq!(bundles, json!([]));
+}
+
+#[tokio::test]
+async fn sentry_cli_2s_deprecated_release_files_commands_upload_list_and_delete() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().unwrap();
+    write_build(tmp.path(), "a", "c", "");
+    cli_2(&app, &["releases", "new", "legacy@2.0.0"]);
+    let dir = tmp.path().to_str().unwrap();
+    cli_2(
+        &app,
+        &[
+            "releases",
+            "files",
+            "legacy@2.0.0",
+            "upload-sourcemaps",
+            dir,
+            "--url-prefix",
+            "~/static",
+        ],
+    );
+    let listed = cli_2(&app, &["releases", "files", "legacy@2.0.0", "list"]);
+    assert!(
+        listed.contains("~/static/main.js.map") && listed.contains("~/static/main.js "),
+        "{listed}"
+    );
+    let url = "https://shop.example.com/static/main.js";
+    let event = stored(
+        &app,
+        &js_event(minified_frames(tmp.path(), "a", "c", url), "legacy@2.0.0", json!([])),
+    )
+    .await;
+    assert_eq!(readable(&event), expected(), "{event}");
+
+    cli_2(&app, &["releases", "files", "legacy@2.0.0", "delete", "--all"]);
+    let listed = cli_2(&app, &["releases", "files", "legacy@2.0.0", "list"]);
+    assert!(!listed.contains("~/static/main.js"), "{listed}");
     let (_, _, bundles) = app
         .api_get("/api/0/projects/default/default/files/artifact-bundles/")
         .await;

@@ -477,6 +477,26 @@ async fn merged_issues_add_up_in_the_one_with_most_events_and_their_later_events
 }
 
 #[tokio::test]
+async fn the_releases_page_lists_the_newest_release_first_by_semver_not_by_when_seen() {
+    let app = spawn_app().await;
+    let browser = Browser::set_up(&app).await;
+    for version in ["app@1.10.0", "app@1.9.0"] {
+        let mut event = error_event();
+        event["release"] = json!(version);
+        app.send(&event).await;
+    }
+    let list = browser.get("/projects/default/releases/").await.body;
+    let at = |v: &str| {
+        list.find(&format!(">{v}</a>"))
+            .unwrap_or_else(|| panic!("{v} listed: {list}"))
+    };
+    assert!(
+        at("app@1.10.0") < at("app@1.9.0"),
+        "1.10.0 is newer although seen first"
+    );
+}
+
+#[tokio::test]
 async fn a_projects_releases_and_a_release_page_show_deploys_new_and_reopened_issues() {
     let app = spawn_app().await;
     let browser = Browser::set_up(&app).await;
@@ -510,7 +530,7 @@ async fn a_projects_releases_and_a_release_page_show_deploys_new_and_reopened_is
         "{list}"
     );
     assert!(list.contains(r#"<a href="/projects/default/releases/shop@2.0/">shop@2.0</a>"#));
-    assert!(list.contains("1 (last to production)"));
+    assert!(list.contains("production ×1 (last to production)"), "{list}");
 
     let old = browser.get("/projects/default/releases/shop@1.0%2Bb1/").await;
     assert_eq!(old.status, 200, "a version with + in it");
