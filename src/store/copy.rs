@@ -40,6 +40,10 @@ const TABLES: &[&str] = &[
     "counters",
     "releases",
     "deploys",
+    "artifact_bundles",
+    "artifact_files",
+    "artifact_blobs",
+    "upload_chunks",
 ];
 
 /// Rows per INSERT: PostgreSQL allows 65,535 parameters; the widest table has 28 columns.

@@ -61,6 +61,17 @@ async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_
     })
     .await;
     app.create_user("dev@example.org", "long enough secret");
+    // An uploaded source map, with its release.
+    let (status, _) = app
+        .api_post(
+            "/api/0/organizations/default/releases/",
+            &json!({"version": "shop@1.0.0", "projects": ["default"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let map = br#"{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}"#;
+    let (status, body) = crate::sourcemaps::post_release_file(&app, "shop@1.0.0", "~/a.js.map", map, None).await;
+    assert_eq!(status, 201, "{body}");
 
     // Copied while the server runs.
     let url = crate::postgres::database();
@@ -89,6 +100,10 @@ async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_
             "activity",
             "alert_channels",
             "outbox",
+            "releases",
+            "artifact_bundles",
+            "artifact_files",
+            "artifact_blobs",
         ]
         .contains(&table.as_str())
         {
