@@ -658,6 +658,28 @@ async fn sentry_cli_2s_deprecated_release_files_commands_upload_list_and_delete(
     .await;
     assert_eq!(readable(&event), expected(), "{event}");
 
+    // One file by name, one file uploaded alone, then all.
+    cli_2(
+        &app,
+        &["releases", "files", "legacy@2.0.0", "delete", "~/static/main.js.map"],
+    );
+    let main_js = tmp.path().join("main.js");
+    cli_2(
+        &app,
+        &[
+            "releases",
+            "files",
+            "legacy@2.0.0",
+            "upload",
+            main_js.to_str().unwrap(),
+            "~/static/extra.js",
+        ],
+    );
+    let listed = cli_2(&app, &["releases", "files", "legacy@2.0.0", "list"]);
+    assert!(
+        !listed.contains("~/static/main.js.map") && listed.contains("~/static/extra.js"),
+        "{listed}"
+    );
     cli_2(&app, &["releases", "files", "legacy@2.0.0", "delete", "--all"]);
     let listed = cli_2(&app, &["releases", "files", "legacy@2.0.0", "list"]);
     assert!(!listed.contains("~/static/main.js"), "{listed}");
