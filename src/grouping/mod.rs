@@ -6,6 +6,7 @@
 //! config id (`newstyle_2023_01_11`), and every stored hash records that id: a later algorithm
 //! is added beside it, never edited into it, so existing issues keep their hashes.
 
+pub mod enhancer;
 mod newstyle_2023_01_11;
 mod title;
 

@@ -1,0 +1,254 @@
+//! Applying stack-trace rules to a stack trace, in Sentry's two passes:
+//! 1. rules that change frames (`+app`/`-app`, `category=`), rule after rule, each matching
+//!    against what the rules before it left;
+//! 2. rules that change what contributes to grouping (`+group`/`-group`), matched against the
+//!    frames as the first pass left them.
+//!
+//! Within one rule every frame is matched first and the actions applied after, so a rule never
+//! matches what it changed itself.
+
+use crate::event::Frame;
+
+use super::parse::{Action, FrameMatcher, Matcher, Range, Rule, Test};
+
+/// What the rules made of one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameOutcome {
+    /// The frame's in-app flag after the rules (the client's when no rule set it).
+    pub in_app: Option<bool>,
+    pub category: Option<String>,
+    /// Whether it may contribute to grouping (a `-group` rule says no).
+    pub contributes: bool,
+    /// Why, when a rule decided: "ignored by stack trace rule (…)", "marked out of app by …".
+    pub hint: Option<String>,
+}
+
+/// The exception a stack trace belongs to, for `type:`, `value:` and `mechanism:` matchers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExceptionFacts<'a> {
+    pub ty: Option<&'a str>,
+    pub value: Option<&'a str>,
+    pub mechanism: Option<&'a str>,
+}
+
+/// A frame as matchers read it: paths lowercased with `/` separators.
+struct MatchFrame {
+    family: &'static str,
+    function: String,
+    module: Option<String>,
+    package: Option<String>,
+    path: Option<String>,
+    in_app: Option<bool>,
+    category: Option<String>,
+}
+
+/// Sentry's behaviour families of platforms.
+pub fn family(platform: &str) -> &'static str {
+    match platform {
+        "objc" | "cocoa" | "swift" | "native" | "c" => "native",
+        "javascript" | "node" => "javascript",
+        _ => "other",
+    }
+}
+
+fn path_like(value: Option<&str>) -> Option<String> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_lowercase().replace('\\', "/"))
+}
+
+fn match_frame(frame: &Frame, platform: &str) -> MatchFrame {
+    let platform = frame.platform.as_deref().unwrap_or(platform);
+    MatchFrame {
+        family: family(platform),
+        function: frame
+            .function
+            .as_deref()
+            .or(frame.raw_function.as_deref())
+            .filter(|f| !f.is_empty())
+            .unwrap_or("<unknown>")
+            .to_string(),
+        module: frame.module.clone().filter(|m| !m.is_empty()),
+        package: path_like(frame.package.as_deref()),
+        path: path_like(frame.abs_path.as_deref().or(frame.filename.as_deref())),
+        in_app: frame.in_app,
+        category: frame
+            .other
+            .get("data")
+            .and_then(|d| d.get("category"))
+            .and_then(|c| c.as_str())
+            .map(str::to_string),
+    }
+}
+
+fn test_frame(m: &FrameMatcher, frame: &MatchFrame, exception: &ExceptionFacts) -> bool {
+    let glob_opt = |g: &globset::GlobMatcher, v: Option<&str>| v.is_some_and(|v| g.is_match(v));
+    let path_glob = |g: &globset::GlobMatcher, v: Option<&str>| {
+        v.is_some_and(|v| g.is_match(v) || (!v.starts_with('/') && g.is_match(format!("/{v}"))))
+    };
+    let hit = match &m.test {
+        Test::Family(families) => families.iter().any(|f| f == "all" || f == frame.family),
+        Test::App(want) => frame.in_app.unwrap_or(false) == *want,
+        Test::Path(g) => path_glob(g, frame.path.as_deref()),
+        Test::Package(g) => path_glob(g, frame.package.as_deref()),
+        Test::Function(g) => g.is_match(&frame.function),
+        Test::Module(g) => glob_opt(g, frame.module.as_deref()),
+        Test::Category(g) => glob_opt(g, frame.category.as_deref()),
+        Test::ExceptionType(g) => g.is_match(exception.ty.unwrap_or("<unknown>")),
+        Test::ExceptionValue(g) => g.is_match(exception.value.unwrap_or("<unknown>")),
+        Test::Mechanism(g) => g.is_match(exception.mechanism.unwrap_or("<unknown>")),
+    };
+    hit != m.negated
+}
+
+fn matches(rule: &Rule, frames: &[MatchFrame], idx: usize, exception: &ExceptionFacts) -> bool {
+    rule.matchers.iter().all(|m| match m {
+        Matcher::Frame(f) => test_frame(f, &frames[idx], exception),
+        Matcher::Caller(f) => idx > 0 && test_frame(f, &frames[idx - 1], exception),
+        Matcher::Callee(f) => idx + 1 < frames.len() && test_frame(f, &frames[idx + 1], exception),
+    })
+}
+
+/// The frames an action at `idx` changes.
+fn range(range: Range, idx: usize, len: usize) -> std::ops::Range<usize> {
+    match range {
+        Range::This => idx..idx + 1,
+        Range::Up => idx + 1..len,
+        Range::Down => 0..idx,
+    }
+}
+
+/// Applies `rules` to `frames` (oldest first) of a stack trace on `platform`.
+pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &ExceptionFacts) -> Vec<FrameOutcome> {
+    let mut state: Vec<MatchFrame> = frames.iter().map(|f| match_frame(f, platform)).collect();
+    let mut out: Vec<FrameOutcome> = state
+        .iter()
+        .map(|m| FrameOutcome {
+            in_app: m.in_app,
+            category: m.category.clone(),
+            contributes: true,
+            hint: None,
+        })
+        .collect();
+    let len = state.len();
+    // Pass 1: in-app and categories.
+    for rule in rules {
+        let modifies = rule
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::App { .. } | Action::Category(_)));
+        if !modifies {
+            continue;
+        }
+        let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();
+        for idx in hits {
+            for action in &rule.actions {
+                match action {
+                    Action::App { set, range: r } => {
+                        for j in range(*r, idx, len) {
+                            if out[j].in_app != Some(*set) {
+                                out[j].hint = Some(format!(
+                                    "marked {} by stack trace rule ({})",
+                                    if *set { "in-app" } else { "out of app" },
+                                    rule.text
+                                ));
+                            }
+                            state[j].in_app = Some(*set);
+                            out[j].in_app = Some(*set);
+                        }
+                    }
+                    Action::Category(c) => {
+                        state[idx].category = Some(c.clone());
+                        out[idx].category = Some(c.clone());
+                    }
+                    Action::Group { .. } => {}
+                }
+            }
+        }
+    }
+    // Pass 2: contributions, on the frames as pass 1 left them.
+    for rule in rules {
+        if !rule.actions.iter().any(|a| matches!(a, Action::Group { .. })) {
+            continue;
+        }
+        let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();
+        for idx in hits {
+            for action in &rule.actions {
+                if let Action::Group { set, range: r } = action {
+                    for j in range(*r, idx, len) {
+                        if out[j].contributes != *set {
+                            out[j].contributes = *set;
+                            out[j].hint = Some(format!(
+                                "{} by stack trace rule ({})",
+                                if *set { "un-ignored" } else { "ignored" },
+                                rule.text
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::parse::parse_rules;
+    use super::*;
+
+    fn frames(list: serde_json::Value) -> Vec<Frame> {
+        serde_json::from_value(list).unwrap()
+    }
+
+    #[test]
+    fn in_app_and_group_follow_the_rules_with_ranges_and_contexts() {
+        let rules = parse_rules(
+            "path:**/node_modules/** -app\n\
+             module:io.sentry.* category=framework -group\n\
+             category:framework -app\n\
+             function:abort category=throw\n\
+             category:throw ^-group\n\
+             [ category:throw ] | function:raise category=internals\n\
+             category:internals -group\n",
+        )
+        .unwrap();
+        let f = frames(json!([
+            {"function": "main", "abs_path": "/app/src/main.js", "in_app": true},
+            {"function": "lib", "abs_path": "/app/node_modules/lib/index.js", "in_app": true},
+            {"function": "capture", "module": "io.sentry.Hub"},
+            {"function": "abort"},
+            {"function": "raise"},
+        ]));
+        let out = apply(&rules, &f, "javascript", &ExceptionFacts::default());
+        assert_eq!(out[0].in_app, Some(true));
+        assert!(out[0].contributes);
+        assert_eq!(out[1].in_app, Some(false), "node_modules is not in-app");
+        assert!(out[1].hint.as_deref().unwrap().starts_with("marked out of app"));
+        assert_eq!(out[2].category.as_deref(), Some("framework"));
+        assert!(!out[2].contributes && out[2].in_app == Some(false));
+        assert!(out[3].contributes, "abort itself groups");
+        assert!(!out[4].contributes, "what abort called does not");
+        assert_eq!(
+            out[4].category.as_deref(),
+            Some("internals"),
+            "the caller context matched"
+        );
+    }
+
+    #[test]
+    fn a_negated_matcher_and_exception_matchers() {
+        let rules = parse_rules("!function:keep type:ValueError -group\n").unwrap();
+        let f = frames(json!([{"function": "keep"}, {"function": "drop"}]));
+        let exc = ExceptionFacts {
+            ty: Some("ValueError"),
+            ..Default::default()
+        };
+        let out = apply(&rules, &f, "python", &exc);
+        assert!(out[0].contributes && !out[1].contributes);
+        let out = apply(&rules, &f, "python", &ExceptionFacts::default());
+        assert!(out[1].contributes, "another exception type: the rule does not apply");
+    }
+}

@@ -1,0 +1,10 @@
+//! Stack-trace rules ("grouping enhancements"): which frames are in-app, which belong to a
+//! category, and which count for grouping. Sentry's grouping configs each come with a built-in
+//! rule set in this syntax; a config module here embeds its set as a data file and applies it
+//! before hashing, instead of special cases in code.
+
+mod apply;
+mod parse;
+
+pub use apply::{ExceptionFacts, FrameOutcome, apply, family};
+pub use parse::{Rule, parse_rules};

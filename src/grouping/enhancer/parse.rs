@@ -1,0 +1,329 @@
+//! Reading stack-trace rules in Sentry's syntax, one rule a line:
+//!
+//! ```text
+//! # a comment
+//! family:native function:std::*            -app
+//! path:**/node_modules/**                  -app
+//! module:io.sentry.*                        category=framework -group
+//! [ category:driver ] | category:driver    category=internals
+//! category:throw                            ^-group
+//! ```
+//!
+//! Matchers (`key:value`, `!` negates, values may be quoted) all have to match a frame; an
+//! optional `[ matcher ] |` before them matches the frame's caller, `| [ matcher ]` after them
+//! its callee. Actions: `+app`/`-app`, `+group`/`-group` (with `^` for the frames it called,
+//! `v` for its callers), and `category=…`.
+
+use globset::{GlobBuilder, GlobMatcher};
+
+/// One matcher of a rule.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Applies to the frame itself.
+    Frame(FrameMatcher),
+    /// Applies to the frame before it (its caller).
+    Caller(FrameMatcher),
+    /// Applies to the frame after it (the one it called).
+    Callee(FrameMatcher),
+}
+
+#[derive(Debug, Clone)]
+pub struct FrameMatcher {
+    pub negated: bool,
+    pub test: Test,
+    /// As written, for hints ("ignored by stack trace rule (category:throw ^-group)").
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// `family:native,javascript` (or `all`).
+    Family(Vec<String>),
+    /// `app:yes|no`.
+    App(bool),
+    /// `path:` (the frame's abs_path, else filename) and `package:`: paths, case-insensitive,
+    /// `\` read as `/`, `*` within a segment, `**` across.
+    Path(GlobMatcher),
+    Package(GlobMatcher),
+    /// `function:`, `module:`, `category:`: `*` matches anything.
+    Function(GlobMatcher),
+    Module(GlobMatcher),
+    Category(GlobMatcher),
+    /// `type:`, `value:`, `mechanism:` of the exception the stack trace belongs to.
+    ExceptionType(GlobMatcher),
+    ExceptionValue(GlobMatcher),
+    Mechanism(GlobMatcher),
+}
+
+/// Which frames an action changes, relative to the matched one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    This,
+    /// `^`: the frames it called (later in the list, up to the crash).
+    Up,
+    /// `v`: its callers (earlier in the list).
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    App { set: bool, range: Range },
+    Group { set: bool, range: Range },
+    Category(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub matchers: Vec<Matcher>,
+    pub actions: Vec<Action>,
+    /// The rule as written (without comment), for hints.
+    pub text: String,
+}
+
+/// Parses a rule file; a line that cannot be read is an error naming it.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, String> {
+    let mut rules = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let tokens = tokens(raw).map_err(|e| format!("line {}: {e}", n + 1))?;
+        if tokens.is_empty() {
+            continue;
+        }
+        let rule = rule(&tokens).map_err(|e| format!("line {}: {e}: {raw}", n + 1))?;
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// A line's tokens: words (a quoted part kept whole, quotes removed), `[`, `]` and `|`; a `#`
+/// outside quotes starts a comment.
+fn tokens(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    let flush = |current: &mut String, out: &mut Vec<String>| {
+        if !current.is_empty() {
+            out.push(std::mem::take(current));
+        }
+    };
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' => quoted = false,
+                '\\' => current.push(chars.next().ok_or("a line ends in an escape")?),
+                c => current.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '#' => break,
+            '[' | ']' | '|' => {
+                flush(&mut current, &mut out);
+                out.push(c.to_string());
+            }
+            c if c.is_whitespace() => flush(&mut current, &mut out),
+            c => current.push(c),
+        }
+    }
+    if quoted {
+        return Err("an unclosed quote".into());
+    }
+    flush(&mut current, &mut out);
+    Ok(out)
+}
+
+fn rule(tokens: &[String]) -> Result<Rule, String> {
+    let mut matchers = Vec::new();
+    let mut actions = Vec::new();
+    let mut i = 0;
+    // `[ m ] |` first: the caller.
+    if tokens.first().map(String::as_str) == Some("[") {
+        let (m, next) = bracketed(tokens, 0)?;
+        if tokens.get(next).map(String::as_str) != Some("|") {
+            return Err("a caller matcher `[ … ]` must be followed by `|`".into());
+        }
+        matchers.push(Matcher::Caller(m));
+        i = next + 1;
+    }
+    while i < tokens.len() {
+        let t = tokens[i].as_str();
+        if t == "|" {
+            if tokens.get(i + 1).map(String::as_str) != Some("[") {
+                return Err("`|` must be followed by a callee matcher `[ … ]`".into());
+            }
+            let (m, next) = bracketed(tokens, i + 1)?;
+            matchers.push(Matcher::Callee(m));
+            i = next;
+            continue;
+        }
+        match action(t)? {
+            Some(a) => actions.push(a),
+            None if actions.is_empty() => matchers.push(Matcher::Frame(frame_matcher(t)?)),
+            None => return Err(format!("matcher {t:?} after the actions")),
+        }
+        i += 1;
+    }
+    if matchers.is_empty() || actions.is_empty() {
+        return Err("a rule needs matchers and actions".into());
+    }
+    Ok(Rule {
+        matchers,
+        actions,
+        text: tokens.join(" "),
+    })
+}
+
+/// `[ matcher ]` at `at`; returns it and the index after `]`.
+fn bracketed(tokens: &[String], at: usize) -> Result<(FrameMatcher, usize), String> {
+    let inner = tokens.get(at + 1).ok_or("an empty `[`")?;
+    if tokens.get(at + 2).map(String::as_str) != Some("]") {
+        return Err("`[ … ]` holds one matcher".into());
+    }
+    Ok((frame_matcher(inner)?, at + 3))
+}
+
+fn action(t: &str) -> Result<Option<Action>, String> {
+    if let Some((var, value)) = t.split_once('=') {
+        return match var {
+            "category" => Ok(Some(Action::Category(value.to_string()))),
+            // Stack-trace-wide settings that the built-in rules do not use.
+            "max-frames" | "min-frames" | "invert-stacktrace" => Err(format!("{var} is not supported")),
+            other => Err(format!("unknown variable {other:?}")),
+        };
+    }
+    let (range, rest) = match t.as_bytes().first() {
+        Some(b'^') => (Range::Up, &t[1..]),
+        Some(b'v') if t.len() > 1 && matches!(t.as_bytes()[1], b'+' | b'-') => (Range::Down, &t[1..]),
+        _ => (Range::This, t),
+    };
+    let (set, key) = match rest.as_bytes().first() {
+        Some(b'+') => (true, &rest[1..]),
+        Some(b'-') => (false, &rest[1..]),
+        _ => return Ok(None),
+    };
+    match key {
+        "app" => Ok(Some(Action::App { set, range })),
+        "group" => Ok(Some(Action::Group { set, range })),
+        other => Err(format!("unknown action {other:?}")),
+    }
+}
+
+fn frame_matcher(t: &str) -> Result<FrameMatcher, String> {
+    let (negated, body) = match t.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (key, value) = body
+        .split_once(':')
+        .ok_or_else(|| format!("{t:?} is neither a matcher nor an action"))?;
+    let key = key
+        .strip_prefix("stack.")
+        .or_else(|| key.strip_prefix("error."))
+        .unwrap_or(key);
+    let test = match key {
+        "family" => Test::Family(value.split(',').map(str::to_string).collect()),
+        "app" => Test::App(match value {
+            "yes" | "1" | "true" => true,
+            "no" | "0" | "false" => false,
+            other => return Err(format!("app:{other} (yes or no)")),
+        }),
+        "path" | "abs_path" | "filename" => Test::Path(glob(value, true)?),
+        "package" => Test::Package(glob(value, true)?),
+        "function" => Test::Function(glob(value, false)?),
+        "module" => Test::Module(glob(value, false)?),
+        "category" => Test::Category(glob(value, false)?),
+        "type" => Test::ExceptionType(glob(value, false)?),
+        "value" => Test::ExceptionValue(glob(value, false)?),
+        "mechanism" => Test::Mechanism(glob(value, false)?),
+        other => return Err(format!("unknown matcher {other:?}")),
+    };
+    Ok(FrameMatcher {
+        negated,
+        test,
+        text: t.to_string(),
+    })
+}
+
+/// A glob as Sentry's rules read it: paths case-insensitively, with `*` inside one segment and
+/// `**` across; other fields with `*` matching anything.
+fn glob(pattern: &str, path: bool) -> Result<GlobMatcher, String> {
+    let pattern = if path {
+        pattern.to_lowercase().replace('\\', "/")
+    } else {
+        pattern.to_string()
+    };
+    GlobBuilder::new(&pattern)
+        .literal_separator(path)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("bad pattern {pattern:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_read_matchers_contexts_and_actions() {
+        let rules = parse_rules(
+            "# comment\n\
+             family:native function:std::*  -app   # trailing\n\
+             [ category:driver ] | category:driver category=internals\n\
+             [ !category:system ] | category:system | [ !category:system ] category=indirection\n\
+             category:throw ^-group\n\
+             category:threadbase -group v-group\n\
+             family:native function:\"?[[]KSCrash*\" -app -group\n",
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 6);
+        assert_eq!(
+            rules[0].actions,
+            [Action::App {
+                set: false,
+                range: Range::This
+            }]
+        );
+        assert!(matches!(rules[2].matchers[0], Matcher::Caller(ref m) if m.negated));
+        assert!(matches!(rules[2].matchers[2], Matcher::Callee(_)));
+        assert_eq!(
+            rules[3].actions,
+            [Action::Group {
+                set: false,
+                range: Range::Up
+            }]
+        );
+        assert_eq!(
+            rules[4].actions[1],
+            Action::Group {
+                set: false,
+                range: Range::Down
+            }
+        );
+        let Matcher::Frame(FrameMatcher {
+            test: Test::Function(g),
+            ..
+        }) = &rules[5].matchers[1]
+        else {
+            panic!("a function matcher")
+        };
+        assert!(g.is_match("+[KSCrash install]") && !g.is_match("+[Other install]"));
+    }
+
+    #[test]
+    fn path_globs_keep_single_stars_in_one_segment() {
+        let g = glob("**/node_modules/**", true).unwrap();
+        assert!(g.is_match("/app/node_modules/react/index.js"));
+        let g = glob("/usr/lib/*", true).unwrap();
+        assert!(g.is_match("/usr/lib/libc.so") && !g.is_match("/usr/lib/x/libc.so"));
+        let g = glob("std::*", false).unwrap();
+        assert!(g.is_match("std::panicking::begin_panic"));
+    }
+
+    #[test]
+    fn a_bad_line_is_an_error_that_names_it() {
+        let err = parse_rules("function:x -app\nfunction:y +nonsense\n").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+    }
+}
