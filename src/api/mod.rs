@@ -7,6 +7,7 @@ pub mod auth;
 
 mod error;
 mod events;
+mod grouping;
 mod issue_bulk;
 mod issue_events;
 mod issues;
@@ -180,5 +181,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/0/issues/{issue}/events/{which}", web::get().to(issue_events::one))
         .route("/api/0/issues/{issue}/tags", web::get().to(issue_events::tags))
         .route("/api/0/issues/{issue}/tags/{key}", web::get().to(issue_events::tag))
-        .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity));
+        .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity))
+        .route("/api/0/issues/{issue}/hashes", web::get().to(grouping::hashes));
 }

@@ -301,17 +301,34 @@ pub async fn unmerge(
     Ok(Some(new_id))
 }
 
-/// The issue's hashes with the stored events each holds (`None`: events stored before events
-/// recorded their hash), most events first.
-pub async fn hashes_of(pool: &super::Pool, issue_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+/// One fingerprint of an issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueHash {
+    pub hash: String,
+    /// The grouping config that computed it.
+    pub config: String,
+    /// Stored events whose primary hash it is (events stored before events recorded their
+    /// hash count for none).
+    pub events: i64,
+}
+
+/// The issue's hashes, most events first.
+pub async fn hashes_of(pool: &super::Pool, issue_id: i64) -> Result<Vec<IssueHash>, StoreError> {
     on!(pool, |c| {
         let rows = sqlx::query(
-            "SELECT g.hash, (SELECT COUNT(*) FROM events e WHERE e.issue_id = g.issue_id AND e.grouphash = g.hash) \
-             FROM grouphashes g WHERE g.issue_id = $1 ORDER BY 2 DESC, g.hash",
+            "SELECT g.hash, g.config, (SELECT COUNT(*) FROM events e WHERE e.issue_id = g.issue_id AND e.grouphash = g.hash) \
+             FROM grouphashes g WHERE g.issue_id = $1 ORDER BY 3 DESC, g.hash",
         )
         .bind(issue_id)
         .fetch_all(c)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| IssueHash {
+                hash: r.get(0),
+                config: r.get(1),
+                events: r.get(2),
+            })
+            .collect())
     })
 }

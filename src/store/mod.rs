@@ -21,7 +21,7 @@ mod fast_path;
 mod feedback;
 mod issue_commands;
 mod issue_merge;
-pub use issue_merge::{SplitFacts, hashes_of};
+pub use issue_merge::{IssueHash, SplitFacts, hashes_of};
 mod issue_reads;
 mod issue_writes;
 mod migrate;

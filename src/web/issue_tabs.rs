@@ -201,7 +201,7 @@ struct MergedPage {
     chrome: Chrome,
     head: IssueHead,
     /// Fingerprints with their stored events.
-    hashes: Vec<(String, i64)>,
+    hashes: Vec<store::IssueHash>,
 }
 
 /// `GET /issues/{id}/merged/`: the issue's fingerprints, each to unmerge.

@@ -433,3 +433,28 @@ async fn the_api_assigns_by_email_and_searches_by_assignee() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn an_issues_hashes_are_listed_with_their_config_and_newest_event() {
+    let app = spawn_app().await;
+    let event = error_event();
+    app.send(&event).await;
+    let id = crate::helpers::poll("the issue is listed", std::time::Duration::from_secs(10), async || {
+        let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/").await;
+        issues[0]["id"].as_str().map(str::to_string).ok_or(issues.to_string())
+    })
+    .await;
+    let (status, _, hashes) = app.api_get(&format!("/api/0/issues/{id}/hashes/")).await;
+    assert_eq!(status, 200, "{hashes}");
+    let list = hashes.as_array().unwrap();
+    assert!(!list.is_empty(), "{hashes}");
+    let primary = list
+        .iter()
+        .find(|h| h["storedEvents"] == 1)
+        .expect("the event's own hash");
+    assert_eq!(primary["id"].as_str().unwrap().len(), 32);
+    assert_eq!(primary["config"], "newstyle:2023-01-11");
+    assert_eq!(primary["latestEvent"]["eventID"], event["event_id"]);
+    let (status, _, _) = app.api_get("/api/0/issues/999999/hashes/").await;
+    assert_eq!(status, 404);
+}
