@@ -16,6 +16,7 @@ mod durability;
 mod fixtures;
 mod fuzz_regressions;
 mod grouping_corpus;
+mod grouping_parity;
 mod health;
 mod hostile;
 mod issues;
