@@ -5,9 +5,15 @@
 //! owning all of them. Each hashing algorithm is frozen in a module of its own, named by its
 //! config id (`newstyle_2023_01_11`), and every stored hash records that id: a later algorithm
 //! is added beside it, never edited into it, so existing issues keep their hashes.
+//!
+//! Moving to a new algorithm is what Sentry does on a config upgrade: an event's hashes are
+//! the current config's, followed by the previous config's (`secondary_hashes`). An event of a
+//! bug seen before the upgrade finds its issue by the old hash, and its new hash joins that
+//! issue, so later events find it directly.
 
 pub mod enhancer;
 mod newstyle_2023_01_11;
+mod newstyle_2023_01_11_r2;
 mod title;
 
 pub use title::{Metadata, culprit, metadata, title, top_frames};
@@ -15,7 +21,10 @@ pub use title::{Metadata, culprit, metadata, title, top_frames};
 use crate::event::Event;
 
 /// The config new events are grouped with.
-pub const CURRENT_CONFIG: &str = newstyle_2023_01_11::CONFIG_ID;
+pub const CURRENT_CONFIG: &str = newstyle_2023_01_11_r2::CONFIG_ID;
+/// The config before it, whose hashes events also carry so issues made before the upgrade keep
+/// receiving their events.
+pub const PREVIOUS_CONFIG: &str = newstyle_2023_01_11::CONFIG_ID;
 
 /// What grouping says about an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +33,8 @@ pub struct Grouping {
     pub config: &'static str,
     /// Hashes (32 hex, md5) in look-up order; never empty.
     pub hashes: Vec<String>,
+    /// The previous config's hashes that the current ones do not already hold.
+    pub secondary_hashes: Vec<String>,
     pub title: String,
     pub culprit: Option<String>,
     pub metadata: Metadata,
@@ -31,9 +42,15 @@ pub struct Grouping {
 
 /// Groups `event` with the current config.
 pub fn calculate(event: &Event) -> Grouping {
+    let hashes = newstyle_2023_01_11_r2::hashes(event);
+    let secondary_hashes = newstyle_2023_01_11::hashes(event)
+        .into_iter()
+        .filter(|h| !hashes.contains(h))
+        .collect();
     Grouping {
         config: CURRENT_CONFIG,
-        hashes: newstyle_2023_01_11::hashes(event),
+        hashes,
+        secondary_hashes,
         title: title(event),
         culprit: culprit(event),
         metadata: metadata(event),
@@ -42,7 +59,11 @@ pub fn calculate(event: &Event) -> Grouping {
 
 /// The hashes of `event` under the config `config_id`, for re-grouping and tests.
 pub fn hashes_with(config_id: &str, event: &Event) -> Option<Vec<String>> {
-    (config_id == newstyle_2023_01_11::CONFIG_ID).then(|| newstyle_2023_01_11::hashes(event))
+    match config_id {
+        newstyle_2023_01_11::CONFIG_ID => Some(newstyle_2023_01_11::hashes(event)),
+        newstyle_2023_01_11_r2::CONFIG_ID => Some(newstyle_2023_01_11_r2::hashes(event)),
+        _ => None,
+    }
 }
 
 /// Hex md5 of the concatenated values, as Sentry hashes grouping components.

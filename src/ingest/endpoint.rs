@@ -479,7 +479,7 @@ fn prepare(codec: &Codec, project_id: i64, event: event::Event) -> Result<(Event
         tags: tags.pairs,
         issue: IssueFacts {
             grouping_config: grouping.config,
-            hashes: grouping.hashes,
+            hashes: grouping.hashes.into_iter().chain(grouping.secondary_hashes).collect(),
             title: grouping.title,
             culprit: grouping.culprit,
             ty: grouping.metadata.ty,

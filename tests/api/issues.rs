@@ -453,7 +453,7 @@ async fn an_issues_hashes_are_listed_with_their_config_and_newest_event() {
         .find(|h| h["storedEvents"] == 1)
         .expect("the event's own hash");
     assert_eq!(primary["id"].as_str().unwrap().len(), 32);
-    assert_eq!(primary["config"], "newstyle:2023-01-11");
+    assert_eq!(primary["config"], tocsin::grouping::CURRENT_CONFIG);
     assert_eq!(primary["latestEvent"]["eventID"], event["event_id"]);
     let (status, _, _) = app.api_get("/api/0/issues/999999/hashes/").await;
     assert_eq!(status, 404);

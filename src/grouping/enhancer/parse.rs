@@ -110,7 +110,14 @@ fn tokens(line: &str) -> Result<Vec<String>, String> {
         if quoted {
             match c {
                 '"' => quoted = false,
-                '\\' => current.push(chars.next().ok_or("a line ends in an escape")?),
+                // `\\` and `\"` are escapes; any other backslash stays, for the glob (`\[`).
+                '\\' => match chars.peek() {
+                    Some(&next @ ('\\' | '"')) => {
+                        current.push(next);
+                        chars.next();
+                    }
+                    _ => current.push('\\'),
+                },
                 c => current.push(c),
             }
             continue;
