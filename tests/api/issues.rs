@@ -458,3 +458,70 @@ async fn an_issues_hashes_are_listed_with_their_config_and_newest_event() {
     let (status, _, _) = app.api_get("/api/0/issues/999999/hashes/").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn an_issue_grouped_before_a_grouping_upgrade_keeps_its_events_and_learns_the_new_hashes() {
+    let app = spawn_app().await;
+    // A Node error whose frames the current config weighs differently from the first one: a
+    // dependency the client called in-app (not in-app by the built-in rules) and a runtime
+    // frame that never groups. So every current hash differs from every first-config hash.
+    let mut event = error_event();
+    event["platform"] = json!("node");
+    event["exception"]["values"][0]["stacktrace"] = json!({"frames": [
+        {"function": "processTicksAndRejections", "abs_path": "node:internal/process/task_queues", "module": "task_queues"},
+        {"function": "handle", "abs_path": "/srv/app/src/orders.js", "module": "orders", "in_app": true},
+        {"function": "parse", "abs_path": "/srv/app/node_modules/qs/parse.js", "module": "qs.parse", "in_app": true},
+    ]});
+    let input = tocsin::event::NormalizeInput {
+        envelope_event_id: None,
+        client_ip: None,
+        received: 1_795_543_200.0,
+    };
+    let grouping = tocsin::grouping::calculate(&tocsin::event::normalize(event.clone(), &input).unwrap());
+    assert!(
+        !grouping.secondary_hashes.is_empty(),
+        "the configs disagree on this event"
+    );
+    app.send(&event).await;
+    let first = app.event_json("default", event["event_id"].as_str().unwrap()).await;
+    let issue = first["groupID"].as_str().unwrap().to_string();
+
+    // As if the issue was made before the upgrade: it owns only the first config's hashes.
+    let sql = app.sql().await;
+    for hash in &grouping.hashes {
+        crate::on_sql!(sql, |p| {
+            sqlx::query("DELETE FROM grouphashes WHERE hash = $1")
+                .bind(hash)
+                .execute(p)
+                .await
+                .unwrap();
+        });
+    }
+    let (_, _, owned) = app.api_get(&format!("/api/0/issues/{issue}/hashes/")).await;
+    let owned: Vec<&str> = owned
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        owned.iter().all(|h| !grouping.hashes.iter().any(|x| x == h)),
+        "{owned:?}"
+    );
+
+    event["event_id"] = json!(crate::helpers::new_event_id());
+    app.send(&event).await;
+    let second = app.event_json("default", event["event_id"].as_str().unwrap()).await;
+    assert_eq!(second["groupID"], first["groupID"], "found by the first config's hash");
+    let (_, _, owned) = app.api_get(&format!("/api/0/issues/{issue}/hashes/")).await;
+    let owned: Vec<&str> = owned
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        owned.contains(&grouping.hashes[0].as_str()),
+        "the issue learned the new hash: {owned:?}"
+    );
+}
