@@ -23,16 +23,16 @@ const INPUTS: usize = 54;
 
 // The ratchet, as measured when the harness was written; raise each as fixes land.
 /// Inputs whose first (primary) hash is Sentry's.
-const MIN_PRIMARY_AGREEMENT: usize = 23;
+const MIN_PRIMARY_AGREEMENT: usize = 30;
 /// Inputs whose whole hash list is Sentry's, in order.
-const MIN_FULL_AGREEMENT: usize = 23;
+const MIN_FULL_AGREEMENT: usize = 30;
 /// Pairs of inputs that Sentry puts in one issue and Tocsin does too.
-const MIN_PAIRS_KEPT: usize = 8;
+const MIN_PAIRS_KEPT: usize = 10;
 /// Pairs of inputs that Tocsin puts in one issue and Sentry does not; may only fall. (It rose
 /// from 19 to 26 with the built-in stack-trace rules: the Dart inputs now drop every frame and
 /// get Sentry's fallback hash, md5(""), which the security reports Tocsin cannot group yet get
-/// too.)
-const MAX_PAIRS_MERGED_WRONGLY: usize = 26;
+/// too; exception groups brought it to 24.)
+const MAX_PAIRS_MERGED_WRONGLY: usize = 24;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,6 +9,7 @@
 //! Stack-based strategies have two variants: `app` (in-app frames only) and `system` (all
 //! frames). A hash is the md5 of the contributing values concatenated, depth first.
 
+mod exception_groups;
 mod fingerprint;
 mod frames;
 mod parameterize;
@@ -124,12 +125,14 @@ fn strategy_variants(event: &Event) -> Variants {
 /// have a contributing stacktrace, but the system variant does"). Otherwise every library crash
 /// with the same message would share an issue whatever its stack.
 fn chained_exception(values: &[Exception], platform: &str) -> Variants {
+    let each: Vec<(Variants, StackContributes)> = values.iter().map(|e| single_exception(e, platform)).collect();
+    let kept = exception_groups::filter(values, &each);
     let mut out = Variants::default();
     let (mut app_stack, mut system_stack) = (false, false);
-    for exc in values {
-        let (one, stacks) = single_exception(exc, platform);
-        out.app.extend(one.app);
-        out.system.extend(one.system);
+    for i in kept {
+        let (one, stacks) = &each[i];
+        out.app.extend(one.app.iter().cloned());
+        out.system.extend(one.system.iter().cloned());
         app_stack |= stacks.app;
         system_stack |= stacks.system;
     }
@@ -140,7 +143,7 @@ fn chained_exception(values: &[Exception], platform: &str) -> Variants {
 }
 
 /// Whether each variant's stack trace contributes.
-struct StackContributes {
+pub(super) struct StackContributes {
     app: bool,
     system: bool,
 }
@@ -179,7 +182,12 @@ fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContribu
         (values, stack_contributes)
     };
     let (app, app_stack) = variant(app_frames);
-    let (system, system_stack) = variant(system_frames);
+    // An exception without a stack trace has an app variant only (Sentry gives it no system
+    // component): in a chain, it counts in the app hash and not in the system hash.
+    let (system, system_stack) = match exc.stacktrace {
+        Some(_) => variant(system_frames),
+        None => (Vec::new(), false),
+    };
     (
         Variants { app, system },
         StackContributes {
