@@ -457,7 +457,9 @@ fn normalized(
 
 /// The second CPU part: grouping and tags → compressed row. Also returns how many tags broke a
 /// limit and were dropped.
-fn prepare(codec: &Codec, project_id: i64, event: event::Event) -> Result<(EventRow, usize), IngestError> {
+fn prepare(codec: &Codec, project_id: i64, mut event: event::Event) -> Result<(EventRow, usize), IngestError> {
+    // JavaScript processing that Sentry does before grouping (after source maps).
+    crate::sourcemaps::generate_modules(&mut event);
     let grouping = grouping::calculate(&event);
     let top_frames = grouping::top_frames(&event, 5);
 

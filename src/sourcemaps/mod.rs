@@ -10,6 +10,7 @@
 
 pub mod bundle;
 mod cache;
+mod modules;
 mod symbolicate;
 pub mod urls;
 
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use sha1::{Digest, Sha1};
 
 pub use bundle::{BundleError, BundleLimits, read_bundle};
+pub use modules::generate_modules;
 pub use symbolicate::{Report, Symbolicator};
 
 use crate::store::artifacts::{self, BundleKind, NewBundle};

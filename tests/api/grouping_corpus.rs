@@ -1,7 +1,7 @@
 //! The golden grouping corpus, `tests/grouping/corpus.json`: events shaped as real SDKs send
 //! them, in sets that Sentry (config `newstyle:2023-01-11`, PROTOCOL.md §5) puts in one issue or
 //! in different ones, each with the reason. Every event goes through the same normalisation and
-//! grouping as ingest does.
+//! grouping as ingest does (with the JavaScript processing ingest does before grouping).
 
 use std::collections::HashSet;
 
@@ -56,7 +56,10 @@ fn normalized(raw: &Value) -> Result<Event, String> {
         client_ip: None,
         received: 1_795_543_200.0,
     };
-    normalize(raw.clone(), &input).map_err(|e| e.to_string())
+    let mut event = normalize(raw.clone(), &input).map_err(|e| e.to_string())?;
+    // What ingest does to JavaScript events before grouping, as Sentry's processing does.
+    tocsin::sourcemaps::generate_modules(&mut event);
+    Ok(event)
 }
 
 /// Everything wrong with one case, as lines of a report; empty when the case holds.

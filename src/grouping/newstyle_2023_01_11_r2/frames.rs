@@ -115,65 +115,15 @@ fn js_frame_is_noise(frame: &Frame) -> bool {
 }
 
 fn module_value(frame: &Frame, platform: &str) -> Option<String> {
-    let module = match frame.module.as_deref().filter(|m| !m.is_empty()) {
-        Some(module) => module.to_string(),
-        None if is_js(platform) => js_module_from_url(origin(frame)?)?,
-        None => return None,
-    };
+    // No module is made up from a script's URL: Sentry's grouping uses the module a frame
+    // has (the first config derived one, as Sentry's JavaScript processing once did).
+    let module = frame.module.as_deref().filter(|m| !m.is_empty())?.to_string();
     match platform {
         // Old browser SDKs sent the script path as the module.
         "javascript" if module.contains('/') && origin(frame).is_some_and(|p| p.ends_with(&module)) => None,
         "java" => java_module(&module),
         _ => Some(module),
     }
-}
-
-/// Folder prefixes (`/static/js/`, versions, short shas) and a trailing content hash that say
-/// nothing about the script (Sentry's `CLEAN_MODULE_RE`).
-static JS_MODULE_NOISE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?xi)
-        ^(?:/|(?:(?:java)?scripts?|js|build|static|node_modules|bower_components|[_.~].*?
-              |v?(?:\d+\.)*\d+|[a-f0-9]{7,8}|[a-f0-9]{32}|[a-f0-9]{40})/)+
-        |(?:[-.][a-f0-9]{7,}$)",
-    )
-    .expect("the JS module pattern compiles")
-});
-/// A path segment that is a full md5 or sha1 (Sentry's `VERSION_RE`, as `re.match` reads it).
-static JS_MODULE_VERSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:[a-f0-9]{32}|[a-f0-9]{40}$)").expect("the JS version pattern compiles"));
-
-/// Sentry's JavaScript plugin names every JS frame loaded from a URL before grouping
-/// (`generate_modules`): `https://cdn.example.com/static/js/cart.min.js?v=3` becomes `cart`,
-/// `/assets/index-3f9a2c1b.js` becomes `assets/index`. Query strings, folders and content
-/// hashes then change nothing, while different scripts stay apart.
-fn js_module_from_url(url: &str) -> Option<String> {
-    let rest = ["http:", "https:", "webpack:", "app:"]
-        .iter()
-        .find_map(|scheme| url.strip_prefix(scheme))?;
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    // As `urlsplit`: the path starts after the `//authority`.
-    let path = match rest.strip_prefix("//") {
-        Some(authority_and_path) => authority_and_path.find('/').map_or("", |at| &authority_and_path[at..]),
-        None => rest,
-    };
-    // As `splitext`: drop the last segment's extension, unless the name starts with the dot.
-    let name_start = path.rfind('/').map_or(0, |slash| slash + 1);
-    let stem = match path[name_start..].trim_start_matches('.').rfind('.') {
-        Some(_) => &path[..path.rfind('.').unwrap_or(path.len())],
-        None => path,
-    };
-    let stem = stem.strip_suffix(".min").unwrap_or(stem);
-    let segments: Vec<&str> = stem.split('/').collect();
-    if let Some(at) = segments.iter().position(|s| JS_MODULE_VERSION.is_match(s)) {
-        return Some(segments[at + 1..].join("/"));
-    }
-    let cleaned = JS_MODULE_NOISE.replace_all(stem, "");
-    Some(if cleaned.is_empty() {
-        "<unknown module>".to_string()
-    } else {
-        cleaned.into_owned()
-    })
 }
 
 /// javassist proxies, in class names and in file names (`EntriesResource_$$_javassist_seam_74`).
@@ -243,7 +193,17 @@ fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
 static RUBY_ERB_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"__\d{4,}_\d{4,}$").expect("the erb pattern compiles"));
 
+/// A frame a source map was applied to, with its context line: the line says more than the
+/// function's name, which minifiers and bundlers change (Sentry ignores the name then).
+fn sourcemapped_with_context(frame: &Frame) -> bool {
+    frame.other.get("data").and_then(|d| d.get("sourcemap")).is_some()
+        && frame.context_line.as_deref().is_some_and(|l| !l.trim().is_empty())
+}
+
 fn function_value(frame: &Frame, platform: &str) -> Option<String> {
+    if is_js(platform) && sourcemapped_with_context(frame) {
+        return None;
+    }
     let raw = frame
         .function
         .as_deref()
@@ -293,41 +253,7 @@ fn context_line_value(frame: &Frame, platform: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{java_module, js_module_from_url};
-
-    #[test]
-    fn js_frames_from_urls_get_the_module_sentry_generates() {
-        // Sentry's `generate_module` docstring example first, then paths it cleans the same way.
-        let cases = [
-            ("http://google.com/js/v1.0/foo/bar/baz.js", "foo/bar/baz"),
-            ("http://example.com/foo.js", "foo"),
-            ("http://example.com/js/foo/bar.js", "foo/bar"),
-            ("http://example.com/javascript/foo/bar.js", "foo/bar"),
-            ("http://example.com/v1.0.0/foo/bar.js", "foo/bar"),
-            ("http://example.com/_baz/foo/bar.js", "foo/bar"),
-            ("http://example.com/abcdef0/foo/bar.js", "foo/bar"),
-            ("http://example.com/foo/bar.js?v=1234", "foo/bar"),
-            (
-                "http://example.com/92cd589eca8235e7b373bf5ae94ebf898e3b949c/foo/bar.js",
-                "foo/bar",
-            ),
-            (
-                "http://example.com/vendor.92cd589eca8235e7b373bf5ae94ebf898e3b949c.js",
-                "vendor",
-            ),
-            ("https://example.com/libs/libs-20150417171659.min.js", "libs/libs"),
-            (
-                "webpack:///92cd589eca8235e7b373bf5ae94ebf898e3b949c/vendor.js",
-                "vendor",
-            ),
-            ("https://shop.example.com/assets/index-3f9a2c1b.js", "assets/index"),
-            ("app:///index.android.bundle", "index.android"),
-        ];
-        for (url, module) in cases {
-            assert_eq!(js_module_from_url(url).as_deref(), Some(module), "{url}");
-        }
-        assert_eq!(js_module_from_url("/srv/app/server.js"), None);
-    }
+    use super::java_module;
 
     #[test]
     fn java_codegen_ids_are_replaced() {
