@@ -13,6 +13,7 @@ mod exception_groups;
 mod fingerprint;
 mod frames;
 mod parameterize;
+mod security;
 
 use serde_json::Value;
 
@@ -112,6 +113,9 @@ fn strategy_variants(event: &Event) -> Variants {
         if v.contributes() {
             return v;
         }
+    }
+    if let Some(values) = security::values(event) {
+        return Variants::single(values);
     }
     Variants::single(message_values(event))
 }
