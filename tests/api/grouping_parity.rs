@@ -23,11 +23,11 @@ const INPUTS: usize = 54;
 
 // The ratchet, as measured when the harness was written; raise each as fixes land.
 /// Inputs whose first (primary) hash is Sentry's.
-const MIN_PRIMARY_AGREEMENT: usize = 42;
+const MIN_PRIMARY_AGREEMENT: usize = 44;
 /// Inputs whose whole hash list is Sentry's, in order.
-const MIN_FULL_AGREEMENT: usize = 42;
+const MIN_FULL_AGREEMENT: usize = 44;
 /// Pairs of inputs that Sentry puts in one issue and Tocsin does too.
-const MIN_PAIRS_KEPT: usize = 10;
+const MIN_PAIRS_KEPT: usize = 11;
 /// Pairs of inputs that Tocsin puts in one issue and Sentry does not; may only fall.
 const MAX_PAIRS_MERGED_WRONGLY: usize = 2;
 

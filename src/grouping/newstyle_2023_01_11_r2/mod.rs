@@ -9,6 +9,7 @@
 //! Stack-based strategies have two variants: `app` (in-app frames only) and `system` (all
 //! frames). A hash is the md5 of the contributing values concatenated, depth first.
 
+mod builtin_fingerprints;
 mod exception_groups;
 mod fingerprint;
 mod frames;
@@ -54,6 +55,10 @@ pub fn hashes(event: &Event) -> Vec<String> {
         } else {
             super::md5_hex([checksum])
         }];
+    }
+    // Built-in fingerprint rules win over the stack trace and the client's fingerprint.
+    if let Some(fingerprint) = builtin_fingerprints::matching(event) {
+        return vec![super::md5_hex(fingerprint.iter().map(String::as_str))];
     }
     let variants = strategy_variants(event);
     let mut hashes = match fingerprint::classify(event.fingerprint.as_deref()) {
