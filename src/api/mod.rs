@@ -182,5 +182,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/0/issues/{issue}/tags", web::get().to(issue_events::tags))
         .route("/api/0/issues/{issue}/tags/{key}", web::get().to(issue_events::tag))
         .route("/api/0/issues/{issue}/activity", web::get().to(issue_events::activity))
-        .route("/api/0/issues/{issue}/hashes", web::get().to(grouping::hashes));
+        .route("/api/0/issues/{issue}/hashes", web::get().to(grouping::hashes))
+        .route(
+            "/api/0/projects/{org}/{project_slug}/events/{event_id}/grouping-info",
+            web::get().to(grouping::grouping_info),
+        );
 }

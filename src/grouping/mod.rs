@@ -16,6 +16,7 @@ mod newstyle_2023_01_11;
 mod newstyle_2023_01_11_r2;
 mod title;
 
+pub use newstyle_2023_01_11_r2::{Component, Part, VariantInfo};
 pub use title::{Metadata, culprit, metadata, title, top_frames};
 
 use crate::event::Event;
@@ -55,6 +56,12 @@ pub fn calculate(event: &Event) -> Grouping {
         culprit: culprit(event),
         metadata: metadata(event),
     }
+}
+
+/// How the current config groups `event`: each variant with its hash, whether it counts and
+/// why, and the component tree its hash comes from (what `grouping-info` shows).
+pub fn variants(event: &Event) -> Vec<VariantInfo> {
+    newstyle_2023_01_11_r2::variants(event)
 }
 
 /// The hashes of `event` under the config `config_id`, for re-grouping and tests.

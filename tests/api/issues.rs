@@ -525,3 +525,50 @@ async fn an_issue_grouped_before_a_grouping_upgrade_keeps_its_events_and_learns_
         "the issue learned the new hash: {owned:?}"
     );
 }
+
+#[tokio::test]
+async fn grouping_info_shows_each_variant_and_which_rule_dropped_a_frame() {
+    let app = spawn_app().await;
+    let mut event = error_event();
+    event["platform"] = json!("node");
+    event["exception"]["values"][0]["stacktrace"] = json!({"frames": [
+        {"function": "handle", "abs_path": "/srv/app/src/orders.js", "module": "orders", "in_app": true},
+        {"function": "parse", "abs_path": "/srv/app/node_modules/qs/parse.js", "module": "qs.parse", "in_app": true},
+    ]});
+    app.send(&event).await;
+    let id = event["event_id"].as_str().unwrap();
+    let stored = app.event_json("default", id).await;
+    let (status, _, info) = app
+        .api_get(&format!("/api/0/projects/default/default/events/{id}/grouping-info/"))
+        .await;
+    assert_eq!(status, 200, "{info}");
+    let app_variant = &info["app"];
+    assert_eq!(app_variant["contributes"], true, "{info}");
+    assert_eq!(app_variant["config"]["id"], tocsin::grouping::CURRENT_CONFIG);
+    // The event's issue owns the app variant's hash.
+    let (_, _, hashes) = app
+        .api_get(&format!(
+            "/api/0/issues/{}/hashes/",
+            stored["groupID"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        hashes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"] == app_variant["hash"]),
+        "{hashes}"
+    );
+    // The dependency frame: out of the app variant, and the system variant says which rule.
+    let text = info.to_string();
+    assert!(text.contains("non app frame"), "{text}");
+    assert!(
+        text.contains("marked out of app by stack trace rule (path:**/node_modules/** -app)"),
+        "{text}"
+    );
+    let (status, _, _) = app
+        .api_get("/api/0/projects/default/default/events/00000000000000000000000000000000/grouping-info/")
+        .await;
+    assert_eq!(status, 404);
+}

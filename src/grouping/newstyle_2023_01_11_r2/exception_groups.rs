@@ -119,5 +119,5 @@ fn type_name(e: &Exception) -> &str {
 }
 
 fn same_values(a: &Variants, b: &Variants) -> bool {
-    a.app == b.app && a.system == b.system
+    a.app.hash_values() == b.app.hash_values() && a.system.hash_values() == b.system.hash_values()
 }

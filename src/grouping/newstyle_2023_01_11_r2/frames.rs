@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::component::Component;
 use crate::event::Frame;
 use crate::grouping::enhancer::{self, ExceptionFacts, Rule};
 
@@ -20,30 +21,37 @@ const CONTEXT_LINE_PLATFORMS: &[&str] = &["javascript", "node", "python", "php",
 /// Longer lines are usually minified code or generated data: they would split groups.
 const MAX_CONTEXT_LINE: usize = 120;
 
-/// The contributing values of a stack trace, oldest frame first: (in-app frames only, all
+/// A stack trace's components, oldest frame first: (app: in-app frames only, system: all
 /// frames). The built-in rules decide first which frames are in-app (a missing `in_app` counts
 /// as false) and which may not count at all.
-pub fn stacktrace_values(
+pub fn stacktrace_components(
     frames: &[Frame],
     event_platform: &str,
     exception: &ExceptionFacts,
-) -> (Vec<String>, Vec<String>) {
+) -> (Component, Component) {
     let outcomes = enhancer::apply(&RULES, frames, event_platform, exception);
-    let (mut app, mut system) = (Vec::new(), Vec::new());
+    let (mut app, mut system) = (Component::new("stacktrace"), Component::new("stacktrace"));
     let mut previous: Option<&Frame> = None;
     for (frame, outcome) in frames.iter().zip(&outcomes) {
         // A frame identical to the one before is recursion: it counts once, whatever the depth.
         let recursion = previous.is_some_and(|p| same_location(p, frame));
         previous = Some(frame);
-        if recursion || !outcome.contributes {
-            continue;
-        }
         let platform = frame.platform.as_deref().unwrap_or(event_platform);
-        let values = frame_values(frame, platform);
-        if outcome.in_app == Some(true) {
-            app.extend(values.iter().cloned());
+        let mut component = frame_component(frame, platform);
+        if let Some(hint) = &outcome.hint {
+            component.hint = Some(hint.clone());
         }
-        system.extend(values);
+        if recursion {
+            component.ignore("ignored due to recursion");
+        } else if !outcome.contributes {
+            component.contributes = false;
+        }
+        let mut in_app = component.clone();
+        if outcome.in_app != Some(true) && in_app.contributes {
+            in_app.ignore("non app frame");
+        }
+        app.push(in_app);
+        system.push(component);
     }
     (app, system)
 }
@@ -62,19 +70,34 @@ fn is_js(platform: &str) -> bool {
     matches!(platform, "javascript" | "node")
 }
 
-/// `[module | filename, function, context-line]`, each only when it contributes.
-fn frame_values(frame: &Frame, platform: &str) -> Vec<String> {
-    if is_js(platform) && js_frame_is_noise(frame) {
-        return Vec::new();
-    }
-    let mut values = Vec::with_capacity(3);
+/// A frame: `[module | filename, function, context-line]`, each only when it has a value.
+fn frame_component(frame: &Frame, platform: &str) -> Component {
+    let mut c = Component::new("frame");
     match module_value(frame, platform) {
-        Some(module) => values.push(module),
-        None => values.extend(filename_value(frame, platform)),
+        Some(module) => c.push(Component::leaf("module", module)),
+        None => {
+            if let Some(name) = filename_value(frame, platform) {
+                c.push(Component::leaf("filename", name));
+            }
+        }
     }
-    values.extend(function_value(frame, platform));
-    values.extend(context_line_value(frame, platform));
-    values
+    if is_js(platform)
+        && sourcemapped_with_context(frame)
+        && let Some(name) = frame.function.as_deref().filter(|f| !f.is_empty())
+    {
+        let mut function = Component::leaf("function", name.to_string());
+        function.ignore("ignored because sourcemap used and context line available");
+        c.push(function);
+    } else if let Some(function) = function_value(frame, platform) {
+        c.push(Component::leaf("function", function));
+    }
+    if let Some(line) = context_line_value(frame, platform) {
+        c.push(Component::leaf("context-line", line));
+    }
+    if is_js(platform) && js_frame_is_noise(frame) {
+        c.ignore("ignored because it is eval or native code");
+    }
+    c
 }
 
 /// Where the frame's code came from. Relay moves a browser frame's `filename` (the script URL)

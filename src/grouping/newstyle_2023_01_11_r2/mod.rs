@@ -10,13 +10,17 @@
 //! frames). A hash is the md5 of the contributing values concatenated, depth first.
 
 mod builtin_fingerprints;
+mod component;
 mod exception_groups;
 mod fingerprint;
 mod frames;
 mod parameterize;
 mod security;
 
+use serde::Serialize;
 use serde_json::Value;
+
+pub use component::{Component, Part};
 
 use crate::event::{Event, Exception, Stacktrace};
 use crate::grouping::enhancer::ExceptionFacts;
@@ -26,79 +30,141 @@ pub const CONFIG_ID: &str = "newstyle:2023-01-11@tocsin.2";
 /// md5("") — the hash of an event where nothing contributes.
 const FALLBACK_HASH: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
-/// The contributing values of one variant; empty means "does not contribute".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The two variants of a strategy: in-app frames only, and all frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Variants {
-    pub app: Vec<String>,
-    pub system: Vec<String>,
+    pub app: Component,
+    pub system: Component,
 }
 
 impl Variants {
     fn contributes(&self) -> bool {
-        !self.app.is_empty() || !self.system.is_empty()
+        self.app.counts() || self.system.counts()
     }
 
-    fn single(values: Vec<String>) -> Variants {
-        Variants {
-            app: Vec::new(),
-            system: values,
+    /// A strategy without an in-app variant (messages, security reports).
+    fn single(system: Component) -> Variants {
+        let mut app = system.clone();
+        app.ignore("ignored because the system variant holds the same values");
+        Variants { app, system }
+    }
+}
+
+/// One way of grouping an event, as `grouping-info` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantInfo {
+    /// `app`, `system`, `custom-fingerprint`, `built-in-fingerprint`, `checksum`, `fallback`.
+    pub key: &'static str,
+    pub description: &'static str,
+    /// Its hash, when it contributes.
+    pub hash: Option<String>,
+    pub contributes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The values of a fingerprint, or the component tree of a strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+}
+
+impl VariantInfo {
+    fn of(key: &'static str, description: &'static str, values: Vec<String>) -> VariantInfo {
+        VariantInfo {
+            key,
+            description,
+            hash: Some(super::md5_hex(values.iter().map(String::as_str))),
+            contributes: true,
+            hint: None,
+            values: Some(values),
+            component: None,
         }
     }
 }
 
 /// The event's hashes, in look-up order (app first, system last), never empty.
 pub fn hashes(event: &Event) -> Vec<String> {
-    if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
-        let is_hex32 = checksum.len() == 32 && checksum.bytes().all(|b| b.is_ascii_hexdigit());
-        return vec![if is_hex32 {
-            checksum.to_ascii_lowercase()
-        } else {
-            super::md5_hex([checksum])
-        }];
-    }
-    // Built-in fingerprint rules win over the stack trace and the client's fingerprint.
-    if let Some(fingerprint) = builtin_fingerprints::matching(event) {
-        return vec![super::md5_hex(fingerprint.iter().map(String::as_str))];
-    }
-    let variants = strategy_variants(event);
-    let mut hashes = match fingerprint::classify(event.fingerprint.as_deref()) {
-        fingerprint::Kind::Default => {
-            variant_hashes(&variants, |values| super::md5_hex(values.iter().map(String::as_str)))
-        }
-        fingerprint::Kind::Custom(entries) => {
-            let resolved = fingerprint::resolve(&entries, event);
-            vec![super::md5_hex(resolved.iter().map(String::as_str))]
-        }
-        fingerprint::Kind::Hybrid(entries) => {
-            let resolved = fingerprint::resolve(&entries, event);
-            variant_hashes(&variants, |values| {
-                let expanded = fingerprint::expand_default(&resolved, values);
-                super::md5_hex(expanded.iter().map(String::as_str))
-            })
-        }
-    };
-    if hashes.is_empty() {
-        hashes.push(FALLBACK_HASH.to_string());
-    }
-    hashes
-}
-
-/// One hash per contributing variant, app first, duplicates removed.
-fn variant_hashes(variants: &Variants, hash: impl Fn(&[String]) -> String) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(2);
-    for values in [&variants.app, &variants.system] {
-        if values.is_empty() {
-            continue;
+    for v in variants(event) {
+        if let Some(hash) = v.hash.filter(|_| v.contributes)
+            && !out.contains(&hash)
+        {
+            out.push(hash);
         }
-        let h = hash(values);
-        if !out.contains(&h) {
-            out.push(h);
-        }
+    }
+    if out.is_empty() {
+        out.push(FALLBACK_HASH.to_string());
     }
     out
 }
 
-/// The values of the first strategy that contributes.
+/// Every variant of the event with its hash and why it counts or not; the contributing ones,
+/// in order, give [`hashes`].
+pub fn variants(event: &Event) -> Vec<VariantInfo> {
+    if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
+        let is_hex32 = checksum.len() == 32 && checksum.bytes().all(|b| b.is_ascii_hexdigit());
+        let mut v = VariantInfo::of("checksum", "legacy checksum", vec![checksum.to_string()]);
+        if is_hex32 {
+            v.hash = Some(checksum.to_ascii_lowercase());
+        }
+        return vec![v];
+    }
+    // Built-in fingerprint rules win over the stack trace and the client's fingerprint.
+    if let Some(fingerprint) = builtin_fingerprints::matching(event) {
+        return vec![VariantInfo::of(
+            "built-in-fingerprint",
+            "Sentry's built-in fingerprint rule",
+            fingerprint,
+        )];
+    }
+    let strategy = strategy_variants(event);
+    let described = [
+        ("app", "in-app frames", &strategy.app),
+        ("system", "all frames", &strategy.system),
+    ];
+    let mut out: Vec<VariantInfo> = match fingerprint::classify(event.fingerprint.as_deref()) {
+        fingerprint::Kind::Custom(entries) => {
+            let resolved = fingerprint::resolve(&entries, event);
+            vec![VariantInfo::of(
+                "custom-fingerprint",
+                "the client's fingerprint",
+                resolved,
+            )]
+        }
+        kind => described
+            .iter()
+            .map(|(key, description, component)| {
+                let values = component.hash_values();
+                let (values, hint) = match &kind {
+                    fingerprint::Kind::Hybrid(entries) => {
+                        let resolved = fingerprint::resolve(entries, event);
+                        (
+                            fingerprint::expand_default(&resolved, &values),
+                            Some("the client's fingerprint with {{ default }} as this variant".to_string()),
+                        )
+                    }
+                    _ => (values, component.hint.clone()),
+                };
+                let contributes = component.counts();
+                VariantInfo {
+                    key,
+                    description,
+                    hash: contributes.then(|| super::md5_hex(values.iter().map(String::as_str))),
+                    contributes,
+                    hint: if contributes { None } else { hint },
+                    values: None,
+                    component: Some((*component).clone()),
+                }
+            })
+            .collect(),
+    };
+    if !out.iter().any(|v| v.contributes) {
+        out.push(VariantInfo::of("fallback", "nothing else contributed", Vec::new()));
+    }
+    out
+}
+
+/// The first strategy that contributes.
 fn strategy_variants(event: &Event) -> Variants {
     let platform = event.platform.as_str();
     if let Some(exceptions) = event.exception.as_ref().filter(|e| !e.values.is_empty()) {
@@ -108,47 +174,51 @@ fn strategy_variants(event: &Event) -> Variants {
         }
     }
     if let Some(st) = single_thread_stacktrace(event) {
-        let v = stacktrace_variants(&st, platform);
+        let v = stacktrace_variants(&st, platform, "threads");
         if v.contributes() {
             return v;
         }
     }
     if let Some(st) = &event.stacktrace {
-        let v = stacktrace_variants(st, platform);
+        let v = stacktrace_variants(st, platform, "stacktrace");
         if v.contributes() {
             return v;
         }
     }
-    if let Some(values) = security::values(event) {
-        return Variants::single(values);
+    if let Some(component) = security::component(event) {
+        return Variants::single(component);
     }
-    Variants::single(message_values(event))
+    Variants::single(message_component(event))
 }
 
 /// Every exception of the chain, oldest first, each `[stacktrace, type, value]` (the 2023
-/// config's "legacy" order).
+/// config's "legacy" order); for exception groups, the exceptions Sentry picks.
 ///
 /// When no in-app frame contributes but other frames do, the app variant (type and value only)
 /// gives no hash: Sentry's `remove_non_stacktrace_variants` drops a variant without a
-/// contributing stack trace when another variant has one ("ignored because this variant does not
-/// have a contributing stacktrace, but the system variant does"). Otherwise every library crash
+/// contributing stack trace when another variant has one. Otherwise every library crash
 /// with the same message would share an issue whatever its stack.
 fn chained_exception(values: &[Exception], platform: &str) -> Variants {
     let each: Vec<(Variants, StackContributes)> = values.iter().map(|e| single_exception(e, platform)).collect();
     let kept = exception_groups::filter(values, &each);
-    let mut out = Variants::default();
+    let id = if kept.len() == 1 {
+        "exception-chain"
+    } else {
+        "chained-exception"
+    };
+    let (mut app, mut system) = (Component::new(id), Component::new(id));
     let (mut app_stack, mut system_stack) = (false, false);
     for i in kept {
         let (one, stacks) = &each[i];
-        out.app.extend(one.app.iter().cloned());
-        out.system.extend(one.system.iter().cloned());
+        app.push(one.app.clone());
+        system.push(one.system.clone());
         app_stack |= stacks.app;
         system_stack |= stacks.system;
     }
     if system_stack && !app_stack {
-        out.app.clear();
+        app.ignore("ignored because this variant does not have a contributing stacktrace, but the system variant does");
     }
-    out
+    Variants { app, system }
 }
 
 /// Whether each variant's stack trace contributes.
@@ -165,12 +235,6 @@ fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContribu
         .and_then(|m| m.get("synthetic"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let ty = exc.ty.as_deref().filter(|t| !t.is_empty() && !synthetic);
-    let value = exc
-        .value
-        .as_deref()
-        .map(parameterize::normalize)
-        .filter(|v| !v.is_empty());
     let facts = ExceptionFacts {
         ty: exc.ty.as_deref(),
         value: exc.value.as_deref(),
@@ -180,22 +244,55 @@ fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContribu
             .and_then(|m| m.get("type"))
             .and_then(Value::as_str),
     };
-    let (app_frames, system_frames) = frames::stacktrace_values(frames, platform, &facts);
-    let variant = |mut values: Vec<String>| {
-        // The value counts only when no frame does: "stacktrace takes precedence".
-        let stack_contributes = !values.is_empty();
-        values.extend(ty.map(str::to_string));
-        if !stack_contributes {
-            values.extend(value.clone());
+    let (app_stack, system_stack) = frames::stacktrace_components(frames, platform, &facts);
+    let ns_error = ns_error(exc);
+    let variant = |stack: Component| {
+        // The value counts only when no frame does ("stacktrace takes precedence"), and not
+        // when an NSError's domain and code do.
+        let stack_contributes = stack.counts();
+        let mut c = Component::new("exception");
+        c.push(stack);
+        if let Some(ty) = exc.ty.as_deref().filter(|t| !t.is_empty()) {
+            let mut t = Component::leaf("type", ty.to_string());
+            if synthetic {
+                t.ignore("ignored because exception is synthetic");
+            }
+            c.push(t);
         }
-        (values, stack_contributes)
+        if !ns_error.is_empty() {
+            let mut ns = Component::new("ns-error");
+            for v in &ns_error {
+                ns.values.push(Part::Value(v.clone()));
+            }
+            c.push(ns);
+        }
+        if let Some(raw) = exc.value.as_deref() {
+            let normalized = parameterize::normalize(raw);
+            if !normalized.is_empty() {
+                let mut v = Component::leaf("value", normalized.clone());
+                if normalized != raw {
+                    v.hint = Some("stripped event-specific values".into());
+                }
+                if stack_contributes {
+                    v.ignore("ignored because stacktrace takes precedence");
+                } else if !ns_error.is_empty() {
+                    v.ignore("ignored because ns-error info takes precedence");
+                }
+                c.push(v);
+            }
+        }
+        (c, stack_contributes)
     };
-    let (app, app_stack) = variant(app_frames);
+    let (app, app_stack) = variant(app_stack);
     // An exception without a stack trace has an app variant only (Sentry gives it no system
     // component): in a chain, it counts in the app hash and not in the system hash.
     let (system, system_stack) = match exc.stacktrace {
-        Some(_) => variant(system_frames),
-        None => (Vec::new(), false),
+        Some(_) => variant(system_stack),
+        None => {
+            let mut none = Component::new("exception");
+            none.ignore("no stack trace: counts in the app variant only");
+            (none, false)
+        }
     };
     (
         Variants { app, system },
@@ -206,9 +303,38 @@ fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContribu
     )
 }
 
-fn stacktrace_variants(st: &Stacktrace, platform: &str) -> Variants {
-    let (app, system) = frames::stacktrace_values(&st.frames, platform, &ExceptionFacts::default());
-    Variants { app, system }
+/// An NSError's domain and code (`mechanism.meta.ns_error`), which name the error better than
+/// its description does.
+fn ns_error(exc: &Exception) -> Vec<String> {
+    let Some(ns) = exc
+        .mechanism
+        .as_ref()
+        .and_then(|m| m.get("meta"))
+        .and_then(|m| m.get("ns_error"))
+    else {
+        return Vec::new();
+    };
+    ["domain", "code"]
+        .iter()
+        .filter_map(|k| match ns.get(*k)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect()
+}
+
+fn stacktrace_variants(st: &Stacktrace, platform: &str, id: &'static str) -> Variants {
+    let (app, system) = frames::stacktrace_components(&st.frames, platform, &ExceptionFacts::default());
+    let wrap = |stack: Component| {
+        let mut c = Component::new(id);
+        c.push(stack);
+        c
+    };
+    Variants {
+        app: wrap(app),
+        system: wrap(system),
+    }
 }
 
 /// A thread's stack trace when exactly one thread has one (or exactly one crashed thread, or
@@ -236,16 +362,21 @@ fn single_thread_stacktrace(event: &Event) -> Option<Stacktrace> {
 
 /// The message strategy: the template wins over the formatted text (`User %s failed` groups
 /// every user's failure together).
-fn message_values(event: &Event) -> Vec<String> {
-    let Some(entry) = &event.logentry else {
-        return Vec::new();
-    };
-    entry
-        .message
-        .as_deref()
-        .or(entry.formatted.as_deref())
-        .map(parameterize::normalize)
-        .filter(|m| !m.is_empty())
-        .into_iter()
-        .collect()
+fn message_component(event: &Event) -> Component {
+    let mut c = Component::new("message");
+    let raw = event
+        .logentry
+        .as_ref()
+        .and_then(|entry| entry.message.as_deref().or(entry.formatted.as_deref()));
+    if let Some(raw) = raw {
+        let normalized = parameterize::normalize(raw);
+        if !normalized.is_empty() {
+            let changed = normalized != raw;
+            c.values.push(Part::Value(normalized));
+            if changed {
+                c.hint = Some("stripped event-specific values".into());
+            }
+        }
+    }
+    c
 }

@@ -6,12 +6,28 @@
 
 use serde_json::Value;
 
+use super::component::Component;
 use crate::event::Event;
 
-/// The values of a security report's hash; `None` for an event without a report.
-pub(super) fn values(event: &Event) -> Option<Vec<String>> {
+/// A security report's component; `None` for an event without a report.
+pub(super) fn component(event: &Event) -> Option<Component> {
+    let (id, values) = values(event)?;
+    let mut c = Component::new(id);
+    let names: &[&'static str] = if id == "csp" {
+        &["salt", "violation-or-uri"]
+    } else {
+        &["salt", "hostname"]
+    };
+    for (name, value) in names.iter().zip(values) {
+        c.push(Component::leaf(name, value));
+    }
+    Some(c)
+}
+
+/// The values of a security report's hash, with its kind.
+fn values(event: &Event) -> Option<(&'static str, Vec<String>)> {
     if let Some(csp) = event.other.get("csp").filter(|v| v.is_object()) {
-        return Some(csp_values(csp));
+        return Some(("csp", csp_values(csp)));
     }
     for (key, salt) in [
         ("expectct", "expect-ct"),
@@ -20,7 +36,7 @@ pub(super) fn values(event: &Event) -> Option<Vec<String>> {
     ] {
         if let Some(report) = event.other.get(key).filter(|v| v.is_object()) {
             let host = report.get("hostname").and_then(Value::as_str).unwrap_or_default();
-            return Some(vec![salt.to_string(), host.to_string()]);
+            return Some((salt, vec![salt.to_string(), host.to_string()]));
         }
     }
     None
