@@ -23,6 +23,8 @@ struct IssuePage {
     chart_30d: String,
     tags: Vec<TagPanel>,
     event: Option<EventView>,
+    /// How the event's issue was decided.
+    why: Option<super::why::WhyView>,
     frames: String,
     /// After "Reprocess with source maps": (events rewritten, events read).
     reprocessed: Option<(usize, usize)>,
@@ -121,14 +123,15 @@ async fn render(
     let points = hourly.get(&issue.id).cloned().unwrap_or_default();
     let tags = store::issue_tags(&state.pool, issue.id, None, 3).await?;
     let mode = FrameMode::parse(query.frames.as_deref());
-    let (event_view, older, newer) = match &event {
+    let (event_view, why, older, newer) = match &event {
         Some(e) => {
             crate::compression::ensure_loaded(&state.pool, &state.codec, [e.dict_id]).await;
             let (map, size) = payload(state, e)?;
             let (older, newer) = store::event_neighbours(&state.pool, e).await?;
-            (Some(EventView::build(&map, &e.tags, size, mode)), older, newer)
+            let why = super::why::build(&map);
+            (Some(EventView::build(&map, &e.tags, size, mode)), why, older, newer)
         }
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     let (oldest, _) = store::issue_events(&state.pool, issue.id, EventOrder::OldestFirst, 0, 1).await?;
     let (latest, _) = store::issue_events(&state.pool, issue.id, EventOrder::NewestFirst, 0, 1).await?;
@@ -186,6 +189,7 @@ async fn render(
         ),
         tags,
         event: event_view,
+        why,
         frames: match mode {
             FrameMode::App => "app",
             FrameMode::Full => "full",

@@ -25,6 +25,7 @@ mod tags;
 pub mod throttle;
 mod time;
 mod tokens;
+mod why;
 
 use actix_web::web;
 

@@ -571,4 +571,18 @@ async fn grouping_info_shows_each_variant_and_which_rule_dropped_a_frame() {
         .api_get("/api/0/projects/default/default/events/00000000000000000000000000000000/grouping-info/")
         .await;
     assert_eq!(status, 404);
+
+    // The event page says the same, as a tree.
+    let browser = crate::web::Browser::set_up(&app).await;
+    let page = browser
+        .get(&format!("/issues/{}/", stored["groupID"].as_str().unwrap()))
+        .await
+        .body;
+    assert!(page.contains("Why this issue?"), "{page}");
+    assert!(
+        page.contains(&format!("hash {}", app_variant["hash"].as_str().unwrap())),
+        "the summary names the deciding hash"
+    );
+    assert!(page.contains("<span class=\"hint\">non app frame</span>"), "{page}");
+    assert!(page.contains("<code>qs.parse</code>"), "{page}");
 }
