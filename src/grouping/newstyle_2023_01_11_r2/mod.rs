@@ -185,6 +185,9 @@ fn strategy_variants(event: &Event) -> Variants {
             return v;
         }
     }
+    if let Some(component) = template_component(event) {
+        return Variants::single(component);
+    }
     if let Some(component) = security::component(event) {
         return Variants::single(component);
     }
@@ -358,6 +361,21 @@ fn single_thread_stacktrace(event: &Event) -> Option<Stacktrace> {
         _ => pick("crashed").or_else(|| pick("current"))?,
     };
     serde_json::from_value(thread.get("stacktrace")?.clone()).ok()
+}
+
+/// A template error (Django's, Jinja's: the `template` interface): the template's file name and
+/// the failing line.
+fn template_component(event: &Event) -> Option<Component> {
+    let template = event.other.get("template").filter(|t| t.is_object())?;
+    let mut c = Component::new("template");
+    if let Some(name) = template.get("filename").and_then(Value::as_str) {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        c.push(Component::leaf("filename", base.to_string()));
+    }
+    if let Some(line) = template.get("context_line").and_then(Value::as_str) {
+        c.push(Component::leaf("context-line", line.to_string()));
+    }
+    Some(c)
 }
 
 /// The message strategy: the template wins over the formatted text (`User %s failed` groups
