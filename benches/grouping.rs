@@ -4,6 +4,9 @@
 //! and tag extraction — the CPU work an ingest handler does before compressing and queueing.
 //! Run: `cargo bench --bench grouping`.
 //!
+//! Then grouping alone (`grouping::calculate`: both configs' hashes, title, culprit) for that
+//! Python event and for a Java and a JavaScript event of Sentry's grouping inputs.
+//!
 //! A plain harness (no criterion): warm up, then time batches and report the median and the
 //! best batch, in µs per event.
 
@@ -72,4 +75,44 @@ fn main() {
         per_event[BATCHES / 2],
         per_event[0]
     );
+
+    // Grouping alone (both configs, as ingest computes them: the current one and the previous
+    // one's secondary hashes), for a Python, a Java and a JavaScript event.
+    let input = NormalizeInput {
+        envelope_event_id: None,
+        client_ip: None,
+        received: event::unix_now(),
+    };
+    let python = event::normalize(event::parse_lenient(&payload).expect("json"), &input).expect("normalise");
+    let sentry_input = |name: &str| {
+        let path = format!("{}/tests/grouping/sentry/{name}", env!("CARGO_MANIFEST_DIR"));
+        let raw = event::parse_lenient(&std::fs::read(&path).expect("a Sentry grouping input")).expect("json");
+        event::normalize(raw, &input).expect("normalise")
+    };
+    let java = sentry_input("java-chained.json");
+    let javascript = sentry_input("exception-javascript-no-in-app.json");
+    for (name, event) in [("python", &python), ("java", &java), ("javascript", &javascript)] {
+        let frames: usize = event
+            .exception
+            .iter()
+            .flat_map(|e| e.values.iter())
+            .filter_map(|e| e.stacktrace.as_ref())
+            .map(|st| st.frames.len())
+            .sum();
+        let mut per_event: Vec<f64> = (0..BATCHES)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    black_box(grouping::calculate(black_box(event)));
+                }
+                start.elapsed().as_secs_f64() * 1e6 / BATCH as f64
+            })
+            .collect();
+        per_event.sort_by(f64::total_cmp);
+        println!(
+            "group only, {name} event ({frames} frames): median {:.1} µs/event, best {:.1}",
+            per_event[BATCHES / 2],
+            per_event[0]
+        );
+    }
 }

@@ -54,6 +54,52 @@ pub async fn store(
     counted(&state, result)
 }
 
+/// `POST /api/{project_id}/security/?sentry_key=…`: browsers' CSP, Expect-CT and HPKP reports.
+#[tracing::instrument(skip_all, fields(project_id = %path.as_str(), event_id = tracing::field::Empty))]
+pub async fn security(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, IngestError> {
+    counted(&state, security_inner(&req, &path, payload, &state).await)
+}
+
+/// A browser's reports are small; the Reporting API batches a few.
+const MAX_SECURITY_BODY: usize = 256 * 1024;
+
+async fn security_inner(
+    req: &HttpRequest,
+    path: &str,
+    payload: web::Payload,
+    state: &IngestState,
+) -> Result<HttpResponse, IngestError> {
+    let project_id = project_id(path)?;
+    state.disk.check()?;
+    Body::new(
+        payload.into_inner(),
+        req,
+        MAX_SECURITY_BODY,
+        "security report",
+        state.body_timeout,
+    )?
+    .handle(async |body| {
+        let auth = auth::from_request(req)?.ok_or(IngestError::MissingAuth)?;
+        let owner = authorize(state, &auth.key, project_id).await?;
+        admit(state, &owner).await?;
+        let encodings = decode::content_encodings(header(req, "content-encoding"))?;
+        let charge = request_charge(&state.budget)?;
+        let data = collect(body, &encodings, MAX_SECURITY_BODY, "security report", &charge).await?;
+        let mut first = None;
+        for json in super::security::events(&data)? {
+            let id = accept_event(req, state, &owner, json, None, &charge).await?;
+            first.get_or_insert(id);
+        }
+        Ok(success(first))
+    })
+    .await
+}
+
 /// Any other method on an ingest route.
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     let detail = format!("method {} is not allowed here; SDKs POST events", req.method());
@@ -481,6 +527,7 @@ fn prepare(codec: &Codec, project_id: i64, mut event: event::Event) -> Result<(E
         tags: tags.pairs,
         issue: IssueFacts {
             grouping_config: grouping.config,
+            secondary: grouping.secondary_hashes.len(),
             hashes: grouping.hashes.into_iter().chain(grouping.secondary_hashes).collect(),
             title: grouping.title,
             culprit: grouping.culprit,

@@ -14,6 +14,7 @@ mod error;
 mod feedback;
 
 pub mod quota;
+mod security;
 
 use actix_web::http::Method;
 use actix_web::web;
@@ -75,6 +76,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
         .service(
             web::resource(format!("{base}/api/{{project_id}}/store"))
                 .route(web::post().to(endpoint::store))
+                .route(web::method(Method::OPTIONS).to(cors::preflight))
+                .default_service(web::to(endpoint::method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{base}/api/{{project_id}}/security"))
+                .route(web::post().to(endpoint::security))
                 .route(web::method(Method::OPTIONS).to(cors::preflight))
                 .default_service(web::to(endpoint::method_not_allowed)),
         );

@@ -128,10 +128,10 @@ pub(super) fn owner(row: &EventRow, owners: &HashOwners) -> Option<i64> {
         .find_map(|h| owners.get(&(row.project_id, h.clone())).copied())
 }
 
-/// The row's hashes that no issue owns yet.
+/// The row's (current config's) hashes that no issue owns yet.
 pub(super) fn unowned<'r>(row: &'r EventRow, owners: &HashOwners) -> Vec<&'r str> {
-    row.issue
-        .hashes
+    let primary = row.issue.hashes.len().saturating_sub(row.issue.secondary);
+    row.issue.hashes[..primary]
         .iter()
         .filter(|h| !owners.contains_key(&(row.project_id, (*h).clone())))
         .map(String::as_str)

@@ -44,8 +44,11 @@ impl EventRow {
 #[derive(Debug, Clone, Default)]
 pub struct IssueFacts {
     pub grouping_config: &'static str,
-    /// Look-up order; never empty.
+    /// Look-up order; never empty. The last `secondary` of them are the previous grouping
+    /// config's: they find an issue made before an upgrade, but are never linked to an issue
+    /// (so the new config's splits hold for new issues).
     pub hashes: Vec<String>,
+    pub secondary: usize,
     pub title: String,
     pub culprit: Option<String>,
     pub ty: Option<String>,

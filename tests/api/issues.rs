@@ -498,6 +498,20 @@ async fn an_issue_grouped_before_a_grouping_upgrade_keeps_its_events_and_learns_
         });
     }
     let (_, _, owned) = app.api_get(&format!("/api/0/issues/{issue}/hashes/")).await;
+    assert_eq!(owned, json!([]), "a new issue owns only the current config's hashes");
+    for hash in &grouping.secondary_hashes {
+        crate::on_sql!(sql, |p| {
+            sqlx::query("INSERT INTO grouphashes (project_id, hash, config, issue_id) VALUES ($1, $2, $3, $4)")
+                .bind(app.project_id)
+                .bind(hash)
+                .bind(tocsin::grouping::PREVIOUS_CONFIG)
+                .bind(issue.parse::<i64>().unwrap())
+                .execute(p)
+                .await
+                .unwrap();
+        });
+    }
+    let (_, _, owned) = app.api_get(&format!("/api/0/issues/{issue}/hashes/")).await;
     let owned: Vec<&str> = owned
         .as_array()
         .unwrap()

@@ -613,3 +613,82 @@ async fn nan_tokens_from_old_python_agents_are_tolerated() {
     assert_eq!(stored["extra"], json!({"x": null, "y": null}));
     assert_eq!(stored["logentry"]["formatted"], "NaN in extra");
 }
+
+/// Posts a browser's security report, as a browser does: no auth header, the key in the URL.
+async fn post_report(app: &crate::helpers::TestApp, content_type: &str, body: &Value, key: &str) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/1/security/?sentry_key={key}")))
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn csp_reports_at_the_security_endpoint_become_issues_per_directive_and_blocked_host() {
+    let app = spawn_app().await;
+    let report = |page: &str, blocked: &str| {
+        json!({"csp-report": {"document-uri": page, "blocked-uri": blocked,
+            "violated-directive": "script-src 'self'", "original-policy": "script-src 'self'; report-uri /csp"}})
+    };
+    let (status, first) = post_report(
+        &app,
+        "application/csp-report",
+        &report("https://shop.example.com/cart", "https://evil.example.net/x.js"),
+        &app.key,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let first = app.event_json("default", first["id"].as_str().unwrap()).await;
+    assert_eq!(first["csp"]["effective_directive"], "script-src");
+    // The same blocked host from another page: the same issue. Another host: another issue.
+    let (_, same) = post_report(
+        &app,
+        "application/csp-report",
+        &report("https://shop.example.com/checkout", "https://evil.example.net/y.js"),
+        &app.key,
+    )
+    .await;
+    let same = app.event_json("default", same["id"].as_str().unwrap()).await;
+    assert_eq!(same["groupID"], first["groupID"]);
+    // The Reporting API's batch form.
+    let batch = json!([{"type": "csp-violation", "age": 1, "url": "https://shop.example.com/",
+        "body": {"documentURL": "https://shop.example.com/", "blockedURL": "https://tracker.example.org/t.js",
+                 "effectiveDirective": "script-src-elem", "disposition": "enforce"}}]);
+    let (status, other) = post_report(&app, "application/reports+json", &batch, &app.key).await;
+    assert_eq!(status, 200, "{other}");
+    let other = app.event_json("default", other["id"].as_str().unwrap()).await;
+    assert_ne!(other["groupID"], first["groupID"]);
+    let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/").await;
+    let titles: Vec<&str> = issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"Blocked 'script' from 'evil.example.net'"),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"Blocked 'script' from 'tracker.example.org'"),
+        "{titles:?}"
+    );
+
+    // Clear errors: not a report, no key.
+    let (status, body) = post_report(&app, "application/json", &json!({"hello": 1}), &app.key).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("security report"), "{body}");
+    let (status, _) = post_report(
+        &app,
+        "application/csp-report",
+        &report("https://a/", "https://b/"),
+        "0123456789abcdef0123456789abcdef",
+    )
+    .await;
+    assert_eq!(status, 403);
+}

@@ -9,7 +9,7 @@
 
 use crate::event::Frame;
 
-use super::parse::{Action, FrameMatcher, Matcher, Range, Rule, Test};
+use super::parse::{Action, FrameMatcher, Matcher, Pattern, Range, Rule, Test};
 
 /// What the rules made of one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +82,9 @@ fn match_frame(frame: &Frame, platform: &str) -> MatchFrame {
 }
 
 fn test_frame(m: &FrameMatcher, frame: &MatchFrame, exception: &ExceptionFacts) -> bool {
-    let glob_opt = |g: &globset::GlobMatcher, v: Option<&str>| v.is_some_and(|v| g.is_match(v));
-    let path_glob = |g: &globset::GlobMatcher, v: Option<&str>| {
-        v.is_some_and(|v| g.is_match(v) || (!v.starts_with('/') && g.is_match(format!("/{v}"))))
+    let glob_opt = |g: &Pattern, v: Option<&str>| v.is_some_and(|v| g.is_match(v));
+    let path_glob = |g: &Pattern, v: Option<&str>| {
+        v.is_some_and(|v| g.is_match(v) || (!v.starts_with('/') && g.is_match(&format!("/{v}"))))
     };
     let hit = match &m.test {
         Test::Family(families) => families.iter().any(|f| f == "all" || f == frame.family),

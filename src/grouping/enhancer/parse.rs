@@ -16,6 +16,32 @@
 
 use globset::{GlobBuilder, GlobMatcher};
 
+/// A compiled pattern. Most of the built-in rules' patterns are a literal, a prefix or
+/// `**/dir/**`: those are matched with string operations, the rest with the glob (grouping runs
+/// every rule against every frame of every event, so this is on the hot path).
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Exact(String),
+    Prefix(String),
+    /// `**/dir/**`: `dir` is one of the path's folders.
+    Within {
+        inner: String,
+        leading: String,
+    },
+    Glob(GlobMatcher),
+}
+
+impl Pattern {
+    pub fn is_match(&self, value: &str) -> bool {
+        match self {
+            Pattern::Exact(p) => value == p,
+            Pattern::Prefix(p) => value.starts_with(p.as_str()),
+            Pattern::Within { inner, leading } => value.contains(inner.as_str()) || value.starts_with(leading.as_str()),
+            Pattern::Glob(g) => g.is_match(value),
+        }
+    }
+}
+
 /// One matcher of a rule.
 #[derive(Debug, Clone)]
 pub enum Matcher {
@@ -43,16 +69,16 @@ pub enum Test {
     App(bool),
     /// `path:` (the frame's abs_path, else filename) and `package:`: paths, case-insensitive,
     /// `\` read as `/`, `*` within a segment, `**` across.
-    Path(GlobMatcher),
-    Package(GlobMatcher),
+    Path(Pattern),
+    Package(Pattern),
     /// `function:`, `module:`, `category:`: `*` matches anything.
-    Function(GlobMatcher),
-    Module(GlobMatcher),
-    Category(GlobMatcher),
+    Function(Pattern),
+    Module(Pattern),
+    Category(Pattern),
     /// `type:`, `value:`, `mechanism:` of the exception the stack trace belongs to.
-    ExceptionType(GlobMatcher),
-    ExceptionValue(GlobMatcher),
-    Mechanism(GlobMatcher),
+    ExceptionType(Pattern),
+    ExceptionValue(Pattern),
+    Mechanism(Pattern),
 }
 
 /// Which frames an action changes, relative to the matched one.
@@ -254,13 +280,40 @@ fn frame_matcher(t: &str) -> Result<FrameMatcher, String> {
 
 /// A glob as Sentry's rules read it: paths case-insensitively, with `*` inside one segment and
 /// `**` across; other fields with `*` matching anything.
-fn glob(pattern: &str, path: bool) -> Result<GlobMatcher, String> {
+fn glob(pattern: &str, path: bool) -> Result<Pattern, String> {
     let pattern = if path {
         pattern.to_lowercase().replace('\\', "/")
     } else {
         pattern.to_string()
     };
-    GlobBuilder::new(&pattern)
+    let literal = |p: &str| !p.contains(['*', '?', '[', ']', '{', '}', '\\']);
+    if literal(&pattern) {
+        return Ok(Pattern::Exact(pattern));
+    }
+    // A single `*` at the end crosses `/` only outside paths; `/**` does in paths.
+    let prefix = if path {
+        pattern.strip_suffix("/**").map(|p| format!("{p}/"))
+    } else {
+        pattern.strip_suffix('*').map(str::to_string)
+    };
+    if let Some(prefix) = prefix.filter(|p| literal(p) && !p.is_empty()) {
+        return Ok(Pattern::Prefix(prefix));
+    }
+    if path
+        && let Some(dir) = pattern.strip_prefix("**/").and_then(|p| p.strip_suffix("/**"))
+        && literal(dir)
+        && !dir.is_empty()
+    {
+        return Ok(Pattern::Within {
+            inner: format!("/{dir}/"),
+            leading: format!("{dir}/"),
+        });
+    }
+    compile(&pattern, path).map(Pattern::Glob)
+}
+
+fn compile(pattern: &str, path: bool) -> Result<GlobMatcher, String> {
+    GlobBuilder::new(pattern)
         .literal_separator(path)
         .backslash_escape(true)
         .build()
