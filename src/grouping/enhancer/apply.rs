@@ -9,7 +9,7 @@
 
 use crate::event::Frame;
 
-use super::parse::{Action, FrameMatcher, Matcher, Pattern, Range, Rule, Test};
+use super::parse::{Action, FrameMatcher, Matcher, Pattern, Range, Rule, Test, family_bit};
 
 /// What the rules made of one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +83,7 @@ fn match_frame(frame: &Frame, platform: &str) -> MatchFrame {
 
 fn test_frame(m: &FrameMatcher, frame: &MatchFrame, exception: &ExceptionFacts) -> bool {
     let glob_opt = |g: &Pattern, v: Option<&str>| v.is_some_and(|v| g.is_match(v));
-    let path_glob = |g: &Pattern, v: Option<&str>| {
-        v.is_some_and(|v| g.is_match(v) || (!v.starts_with('/') && g.is_match(&format!("/{v}"))))
-    };
+    let path_glob = |g: &Pattern, v: Option<&str>| v.is_some_and(|v| g.is_path_match(v));
     let hit = match &m.test {
         Test::Family(families) => families.iter().any(|f| f == "all" || f == frame.family),
         Test::App(want) => frame.in_app.unwrap_or(false) == *want,
@@ -131,8 +129,13 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
         })
         .collect();
     let len = state.len();
+    let present = state.iter().fold(0u8, |acc, f| acc | family_bit(f.family));
+    let mut any_category = state.iter().any(|f| f.category.is_some());
     // Pass 1: in-app and categories.
     for rule in rules {
+        if rule.families & present == 0 || (rule.needs_category && !any_category) {
+            continue;
+        }
         let modifies = rule
             .actions
             .iter()
@@ -160,6 +163,7 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
                     Action::Category(c) => {
                         state[idx].category = Some(c.clone());
                         out[idx].category = Some(c.clone());
+                        any_category = true;
                     }
                     Action::Group { .. } => {}
                 }
@@ -168,7 +172,10 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
     }
     // Pass 2: contributions, on the frames as pass 1 left them.
     for rule in rules {
-        if !rule.actions.iter().any(|a| matches!(a, Action::Group { .. })) {
+        if !rule.actions.iter().any(|a| matches!(a, Action::Group { .. }))
+            || rule.families & present == 0
+            || (rule.needs_category && !any_category)
+        {
             continue;
         }
         let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();

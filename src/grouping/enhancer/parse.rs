@@ -23,6 +23,8 @@ use globset::{GlobBuilder, GlobMatcher};
 pub enum Pattern {
     Exact(String),
     Prefix(String),
+    /// `*text*` (`**text**` in paths): the value holds `text`.
+    Contains(String),
     /// `**/dir/**`: `dir` is one of the path's folders.
     Within {
         inner: String,
@@ -36,8 +38,27 @@ impl Pattern {
         match self {
             Pattern::Exact(p) => value == p,
             Pattern::Prefix(p) => value.starts_with(p.as_str()),
+            Pattern::Contains(p) => value.contains(p.as_str()),
             Pattern::Within { inner, leading } => value.contains(inner.as_str()) || value.starts_with(leading.as_str()),
             Pattern::Glob(g) => g.is_match(value),
+        }
+    }
+
+    /// A path matches as itself, or (a relative one) with a leading `/`, as Sentry tries both.
+    pub fn is_path_match(&self, value: &str) -> bool {
+        if self.is_match(value) {
+            return true;
+        }
+        if value.starts_with('/') {
+            return false;
+        }
+        match self {
+            Pattern::Exact(p) => p.strip_prefix('/') == Some(value),
+            Pattern::Prefix(p) => p.strip_prefix('/').is_some_and(|p| value.starts_with(p)),
+            Pattern::Contains(p) => p.starts_with('/') && value.starts_with(&p[1..]),
+            // `/` + value holds `/dir/` exactly when value does or starts with `dir/`.
+            Pattern::Within { .. } => false,
+            Pattern::Glob(g) => g.is_match(format!("/{value}")),
         }
     }
 }
@@ -104,6 +125,20 @@ pub struct Rule {
     pub actions: Vec<Action>,
     /// The rule as written (without comment), for hints.
     pub text: String,
+    /// The frame families it can match ([`family_bit`]s): most built-in rules are for native
+    /// frames only, and a stack trace without any is spared them at once.
+    pub families: u8,
+    /// It needs the frame to have a category (most frames have none until a rule gives one).
+    pub needs_category: bool,
+}
+
+/// A family's bit in [`Rule::families`].
+pub fn family_bit(family: &str) -> u8 {
+    match family {
+        "native" => 1,
+        "javascript" => 2,
+        _ => 4,
+    }
 }
 
 /// Parses a rule file; a line that cannot be read is an error naming it.
@@ -200,10 +235,31 @@ fn rule(tokens: &[String]) -> Result<Rule, String> {
     if matchers.is_empty() || actions.is_empty() {
         return Err("a rule needs matchers and actions".into());
     }
+    let mut families = 0b111;
+    let mut needs_category = false;
+    for m in &matchers {
+        match m {
+            Matcher::Frame(FrameMatcher {
+                negated: false,
+                test: Test::Family(list),
+                ..
+            }) if !list.iter().any(|f| f == "all") => {
+                families &= list.iter().map(|f| family_bit(f)).fold(0, |a, b| a | b);
+            }
+            Matcher::Frame(FrameMatcher {
+                negated: false,
+                test: Test::Category(_),
+                ..
+            }) => needs_category = true,
+            _ => {}
+        }
+    }
     Ok(Rule {
         matchers,
         actions,
         text: tokens.join(" "),
+        families,
+        needs_category,
     })
 }
 
@@ -294,10 +350,19 @@ fn glob(pattern: &str, path: bool) -> Result<Pattern, String> {
     let prefix = if path {
         pattern.strip_suffix("/**").map(|p| format!("{p}/"))
     } else {
-        pattern.strip_suffix('*').map(str::to_string)
+        Some(pattern.trim_end_matches('*').to_string()).filter(|p| p.len() < pattern.len())
     };
     if let Some(prefix) = prefix.filter(|p| literal(p) && !p.is_empty()) {
         return Ok(Pattern::Prefix(prefix));
+    }
+    // `*text*` outside paths, `**text**` in them (a `**` crosses `/`).
+    let stars = if path { "**" } else { "*" };
+    if let Some(inner) = pattern.strip_prefix(stars).and_then(|p| p.strip_suffix(stars))
+        && literal(inner)
+        && !inner.is_empty()
+        && !(path && inner.starts_with('/'))
+    {
+        return Ok(Pattern::Contains(inner.to_string()));
     }
     if path
         && let Some(dir) = pattern.strip_prefix("**/").and_then(|p| p.strip_suffix("/**"))
@@ -379,6 +444,51 @@ mod tests {
         assert!(g.is_match("/usr/lib/libc.so") && !g.is_match("/usr/lib/x/libc.so"));
         let g = glob("std::*", false).unwrap();
         assert!(g.is_match("std::panicking::begin_panic"));
+    }
+
+    #[test]
+    fn fast_patterns_match_as_the_glob_does() {
+        let cases: &[(&str, bool, &[&str])] = &[
+            (
+                "io.sentry.*",
+                false,
+                &["io.sentry.Hub", "io.sentryx", "org.io.sentry.A", "io.sentry."],
+            ),
+            ("@babel/**", false, &["@babel/core/x", "@babel", "x@babel/y"]),
+            ("*CUDA*", false, &["cuCUDAInit", "cuda", "CUDA"]),
+            (
+                "**/node_modules/**",
+                true,
+                &["/a/node_modules/b.js", "node_modules/b.js", "/a/node_modulesx/b"],
+            ),
+            (
+                "**https://unpkg.com/**",
+                true,
+                &["https://unpkg.com/react", "x https://unpkg.com/", "https://unpkg.co/"],
+            ),
+            ("/usr/lib/**", true, &["/usr/lib/libc.so", "/usr/lib/x/y", "/usr/libx"]),
+            ("memcpy", false, &["memcpy", "memcpy2"]),
+        ];
+        for (pattern, path, values) in cases {
+            let fast = glob(pattern, *path).unwrap();
+            assert!(!matches!(fast, Pattern::Glob(_)), "{pattern} has a fast form");
+            let slow = compile(
+                &if *path {
+                    pattern.to_lowercase()
+                } else {
+                    pattern.to_string()
+                },
+                *path,
+            )
+            .unwrap();
+            for v in *values {
+                assert_eq!(fast.is_match(v), slow.is_match(v), "{pattern} on {v}");
+                if *path {
+                    let retried = slow.is_match(v) || (!v.starts_with('/') && slow.is_match(format!("/{v}")));
+                    assert_eq!(fast.is_path_match(v), retried, "{pattern} on {v} as a path");
+                }
+            }
+        }
     }
 
     #[test]
