@@ -12,6 +12,7 @@
 //! issue, so later events find it directly.
 
 pub mod enhancer;
+mod native_names;
 mod newstyle_2023_01_11;
 mod newstyle_2023_01_11_r2;
 mod title;

@@ -57,17 +57,28 @@ fn path_like(value: Option<&str>) -> Option<String> {
         .map(|v| v.to_lowercase().replace('\\', "/"))
 }
 
+/// The function name rules match, as Sentry names it: a native one trimmed to the name unless
+/// the client sent the raw symbol beside it.
+fn function_name(frame: &Frame, platform: &str) -> String {
+    let name = frame
+        .function
+        .as_deref()
+        .or(frame.raw_function.as_deref())
+        .filter(|f| !f.is_empty());
+    match name {
+        None => "<unknown>".to_string(),
+        Some(f) if family(platform) == "native" && frame.raw_function.as_deref().is_none_or(str::is_empty) => {
+            crate::grouping::native_names::trim(f, platform)
+        }
+        Some(f) => f.to_string(),
+    }
+}
+
 fn match_frame(frame: &Frame, platform: &str) -> MatchFrame {
     let platform = frame.platform.as_deref().unwrap_or(platform);
     MatchFrame {
         family: family(platform),
-        function: frame
-            .function
-            .as_deref()
-            .or(frame.raw_function.as_deref())
-            .filter(|f| !f.is_empty())
-            .unwrap_or("<unknown>")
-            .to_string(),
+        function: function_name(frame, platform),
         module: frame.module.clone().filter(|m| !m.is_empty()),
         package: path_like(frame.package.as_deref()),
         path: path_like(frame.abs_path.as_deref().or(frame.filename.as_deref())),

@@ -251,7 +251,18 @@ fn function_value(frame: &Frame, platform: &str) -> Option<String> {
         "ruby" => return Some(RUBY_ERB_SUFFIX.replace(raw, "").into_owned()),
         "php" if raw == "{closure}" || raw.contains("{closure}") => return None,
         "java" if raw.starts_with("lambda$") => return None,
-        "native" | "cocoa" | "c" if matches!(raw, "<redacted>" | "<unknown>") => return None,
+        _ if enhancer::family(platform) == "native" => {
+            if matches!(raw, "<redacted>" | "<unknown>") {
+                return None;
+            }
+            // A client that sent the raw symbol trimmed the name itself; otherwise it is
+            // trimmed here.
+            if frame.raw_function.as_deref().is_some_and(|r| !r.is_empty()) {
+                raw
+            } else {
+                return Some(crate::grouping::native_names::trim(raw, platform)).filter(|f| !f.is_empty());
+            }
+        }
         _ => raw,
     };
     (!function.is_empty()).then(|| function.to_string())
