@@ -85,7 +85,7 @@ impl VariantInfo {
 /// The event's hashes, in look-up order (app first, system last), never empty.
 pub fn hashes(event: &Event) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(2);
-    for v in variants(event) {
+    for v in variants_of(event, false) {
         if let Some(hash) = v.hash.filter(|_| v.contributes)
             && !out.contains(&hash)
         {
@@ -101,6 +101,11 @@ pub fn hashes(event: &Event) -> Vec<String> {
 /// Every variant of the event with its hash and why it counts or not; the contributing ones,
 /// in order, give [`hashes`].
 pub fn variants(event: &Event) -> Vec<VariantInfo> {
+    variants_of(event, true)
+}
+
+/// The variants, with their component trees when `trees` (ingest needs only the hashes).
+fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
     if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
         let is_hex32 = checksum.len() == 32 && checksum.bytes().all(|b| b.is_ascii_hexdigit());
         let mut v = VariantInfo::of("checksum", "legacy checksum", vec![checksum.to_string()]);
@@ -153,7 +158,7 @@ pub fn variants(event: &Event) -> Vec<VariantInfo> {
                     contributes,
                     hint: if contributes { None } else { hint },
                     values: None,
-                    component: Some((*component).clone()),
+                    component: trees.then(|| (*component).clone()),
                 }
             })
             .collect(),
