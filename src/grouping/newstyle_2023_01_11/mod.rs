@@ -7,9 +7,11 @@
 //! Stack-based strategies have two variants: `app` (in-app frames only) and `system` (all
 //! frames). A hash is the md5 of the contributing values concatenated, depth first.
 
-mod fingerprint;
+// Shared with the second implementation (`newstyle_2023_01_11_r2`), which groups fingerprints
+// and messages the same way: a change here must keep this config's hashes.
+pub(super) mod fingerprint;
 mod frames;
-mod parameterize;
+pub(super) mod parameterize;
 
 use serde_json::Value;
 
