@@ -249,7 +249,9 @@ fn function_value(frame: &Frame, platform: &str) -> Option<String> {
         }
         "ruby" if raw.starts_with("block ") => "block",
         "ruby" => return Some(RUBY_ERB_SUFFIX.replace(raw, "").into_owned()),
-        "php" if raw == "{closure}" || raw.contains("{closure}") => return None,
+        // An anonymous class's method is named by the method: the class name holds a file path
+        // and an address. Closures (`Ns\Class::Ns\{closure}`) keep their name, as in Sentry.
+        "php" if raw.starts_with("class@anonymous") => raw.rsplit("::").next().unwrap_or(raw),
         "java" if raw.starts_with("lambda$") => return None,
         _ if enhancer::family(platform) == "native" => {
             if matches!(raw, "<redacted>" | "<unknown>") {
