@@ -13,6 +13,7 @@ mod builtin_fingerprints;
 mod component;
 mod exception_groups;
 mod frames;
+mod parameterize;
 mod security;
 
 use serde::Serialize;
@@ -20,9 +21,9 @@ use serde_json::Value;
 
 pub use component::{Component, Part};
 
-// Client fingerprints and message parameterisation are the first implementation's, unchanged
-// (copy them here before changing either for this config).
-use super::newstyle_2023_01_11::{fingerprint, parameterize};
+// Client fingerprints are the first implementation's, unchanged (copy the module here before
+// changing it for this config).
+use super::newstyle_2023_01_11::fingerprint;
 use crate::event::{Event, Exception, Stacktrace};
 use crate::grouping::enhancer::ExceptionFacts;
 
