@@ -25,7 +25,7 @@ const INPUTS: usize = 98;
 /// Inputs whose first (primary) hash is Sentry's.
 const MIN_PRIMARY_AGREEMENT: usize = 87;
 /// Inputs whose whole hash list is Sentry's, in order.
-const MIN_FULL_AGREEMENT: usize = 86;
+const MIN_FULL_AGREEMENT: usize = 87;
 /// Pairs of inputs that Sentry puts in one issue and Tocsin does too.
 const MIN_PAIRS_KEPT: usize = 32;
 /// Pairs of inputs that Tocsin puts in one issue and Sentry does not; may only fall.

@@ -216,11 +216,15 @@ fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
 static RUBY_ERB_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"__\d{4,}_\d{4,}$").expect("the erb pattern compiles"));
 
-/// A frame a source map was applied to, with its context line: the line says more than the
-/// function's name, which minifiers and bundlers change (Sentry ignores the name then).
+/// A frame a source map was applied to, with a usable context line: the line says more than
+/// the function's name, which minifiers and bundlers change (Sentry ignores the name then). A
+/// line too long to group on (minified code) leaves the name in.
 fn sourcemapped_with_context(frame: &Frame) -> bool {
     frame.other.get("data").and_then(|d| d.get("sourcemap")).is_some()
-        && frame.context_line.as_deref().is_some_and(|l| !l.trim().is_empty())
+        && frame
+            .context_line
+            .as_deref()
+            .is_some_and(|l| !l.trim().is_empty() && l.chars().count() <= MAX_CONTEXT_LINE)
 }
 
 fn function_value(frame: &Frame, platform: &str) -> Option<String> {
