@@ -261,6 +261,15 @@ fn function_value(frame: &Frame, platform: &str) -> Option<String> {
             if matches!(raw, "<redacted>" | "<unknown>") {
                 return None;
             }
+            // The name symbolication already trimmed (a truncated `function` cannot be).
+            if let Some(name) = frame
+                .other
+                .get("function_name")
+                .and_then(|v| v.as_str())
+                .filter(|n| !n.is_empty())
+            {
+                return Some(name.to_string());
+            }
             // A client that sent the raw symbol trimmed the name itself; otherwise it is
             // trimmed here.
             if frame.raw_function.as_deref().is_some_and(|r| !r.is_empty()) {
