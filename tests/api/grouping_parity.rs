@@ -19,13 +19,13 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/grouping/sentry");
 
 /// How many Sentry inputs the set holds. Removing one makes this test fail: the set is not
 /// trimmed to look good. Adding one means raising this number.
-const INPUTS: usize = 98;
+const INPUTS: usize = 100;
 
 // The ratchet, as measured when the harness was written; raise each as fixes land.
 /// Inputs whose first (primary) hash is Sentry's.
-const MIN_PRIMARY_AGREEMENT: usize = 88;
+const MIN_PRIMARY_AGREEMENT: usize = 90;
 /// Inputs whose whole hash list is Sentry's, in order.
-const MIN_FULL_AGREEMENT: usize = 88;
+const MIN_FULL_AGREEMENT: usize = 90;
 /// Pairs of inputs that Sentry puts in one issue and Tocsin does too.
 const MIN_PAIRS_KEPT: usize = 32;
 /// Pairs of inputs that Tocsin puts in one issue and Sentry does not; may only fall.
