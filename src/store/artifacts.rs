@@ -15,12 +15,8 @@ pub async fn present_chunks(pool: &Pool, checksums: &[String]) -> Result<Vec<Str
         return Ok(Vec::new());
     }
     on!(pool, |c, DB| {
-        let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT checksum FROM upload_chunks WHERE checksum IN (");
-        let mut list = qb.separated(", ");
-        for sum in checksums {
-            list.push_bind(sum.clone());
-        }
-        list.push_unseparated(")");
+        let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT checksum FROM upload_chunks WHERE checksum IN ");
+        super::push_list(&mut qb, checksums.iter().cloned());
         let rows = qb.build().fetch_all(c).await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     })
@@ -64,13 +60,9 @@ pub async fn chunks_size(pool: &Pool, checksums: &[String]) -> Result<i64, Store
     }
     on!(pool, |c, DB| {
         let mut qb = sqlx::QueryBuilder::<DB>::new(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_chunks WHERE checksum IN (",
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_chunks WHERE checksum IN ",
         );
-        let mut list = qb.separated(", ");
-        for sum in checksums {
-            list.push_bind(sum.clone());
-        }
-        list.push_unseparated(")");
+        super::push_list(&mut qb, checksums.iter().cloned());
         Ok(qb.build().fetch_one(c).await?.get(0))
     })
 }
@@ -187,12 +179,8 @@ pub async fn project_usage(
             let mut qb =
                 sqlx::QueryBuilder::<DB>::new("SELECT DISTINCT checksum FROM artifact_files WHERE project_id = ");
             qb.push_bind(project_id);
-            qb.push(" AND checksum IN (");
-            let mut list = qb.separated(", ");
-            for sum in part {
-                list.push_bind(sum.clone());
-            }
-            list.push_unseparated(")");
+            qb.push(" AND checksum IN ");
+            super::push_list(&mut qb, part.iter().cloned());
             let rows = qb.build().fetch_all(&mut *conn).await?;
             held.extend(rows.iter().map(|r| r.get::<String, _>(0)));
         }

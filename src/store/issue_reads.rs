@@ -639,12 +639,8 @@ fn push_ids<DB: sqlx::Database>(qb: &mut QueryBuilder<DB>, ids: &[i64])
 where
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
-    qb.push(" AND issue_id IN (");
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    qb.push(")");
+    qb.push(" AND issue_id IN ");
+    super::push_list(qb, ids.iter().copied());
 }
 
 /// Which of `issue_ids` regressed (a resolved issue seen again) since `since`.

@@ -214,3 +214,17 @@ pub async fn backup(pool: &Pool, file: &Path) -> Result<BackupSummary, StoreErro
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     Ok(BackupSummary { events, issues, bytes })
 }
+
+/// Pushes `(value, value, …)` as bound parameters, for `… IN (…)` lists of any backend.
+pub(super) fn push_list<DB, T>(qb: &mut sqlx::QueryBuilder<DB>, values: impl IntoIterator<Item = T>)
+where
+    DB: sqlx::Database,
+    T: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB> + 'static,
+{
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    qb.push(")");
+}
