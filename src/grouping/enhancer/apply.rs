@@ -9,6 +9,7 @@
 
 use crate::event::Frame;
 
+use super::index::{FrameKeys, RuleSet};
 use super::parse::{Action, FrameMatcher, Matcher, Pattern, Range, Rule, Test, family_bit};
 
 /// What the rules made of one frame.
@@ -128,8 +129,14 @@ fn range(range: Range, idx: usize, len: usize) -> std::ops::Range<usize> {
 }
 
 /// Applies `rules` to `frames` (oldest first) of a stack trace on `platform`.
-pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &ExceptionFacts) -> Vec<FrameOutcome> {
+pub fn apply(set: &RuleSet, frames: &[Frame], platform: &str, exception: &ExceptionFacts) -> Vec<FrameOutcome> {
     let mut state: Vec<MatchFrame> = frames.iter().map(|f| match_frame(f, platform)).collect();
+    let candidates = set.candidates(state.iter().map(|f| FrameKeys {
+        module: f.module.as_deref(),
+        function: &f.function,
+        path: f.path.as_deref(),
+        package: f.package.as_deref(),
+    }));
     let mut out: Vec<FrameOutcome> = state
         .iter()
         .map(|m| FrameOutcome {
@@ -143,15 +150,9 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
     let present = state.iter().fold(0u8, |acc, f| acc | family_bit(f.family));
     let mut any_category = state.iter().any(|f| f.category.is_some());
     // Pass 1: in-app and categories.
-    for rule in rules {
-        if rule.families & present == 0 || (rule.needs_category && !any_category) {
-            continue;
-        }
-        let modifies = rule
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::App { .. } | Action::Category(_)));
-        if !modifies {
+    for i in candidates.iter() {
+        let rule = &set.rules[i];
+        if !set.modifies[i] || rule.families & present == 0 || (rule.needs_category && !any_category) {
             continue;
         }
         let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();
@@ -182,11 +183,9 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
         }
     }
     // Pass 2: contributions, on the frames as pass 1 left them.
-    for rule in rules {
-        if !rule.actions.iter().any(|a| matches!(a, Action::Group { .. }))
-            || rule.families & present == 0
-            || (rule.needs_category && !any_category)
-        {
+    for i in candidates.iter() {
+        let rule = &set.rules[i];
+        if !set.groups[i] || rule.families & present == 0 || (rule.needs_category && !any_category) {
             continue;
         }
         let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();
@@ -214,7 +213,6 @@ pub fn apply(rules: &[Rule], frames: &[Frame], platform: &str, exception: &Excep
 mod tests {
     use serde_json::json;
 
-    use super::super::parse::parse_rules;
     use super::*;
 
     fn frames(list: serde_json::Value) -> Vec<Frame> {
@@ -223,7 +221,7 @@ mod tests {
 
     #[test]
     fn in_app_and_group_follow_the_rules_with_ranges_and_contexts() {
-        let rules = parse_rules(
+        let rules = RuleSet::parse(
             "path:**/node_modules/** -app\n\
              module:io.sentry.* category=framework -group\n\
              category:framework -app\n\
@@ -258,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_negated_matcher_and_exception_matchers() {
-        let rules = parse_rules("!function:keep type:ValueError -group\n").unwrap();
+        let rules = RuleSet::parse("!function:keep type:ValueError -group\n").unwrap();
         let f = frames(json!([{"function": "keep"}, {"function": "drop"}]));
         let exc = ExceptionFacts {
             ty: Some("ValueError"),

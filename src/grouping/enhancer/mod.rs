@@ -4,7 +4,9 @@
 //! before hashing, instead of special cases in code.
 
 mod apply;
+mod index;
 mod parse;
 
 pub use apply::{ExceptionFacts, FrameOutcome, apply, family};
+pub use index::RuleSet;
 pub use parse::{Rule, parse_rules};

@@ -54,6 +54,25 @@ impl Component {
         out
     }
 
+    /// The md5 of [`Self::hash_values`], without copying them.
+    pub fn hash(&self) -> String {
+        use md5::{Digest, Md5};
+        fn feed(c: &Component, hasher: &mut Md5) {
+            if !c.contributes {
+                return;
+            }
+            for part in &c.values {
+                match part {
+                    Part::Value(v) => hasher.update(v.as_bytes()),
+                    Part::Component(c) => feed(c, hasher),
+                }
+            }
+        }
+        let mut hasher = Md5::new();
+        feed(self, &mut hasher);
+        hex::encode(hasher.finalize())
+    }
+
     fn collect(&self, out: &mut Vec<String>) {
         if !self.contributes {
             return;

@@ -10,11 +10,11 @@ use regex::Regex;
 
 use super::component::Component;
 use crate::event::Frame;
-use crate::grouping::enhancer::{self, ExceptionFacts, Rule};
+use crate::grouping::enhancer::{self, ExceptionFacts, RuleSet};
 
 /// The config's built-in stack-trace rules.
-static RULES: LazyLock<Vec<Rule>> =
-    LazyLock::new(|| enhancer::parse_rules(include_str!("stack_rules.txt")).expect("the built-in rules parse"));
+static RULES: LazyLock<RuleSet> =
+    LazyLock::new(|| RuleSet::parse(include_str!("stack_rules.txt")).expect("the built-in rules parse"));
 
 /// Platforms whose context lines are stable enough to group on.
 const CONTEXT_LINE_PLATFORMS: &[&str] = &["javascript", "node", "python", "php", "ruby"];

@@ -141,22 +141,22 @@ fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
         kind => described
             .iter()
             .map(|(key, description, component)| {
-                let values = component.hash_values();
-                let (values, hint) = match &kind {
+                let contributes = component.counts();
+                let (hash, hint) = match &kind {
                     fingerprint::Kind::Hybrid(entries) => {
                         let resolved = fingerprint::resolve(entries, event);
+                        let values = fingerprint::expand_default(&resolved, &component.hash_values());
                         (
-                            fingerprint::expand_default(&resolved, &values),
+                            super::md5_hex(values.iter().map(String::as_str)),
                             Some("the client's fingerprint with {{ default }} as this variant".to_string()),
                         )
                     }
-                    _ => (values, component.hint.clone()),
+                    _ => (component.hash(), component.hint.clone()),
                 };
-                let contributes = component.counts();
                 VariantInfo {
                     key,
                     description,
-                    hash: contributes.then(|| super::md5_hex(values.iter().map(String::as_str))),
+                    hash: contributes.then_some(hash),
                     contributes,
                     hint: if contributes { None } else { hint },
                     values: None,
@@ -209,7 +209,7 @@ fn strategy_variants(event: &Event) -> Variants {
 /// contributing stack trace when another variant has one. Otherwise every library crash
 /// with the same message would share an issue whatever its stack.
 fn chained_exception(values: &[Exception], platform: &str) -> Variants {
-    let each: Vec<(Variants, StackContributes)> = values.iter().map(|e| single_exception(e, platform)).collect();
+    let mut each: Vec<(Variants, StackContributes)> = values.iter().map(|e| single_exception(e, platform)).collect();
     let kept = exception_groups::filter(values, &each);
     let id = if kept.len() == 1 {
         "exception-chain"
@@ -218,10 +218,21 @@ fn chained_exception(values: &[Exception], platform: &str) -> Variants {
     };
     let (mut app, mut system) = (Component::new(id), Component::new(id));
     let (mut app_stack, mut system_stack) = (false, false);
+    // An exception's components move into the chain at its last use (copied before that).
+    let mut uses = vec![0usize; each.len()];
+    for &i in &kept {
+        uses[i] += 1;
+    }
     for i in kept {
-        let (one, stacks) = &each[i];
-        app.push(one.app.clone());
-        system.push(one.system.clone());
+        let (one, stacks) = &mut each[i];
+        uses[i] -= 1;
+        if uses[i] == 0 {
+            app.push(std::mem::replace(&mut one.app, Component::new(id)));
+            system.push(std::mem::replace(&mut one.system, Component::new(id)));
+        } else {
+            app.push(one.app.clone());
+            system.push(one.system.clone());
+        }
         app_stack |= stacks.app;
         system_stack |= stacks.system;
     }

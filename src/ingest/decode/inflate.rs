@@ -28,6 +28,12 @@ impl Inflater {
         }
     }
 
+    /// Ready for a new stream, keeping the allocated state and window.
+    fn reset(&mut self) {
+        self.z.reset(false);
+        self.done = false;
+    }
+
     fn run(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize), StageError> {
         let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
         let status = self
@@ -155,7 +161,8 @@ impl Stage for Gzip {
                     }
                     None => Ok((take, 0)),
                     Some(len) => {
-                        self.inflater = Inflater::new(false);
+                        // Each member is a new deflate stream; the inflater's state is reused.
+                        self.inflater.reset();
                         self.crc = Crc::new();
                         self.state = GzipState::Body;
                         Ok((len - before, 0))
