@@ -55,8 +55,9 @@ pub async fn grouping_info(req: HttpRequest, state: web::Data<ApiState>) -> Resu
         .map_err(|e| ApiError::Internal(format!("event {event_id} is unreadable: {e}")))?;
     let event: crate::event::Event = serde_json::from_slice(&json)
         .map_err(|e| ApiError::Internal(format!("event {event_id} is not an event: {e}")))?;
+    let rules = store::grouping_rules_of(&state.pool, project.id).await?;
     let mut out = serde_json::Map::new();
-    for v in crate::grouping::variants(&event) {
+    for v in crate::grouping::variants(&event, &rules) {
         let mut body = serde_json::to_value(&v).map_err(|e| ApiError::Internal(e.to_string()))?;
         body["config"] = json!({"id": crate::grouping::CURRENT_CONFIG});
         body["type"] = json!(if v.component.is_some() { "component" } else { v.key });

@@ -1,7 +1,10 @@
 //! `/api/0/projects/{org}/{project}/`: a project's limits (read, change) and its deletion.
 //!
 //! `PUT` takes any of `maxEvents`, `maxAgeDays` and `rateLimitPerMinute`; a key left out keeps
-//! its value, `null` clears it (server default for retention, no rate limit).
+//! its value, `null` clears it (server default for retention, no rate limit). It also takes the
+//! scrubbing settings and, under Sentry's names, the project's grouping rules:
+//! `groupingEnhancements` (stack-trace rules) and `fingerprintingRules`, as text; rules that do
+//! not parse are refused with the line at fault, and nothing is changed.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -10,6 +13,7 @@ use super::alerts::{Access, project};
 use super::{ApiError, ApiState};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
+use crate::grouping::ProjectRules;
 use crate::project::Project;
 use crate::store::{self, ProjectLimits};
 
@@ -28,6 +32,8 @@ pub async fn update(
         .map_err(|e| ApiError::BadRequest(format!("the body is not a JSON object: {e}")))?;
     let mut limits = store::project_limits_of(&state.pool, project.id).await?;
     let mut scrub = store::scrub_config_of(&state.pool, project.id).await?;
+    let rules = store::grouping_rules_of(&state.pool, project.id).await?;
+    let (mut stack_rules, mut fingerprint_rules) = (rules.stack_text.clone(), rules.fingerprint_text.clone());
     for (key, value) in &body {
         match key.as_str() {
             "maxEvents" => limits.max_events = count(key, value)?,
@@ -45,6 +51,8 @@ pub async fn update(
                     }
                 }
             }
+            "groupingEnhancements" => stack_rules = text(key, value)?,
+            "fingerprintingRules" => fingerprint_rules = text(key, value)?,
             "sensitiveFields" => scrub.sensitive_fields = fields(key, value)?,
             "safeFields" => scrub.safe_fields = fields(key, value)?,
             "scrubIpAddresses" => {
@@ -55,13 +63,15 @@ pub async fn update(
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "unknown field {other:?}: send maxEvents, maxAgeDays, rateLimitPerMinute, sensitiveFields, \
-                     safeFields or scrubIpAddresses"
+                     safeFields, scrubIpAddresses, groupingEnhancements or fingerprintingRules"
                 )));
             }
         }
     }
+    let rules = ProjectRules::parse(&stack_rules, &fingerprint_rules).map_err(ApiError::BadRequest)?;
     store::set_project_limits(&state.admin, project.id, &limits).await?;
     store::set_scrub_config(&state.admin, project.id, &scrub).await?;
+    store::set_grouping_rules(&state.admin, project.id, &rules).await?;
     state.keys.clear();
     Ok(HttpResponse::Ok().json(shape(&state, &project).await?))
 }
@@ -88,6 +98,17 @@ fn fields(key: &str, value: &Value) -> Result<Vec<String>, ApiError> {
     ScrubConfig::parse_fields(&names.join(",")).map_err(ApiError::BadRequest)
 }
 
+/// Rule text: a string, `null` for none.
+fn text(key: &str, value: &Value) -> Result<String, ApiError> {
+    match value {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        other => Err(ApiError::BadRequest(format!(
+            "{key} must be text (rules, one per line), got {other}"
+        ))),
+    }
+}
+
 fn count(key: &str, value: &Value) -> Result<Option<i64>, ApiError> {
     match value {
         Value::Null => Ok(None),
@@ -106,6 +127,7 @@ async fn shape(state: &ApiState, project: &Project) -> Result<Value, ApiError> {
     } = store::project_limits_of(&state.pool, project.id).await?;
     let stored = store::stored_events_of_project(&state.pool, project.id).await?;
     let scrub = store::scrub_config_of(&state.pool, project.id).await?;
+    let rules = store::grouping_rules_of(&state.pool, project.id).await?;
     let day_ago = (unix_now() / 3600.0).floor() as i64 - 24;
     let refused: serde_json::Map<String, Value> = store::rejections_since(&state.pool, project.id, day_ago)
         .await?
@@ -126,6 +148,8 @@ async fn shape(state: &ApiState, project: &Project) -> Result<Value, ApiError> {
         "sensitiveFields": scrub.sensitive_fields,
         "safeFields": scrub.safe_fields,
         "scrubIpAddresses": scrub.scrub_ip_addresses,
+        "groupingEnhancements": rules.stack_text,
+        "fingerprintingRules": rules.fingerprint_text,
         "eventsStored": stored,
         "eventsRefusedLast24h": refused,
     }))

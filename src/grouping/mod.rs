@@ -12,12 +12,15 @@
 //! issue, so later events find it directly.
 
 pub mod enhancer;
+pub mod fingerprint_rules;
 mod native_names;
 mod newstyle_2023_01_11;
 mod newstyle_2023_01_11_r2;
+mod project_rules;
 mod title;
 
 pub use newstyle_2023_01_11_r2::{Component, Part, VariantInfo};
+pub use project_rules::{MAX_RULES_BYTES, ProjectRules};
 pub use title::{Metadata, culprit, metadata, title, top_frames};
 
 use crate::event::Event;
@@ -42,9 +45,14 @@ pub struct Grouping {
     pub metadata: Metadata,
 }
 
-/// Groups `event` with the current config.
+/// Groups `event` with the current config and no project rules.
 pub fn calculate(event: &Event) -> Grouping {
-    let hashes = newstyle_2023_01_11_r2::hashes(event);
+    calculate_with(event, &ProjectRules::default())
+}
+
+/// Groups `event` with the current config and its project's rules.
+pub fn calculate_with(event: &Event, rules: &ProjectRules) -> Grouping {
+    let hashes = newstyle_2023_01_11_r2::hashes(event, rules);
     let secondary_hashes = newstyle_2023_01_11::hashes(event)
         .into_iter()
         .filter(|h| !hashes.contains(h))
@@ -53,7 +61,13 @@ pub fn calculate(event: &Event) -> Grouping {
         config: CURRENT_CONFIG,
         hashes,
         secondary_hashes,
-        title: title(event),
+        // A matching fingerprint rule's `title=` names the issue.
+        title: rules
+            .fingerprints
+            .as_ref()
+            .and_then(|f| f.matching(event))
+            .and_then(|rule| rule.title)
+            .unwrap_or_else(|| title(event)),
         culprit: culprit(event),
         metadata: metadata(event),
     }
@@ -61,15 +75,15 @@ pub fn calculate(event: &Event) -> Grouping {
 
 /// How the current config groups `event`: each variant with its hash, whether it counts and
 /// why, and the component tree its hash comes from (what `grouping-info` shows).
-pub fn variants(event: &Event) -> Vec<VariantInfo> {
-    newstyle_2023_01_11_r2::variants(event)
+pub fn variants(event: &Event, rules: &ProjectRules) -> Vec<VariantInfo> {
+    newstyle_2023_01_11_r2::variants(event, rules)
 }
 
 /// The hashes of `event` under the config `config_id`, for re-grouping and tests.
 pub fn hashes_with(config_id: &str, event: &Event) -> Option<Vec<String>> {
     match config_id {
         newstyle_2023_01_11::CONFIG_ID => Some(newstyle_2023_01_11::hashes(event)),
-        newstyle_2023_01_11_r2::CONFIG_ID => Some(newstyle_2023_01_11_r2::hashes(event)),
+        newstyle_2023_01_11_r2::CONFIG_ID => Some(newstyle_2023_01_11_r2::hashes(event, &ProjectRules::default())),
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use crate::budget::{Charge, json_cost};
 use crate::event::codec::Codec;
 use crate::event::scrub::ScrubConfig;
 use crate::event::{self, EventId, NormalizeInput};
-use crate::grouping;
+use crate::grouping::{self, ProjectRules};
 use crate::sourcemaps::Symbolicator;
 use crate::store::writer::{SubmitError, WriteError};
 use crate::store::{EventRow, IssueFacts, KeyOwner};
@@ -425,8 +425,9 @@ async fn prepare_and_write(
     charge.grow(json_cost(&payload)).map_err(decode::budget_error)?;
     // A project that stores no IP addresses does not get the peer's either.
     let client_ip = client_ip(req, state.trust_forwarded_for).filter(|_| !owner.scrub.scrub_ip_addresses);
-    let (codec, scrub) = (state.codec.clone(), owner.scrub.clone());
+    let (codec, scrub, rules) = (state.codec.clone(), owner.scrub.clone(), owner.grouping.clone());
     let size = payload.len();
+    let rules_later = rules.clone();
     let prepared = off_thread(size, move || {
         let event = normalized(&scrub, &payload, envelope_event_id, client_ip.as_deref())?;
         // Most events are done in one go; a JavaScript event with frames a source map could
@@ -434,7 +435,7 @@ async fn prepare_and_write(
         if Symbolicator::wants(&event) {
             return Ok(Prepared::NeedsMaps(Box::new(event)));
         }
-        prepare(&codec, project_id, event).map(Prepared::Done)
+        prepare(&codec, project_id, &rules, event).map(Prepared::Done)
     })
     .await?;
     let (row, tags_dropped) = match prepared {
@@ -443,7 +444,7 @@ async fn prepare_and_write(
             let report = state.symbolicator.apply(project_id, &mut event).await;
             state.metrics.symbolicated(report.candidates, report.mapped);
             let codec = state.codec.clone();
-            off_thread(size, move || prepare(&codec, project_id, *event)).await?
+            off_thread(size, move || prepare(&codec, project_id, &rules_later, *event)).await?
         }
     };
     // While it waits for the writer, the request holds only the row.
@@ -503,10 +504,15 @@ fn normalized(
 
 /// The second CPU part: grouping and tags → compressed row. Also returns how many tags broke a
 /// limit and were dropped.
-fn prepare(codec: &Codec, project_id: i64, mut event: event::Event) -> Result<(EventRow, usize), IngestError> {
+fn prepare(
+    codec: &Codec,
+    project_id: i64,
+    rules: &ProjectRules,
+    mut event: event::Event,
+) -> Result<(EventRow, usize), IngestError> {
     // JavaScript processing that Sentry does before grouping (after source maps).
     crate::sourcemaps::generate_modules(&mut event);
-    let grouping = grouping::calculate(&event);
+    let grouping = grouping::calculate_with(&event, rules);
     let top_frames = grouping::top_frames(&event, 5);
 
     let tags = event::tags::extract(&event);

@@ -296,6 +296,7 @@ pub async fn reprocess_issue(
         events: events.len(),
         ..Reprocessed::default()
     };
+    let rules = crate::store::grouping_rules_of(pool, project_id).await?;
     let mut rows = Vec::new();
     let mut hashes: Vec<String> = Vec::new();
     for stored in events {
@@ -315,7 +316,7 @@ pub async fn reprocess_issue(
             continue;
         };
         rows.push((stored.row_id, payload, dict));
-        for h in crate::grouping::calculate(&event).hashes {
+        for h in crate::grouping::calculate_with(&event, &rules).hashes {
             if !hashes.contains(&h) {
                 hashes.push(h);
             }

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resolved in release",
         include_str!("../../migrations/0016_resolved_in_release.sql"),
     ),
+    (
+        17,
+        "project grouping rules",
+        include_str!("../../migrations/0017_project_grouping_rules.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -99,6 +104,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "resolved in release",
         include_str!("../../migrations/postgres/0016_resolved_in_release.sql"),
+    ),
+    (
+        17,
+        "project grouping rules",
+        include_str!("../../migrations/postgres/0017_project_grouping_rules.sql"),
     ),
 ];
 

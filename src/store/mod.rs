@@ -73,9 +73,9 @@ pub use issue_reads::{
     issue_tags, latest_releases, like_escape, list_issues, project_tag_values, regressed_since, tag_key_exists,
 };
 pub use projects::{
-    KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, key_owner, list_projects,
-    project_by_slug, project_limits_of, scrub_config_of, set_project_limits, set_scrub_config, stored_events_of_issue,
-    stored_events_of_project, unresolved_counts,
+    KeyOwner, ProjectLimits, ProjectWithKey, count_projects, create_project, delete_project, grouping_rules_of,
+    key_owner, list_projects, project_by_slug, project_limits_of, scrub_config_of, set_grouping_rules,
+    set_project_limits, set_scrub_config, stored_events_of_issue, stored_events_of_project, unresolved_counts,
 };
 pub use quota_windows::{
     clear_sign_in_failures, forget_sign_in_failures, forget_windows, record_sign_in_failure, reserve, sign_in_failures,

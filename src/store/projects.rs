@@ -6,6 +6,7 @@ use super::pool::{Dialect, on};
 use super::{Pool, StoreError, changes};
 use crate::event::scrub::ScrubConfig;
 use crate::event::unix_now;
+use crate::grouping::ProjectRules;
 use crate::project::{Project, PublicKey, Slug};
 
 /// A project with its (first active) DSN key.
@@ -24,6 +25,8 @@ pub struct KeyOwner {
     pub rate_limit_per_minute: Option<i64>,
     /// The project's data scrubbing settings.
     pub scrub: std::sync::Arc<ScrubConfig>,
+    /// The project's own grouping rules, parsed.
+    pub grouping: std::sync::Arc<ProjectRules>,
 }
 
 /// Creates a project with one key. Ids are assigned in order, so the first project is 1, and
@@ -148,8 +151,8 @@ pub async fn key_owner(pool: &Pool, key: &str) -> Result<Option<KeyOwner>, Store
     on!(pool, |c| {
         let row = sqlx::query(
             "SELECT k.project_id, k.is_active, p.rate_limit_per_minute, p.scrub_sensitive_fields, \
-             p.scrub_safe_fields, p.scrub_ip_addresses FROM project_keys k \
-             JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1",
+             p.scrub_safe_fields, p.scrub_ip_addresses, p.grouping_enhancements, p.fingerprinting_rules \
+             FROM project_keys k JOIN projects p ON p.id = k.project_id WHERE k.public_key = $1",
         )
         .bind(key)
         .fetch_optional(c)
@@ -163,7 +166,44 @@ pub async fn key_owner(pool: &Pool, key: &str) -> Result<Option<KeyOwner>, Store
                 safe_fields: serde_json::from_str(row.get::<&str, _>(4)).unwrap_or_default(),
                 scrub_ip_addresses: row.get::<i64, _>(5) != 0,
             }),
+            grouping: std::sync::Arc::new(stored_rules(row.get(0), row.get(6), row.get(7))),
         }))
+    })
+}
+
+/// Rules as stored were checked when saved; should a stored text no longer parse (a rule this
+/// version reads differently), the project groups with the built-in rules and the log says so.
+fn stored_rules(project_id: i64, stack: &str, fingerprints: &str) -> ProjectRules {
+    ProjectRules::parse(stack, fingerprints).unwrap_or_else(|err| {
+        tracing::warn!(project_id, %err, "the project's grouping rules do not parse; using the built-in rules");
+        ProjectRules::default()
+    })
+}
+
+/// A project's own grouping rules (stack-trace rules, fingerprint rules), as written.
+pub async fn grouping_rules_of(pool: &Pool, project_id: i64) -> Result<ProjectRules, StoreError> {
+    on!(pool, |c| {
+        let row = sqlx::query("SELECT grouping_enhancements, fingerprinting_rules FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(c)
+            .await?;
+        Ok(row
+            .map(|r| stored_rules(project_id, r.get(0), r.get(1)))
+            .unwrap_or_default())
+    })
+}
+
+/// Saves rules already parsed (so known to be valid).
+pub async fn set_grouping_rules(pool: &Pool, project_id: i64, rules: &ProjectRules) -> Result<(), StoreError> {
+    on!(pool, |c| {
+        sqlx::query("UPDATE projects SET grouping_enhancements = $1, fingerprinting_rules = $2 WHERE id = $3")
+            .bind(&rules.stack_text)
+            .bind(&rules.fingerprint_text)
+            .bind(project_id)
+            .execute(c)
+            .await?;
+        changes::announce(pool, "project grouping rules").await;
+        Ok(())
     })
 }
 

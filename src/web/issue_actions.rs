@@ -232,7 +232,8 @@ pub async fn unmerge(
         .map_err(|e| WebError::Internal(format!("event {} is unreadable: {e}", latest.event_id)))?;
     let event: crate::event::Event = serde_json::from_slice(&json)
         .map_err(|e| WebError::Internal(format!("event {} is not an event: {e}", latest.event_id)))?;
-    let grouping = crate::grouping::calculate(&event);
+    let rules = store::grouping_rules_of(&state.pool, issue.project_id).await?;
+    let grouping = crate::grouping::calculate_with(&event, &rules);
     let facts = store::SplitFacts {
         title: grouping.title,
         culprit: grouping.culprit,

@@ -128,7 +128,8 @@ async fn render(
             crate::compression::ensure_loaded(&state.pool, &state.codec, [e.dict_id]).await;
             let (map, size) = payload(state, e)?;
             let (older, newer) = store::event_neighbours(&state.pool, e).await?;
-            let why = super::why::build(&map);
+            let rules = store::grouping_rules_of(&state.pool, issue.project_id).await?;
+            let why = super::why::build(&map, &rules);
             (Some(EventView::build(&map, &e.tags, size, mode)), why, older, newer)
         }
         None => (None, None, None, None),

@@ -108,6 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects", web::post().to(projects::create))
         .route("/projects/{slug}", web::get().to(projects::detail))
         .route("/projects/{slug}/settings", web::post().to(projects::update_settings))
+        .route("/projects/{slug}/grouping", web::post().to(projects::update_grouping))
         .route("/projects/{slug}/delete", web::post().to(projects::delete))
         .route("/projects/{slug}/issues", web::get().to(issues::project_list))
         .route("/projects/{slug}/releases", web::get().to(releases::list))

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use super::error::{page, page_with_status, see_other};
 use super::{Chrome, Viewer, WebError, WebState};
 use crate::event::scrub::ScrubConfig;
+use crate::grouping::ProjectRules;
 use crate::project::{PublicKey, Slug, dsn};
 use crate::store::{self, StoreError};
 
@@ -38,6 +39,26 @@ struct ProjectPage {
     is_admin: bool,
     settings: SettingsView,
     error: Option<String>,
+    /// The project's stack-trace and fingerprint rules, as written (or as just typed, when
+    /// they were refused).
+    grouping: (String, String),
+    grouping_error: Option<String>,
+}
+
+/// What the project page shows in place of what is stored, after a refused form.
+#[derive(Default)]
+struct Refused {
+    settings: Option<String>,
+    grouping: Option<(String, (String, String))>,
+}
+
+impl Refused {
+    fn settings(problem: String) -> Refused {
+        Refused {
+            settings: Some(problem),
+            ..Refused::default()
+        }
+    }
 }
 
 /// The project's limits as the settings form shows them: its own values (blank = default or
@@ -103,14 +124,14 @@ pub async fn detail(
     path: web::Path<String>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    project_page(viewer, &state, &path, None).await
+    project_page(viewer, &state, &path, Refused::default()).await
 }
 
 async fn project_page(
     viewer: Viewer,
     state: &WebState,
     slug: &str,
-    error: Option<String>,
+    refused: Refused,
 ) -> Result<HttpResponse, WebError> {
     let project = rows(state)
         .await?
@@ -118,7 +139,15 @@ async fn project_page(
         .find(|p| p.slug == slug)
         .ok_or_else(|| WebError::NotFound(format!("There is no project {slug:?}.")))?;
     let settings = settings_view(state, project.id).await?;
-    let status = if error.is_some() {
+    let (grouping_error, grouping) = match refused.grouping {
+        Some((error, typed)) => (Some(error), typed),
+        None => {
+            let rules = store::grouping_rules_of(&state.pool, project.id).await?;
+            (None, (rules.stack_text, rules.fingerprint_text))
+        }
+    };
+    let error = refused.settings;
+    let status = if error.is_some() || grouping_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -130,6 +159,8 @@ async fn project_page(
             is_admin: viewer.is_admin,
             settings,
             error,
+            grouping,
+            grouping_error,
         },
         status,
     )
@@ -183,7 +214,50 @@ pub async fn update_settings(
             state.keys.clear();
             Ok(see_other(&format!("/projects/{}/", project.slug)))
         }
-        Err(problem) => project_page(viewer, &state, &project.slug, Some(problem)).await,
+        Err(problem) => project_page(viewer, &state, &project.slug, Refused::settings(problem)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GroupingForm {
+    csrf: String,
+    #[serde(default)]
+    stack_rules: String,
+    #[serde(default)]
+    fingerprint_rules: String,
+}
+
+/// `POST /projects/{slug}/grouping`: admins change the project's grouping rules. Rules that do
+/// not parse are refused with the line at fault, and the page keeps what was typed.
+pub async fn update_grouping(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<GroupingForm>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require_admin("change grouping rules")?;
+    let project = store::project_by_slug(&state.pool, &path)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
+    // Browsers send textarea lines with CRLF.
+    let (stack, fingerprints) = (
+        form.stack_rules.replace("\r\n", "\n"),
+        form.fingerprint_rules.replace("\r\n", "\n"),
+    );
+    match ProjectRules::parse(&stack, &fingerprints) {
+        Ok(rules) => {
+            store::set_grouping_rules(&state.admin, project.id, &rules).await?;
+            state.keys.clear();
+            Ok(see_other(&format!("/projects/{}/#grouping-rules", project.slug)))
+        }
+        Err(problem) => {
+            let refused = Refused {
+                grouping: Some((problem, (stack, fingerprints))),
+                ..Refused::default()
+            };
+            project_page(viewer, &state, &project.slug, refused).await
+        }
     }
 }
 
@@ -249,7 +323,7 @@ pub async fn delete(
         .ok_or_else(|| WebError::NotFound(format!("There is no project {:?}.", path.as_str())))?;
     if form.confirm.trim() != project.slug {
         let problem = format!("Type the project's slug ({}) to delete it.", project.slug);
-        return project_page(viewer, &state, &project.slug, Some(problem)).await;
+        return project_page(viewer, &state, &project.slug, Refused::settings(problem)).await;
     }
     store::delete_project(&state.admin, project.id).await?;
     state.keys.clear();

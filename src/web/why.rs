@@ -16,9 +16,10 @@ pub struct WhyView {
     pub variants: Vec<(String, String, String, String)>,
 }
 
-pub fn build(event: &Map<String, Value>) -> Option<WhyView> {
+/// How `event` groups now, with its project's `rules`.
+pub fn build(event: &Map<String, Value>, rules: &crate::grouping::ProjectRules) -> Option<WhyView> {
     let event: crate::event::Event = serde_json::from_value(Value::Object(event.clone())).ok()?;
-    let variants = crate::grouping::variants(&event);
+    let variants = crate::grouping::variants(&event, rules);
     let deciding = variants.iter().find(|v| v.contributes)?;
     let summary = format!(
         "Grouped by {} ({} variant), hash {}, config {}.",

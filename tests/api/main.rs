@@ -26,6 +26,7 @@ mod moving;
 mod notify;
 mod npm;
 mod postgres;
+mod project_rules;
 mod protocol;
 mod python;
 mod quotas;

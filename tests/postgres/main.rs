@@ -51,6 +51,8 @@ mod notify;
 mod npm;
 #[path = "../api/postgres.rs"]
 mod postgres;
+#[path = "../api/project_rules.rs"]
+mod project_rules;
 #[path = "../api/protocol.rs"]
 mod protocol;
 #[path = "../api/python.rs"]

@@ -24,6 +24,15 @@ pub struct FrameOutcome {
     pub hint: Option<String>,
 }
 
+/// What the rules made of the stack trace as a whole: frame limits set by `max-frames=` and
+/// `min-frames=` (the last matching rule's value wins), each with the rule that set it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackOutcome {
+    pub frames: Vec<FrameOutcome>,
+    pub max_frames: Option<(usize, String)>,
+    pub min_frames: Option<(usize, String)>,
+}
+
 /// The exception a stack trace belongs to, for `type:`, `value:` and `mechanism:` matchers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExceptionFacts<'a> {
@@ -129,7 +138,7 @@ fn range(range: Range, idx: usize, len: usize) -> std::ops::Range<usize> {
 }
 
 /// Applies `rules` to `frames` (oldest first) of a stack trace on `platform`.
-pub fn apply(set: &RuleSet, frames: &[Frame], platform: &str, exception: &ExceptionFacts) -> Vec<FrameOutcome> {
+pub fn apply(set: &RuleSet, frames: &[Frame], platform: &str, exception: &ExceptionFacts) -> StackOutcome {
     let mut state: Vec<MatchFrame> = frames.iter().map(|f| match_frame(f, platform)).collect();
     let candidates = set.candidates(state.iter().map(|f| FrameKeys {
         module: f.module.as_deref(),
@@ -177,12 +186,13 @@ pub fn apply(set: &RuleSet, frames: &[Frame], platform: &str, exception: &Except
                         out[idx].category = Some(c.clone());
                         any_category = true;
                     }
-                    Action::Group { .. } => {}
+                    Action::Group { .. } | Action::MaxFrames(_) | Action::MinFrames(_) => {}
                 }
             }
         }
     }
-    // Pass 2: contributions, on the frames as pass 1 left them.
+    // Pass 2: contributions and frame limits, on the frames as pass 1 left them.
+    let (mut max_frames, mut min_frames) = (None, None);
     for i in candidates.iter() {
         let rule = &set.rules[i];
         if !set.groups[i] || rule.families & present == 0 || (rule.needs_category && !any_category) {
@@ -191,22 +201,31 @@ pub fn apply(set: &RuleSet, frames: &[Frame], platform: &str, exception: &Except
         let hits: Vec<usize> = (0..len).filter(|&i| matches(rule, &state, i, exception)).collect();
         for idx in hits {
             for action in &rule.actions {
-                if let Action::Group { set, range: r } = action {
-                    for j in range(*r, idx, len) {
-                        if out[j].contributes != *set {
-                            out[j].contributes = *set;
-                            out[j].hint = Some(format!(
-                                "{} by stack trace rule ({})",
-                                if *set { "un-ignored" } else { "ignored" },
-                                rule.text
-                            ));
+                match action {
+                    Action::Group { set, range: r } => {
+                        for j in range(*r, idx, len) {
+                            if out[j].contributes != *set {
+                                out[j].contributes = *set;
+                                out[j].hint = Some(format!(
+                                    "{} by stack trace rule ({})",
+                                    if *set { "un-ignored" } else { "ignored" },
+                                    rule.text
+                                ));
+                            }
                         }
                     }
+                    Action::MaxFrames(n) => max_frames = Some((*n, rule.text.clone())),
+                    Action::MinFrames(n) => min_frames = Some((*n, rule.text.clone())),
+                    Action::App { .. } | Action::Category(_) => {}
                 }
             }
         }
     }
-    out
+    StackOutcome {
+        frames: out,
+        max_frames: max_frames.filter(|(n, _)| *n > 0),
+        min_frames: min_frames.filter(|(n, _)| *n > 0),
+    }
 }
 
 #[cfg(test)]
@@ -238,7 +257,7 @@ mod tests {
             {"function": "abort"},
             {"function": "raise"},
         ]));
-        let out = apply(&rules, &f, "javascript", &ExceptionFacts::default());
+        let out = apply(&rules, &f, "javascript", &ExceptionFacts::default()).frames;
         assert_eq!(out[0].in_app, Some(true));
         assert!(out[0].contributes);
         assert_eq!(out[1].in_app, Some(false), "node_modules is not in-app");
@@ -262,9 +281,9 @@ mod tests {
             ty: Some("ValueError"),
             ..Default::default()
         };
-        let out = apply(&rules, &f, "python", &exc);
+        let out = apply(&rules, &f, "python", &exc).frames;
         assert!(out[0].contributes && !out[1].contributes);
-        let out = apply(&rules, &f, "python", &ExceptionFacts::default());
+        let out = apply(&rules, &f, "python", &ExceptionFacts::default()).frames;
         assert!(out[1].contributes, "another exception type: the rule does not apply");
     }
 }

@@ -146,7 +146,8 @@ pub(super) struct FrameKeys<'a> {
 #[derive(Debug)]
 pub struct RuleSet {
     pub(super) rules: Vec<Rule>,
-    /// Rules that change frames (pass 1) and rules that change grouping (pass 2).
+    /// Rules that change frames (pass 1) and rules that change grouping or the stack trace's
+    /// frame limits (pass 2).
     pub(super) modifies: Vec<bool>,
     pub(super) groups: Vec<bool>,
     /// Rules that have to be tried whatever the frames' modules and functions.
@@ -175,7 +176,11 @@ impl RuleSet {
                 .collect(),
             groups: rules
                 .iter()
-                .map(|r| r.actions.iter().any(|a| matches!(a, Action::Group { .. })))
+                .map(|r| {
+                    r.actions
+                        .iter()
+                        .any(|a| matches!(a, Action::Group { .. } | Action::MaxFrames(_) | Action::MinFrames(_)))
+                })
                 .collect(),
             always: Bits::with_len(len),
             by_module_head: HashMap::new(),
@@ -224,6 +229,11 @@ impl RuleSet {
 
     pub fn len(&self) -> usize {
         self.rules.len()
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
     }
 
     pub fn is_empty(&self) -> bool {

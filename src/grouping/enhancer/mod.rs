@@ -7,6 +7,6 @@ mod apply;
 mod index;
 mod parse;
 
-pub use apply::{ExceptionFacts, FrameOutcome, apply, family};
+pub use apply::{ExceptionFacts, FrameOutcome, StackOutcome, apply, family};
 pub use index::RuleSet;
 pub use parse::{Rule, parse_rules};

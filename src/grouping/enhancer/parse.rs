@@ -114,9 +114,19 @@ pub enum Range {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    App { set: bool, range: Range },
-    Group { set: bool, range: Range },
+    App {
+        set: bool,
+        range: Range,
+    },
+    Group {
+        set: bool,
+        range: Range,
+    },
     Category(String),
+    /// `max-frames=N`: only the N contributing frames nearest the crash count (0: no limit).
+    MaxFrames(usize),
+    /// `min-frames=N`: a stack trace with fewer contributing frames does not count (0: no minimum).
+    MinFrames(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -276,8 +286,19 @@ fn action(t: &str) -> Result<Option<Action>, String> {
     if let Some((var, value)) = t.split_once('=') {
         return match var {
             "category" => Ok(Some(Action::Category(value.to_string()))),
-            // Stack-trace-wide settings that the built-in rules do not use.
-            "max-frames" | "min-frames" | "invert-stacktrace" => Err(format!("{var} is not supported")),
+            "max-frames" | "min-frames" => {
+                let n: usize = value
+                    .parse()
+                    .map_err(|_| format!("{var}={value}: a number of frames (0 for none)"))?;
+                Ok(Some(if var == "max-frames" {
+                    Action::MaxFrames(n)
+                } else {
+                    Action::MinFrames(n)
+                }))
+            }
+            // Reverses the frames Sentry shows; it does not change grouping, and Tocsin shows
+            // frames as sent.
+            "invert-stacktrace" => Err(format!("{var} is not supported")),
             other => Err(format!("unknown variable {other:?}")),
         };
     }

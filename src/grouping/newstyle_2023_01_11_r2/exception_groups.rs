@@ -52,6 +52,11 @@ pub(super) fn filter(exceptions: &[Exception], each: &[(Variants, StackContribut
         };
         tree.entry(id).or_default().exception = Some(i);
         if let Some(parent) = mechanism_int(&exceptions[i], "parent_id") {
+            // An exception that is its own parent is no tree: Sentry hashes the whole chain
+            // (`exception-groups-bad-inner-self-parenting`).
+            if parent == id {
+                return all;
+            }
             tree.entry(parent).or_default().children.push(i);
         }
     }

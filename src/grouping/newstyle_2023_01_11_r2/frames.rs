@@ -8,12 +8,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::component::Component;
+use super::component::{Component, Part};
 use crate::event::Frame;
 use crate::grouping::enhancer::{self, ExceptionFacts, RuleSet};
 
 /// The config's built-in stack-trace rules.
-static RULES: LazyLock<RuleSet> =
+pub(super) static RULES: LazyLock<RuleSet> =
     LazyLock::new(|| RuleSet::parse(include_str!("stack_rules.txt")).expect("the built-in rules parse"));
 
 /// Platforms whose context lines are stable enough to group on.
@@ -25,14 +25,15 @@ const MAX_CONTEXT_LINE: usize = 120;
 /// frames). The built-in rules decide first which frames are in-app (a missing `in_app` counts
 /// as false) and which may not count at all.
 pub fn stacktrace_components(
+    rules: &RuleSet,
     frames: &[Frame],
     event_platform: &str,
     exception: &ExceptionFacts,
 ) -> (Component, Component) {
-    let outcomes = enhancer::apply(&RULES, frames, event_platform, exception);
+    let stack = enhancer::apply(rules, frames, event_platform, exception);
     let (mut app, mut system) = (Component::new("stacktrace"), Component::new("stacktrace"));
     let mut previous: Option<&Frame> = None;
-    for (frame, outcome) in frames.iter().zip(&outcomes) {
+    for (frame, outcome) in frames.iter().zip(&stack.frames) {
         // A frame identical to the one before is recursion: it counts once, whatever the depth.
         let recursion = previous.is_some_and(|p| same_location(p, frame));
         previous = Some(frame);
@@ -53,7 +54,43 @@ pub fn stacktrace_components(
         app.push(in_app);
         system.push(component);
     }
+    for variant in [&mut app, &mut system] {
+        limit_frames(variant, &stack);
+    }
     (app, system)
+}
+
+/// A project's `max-frames=` and `min-frames=` rules, per variant, on the frames that still
+/// contribute: beyond the N nearest the crash, frames stop counting; with fewer than the
+/// minimum, the whole stack trace does.
+fn limit_frames(stack: &mut Component, outcome: &enhancer::StackOutcome) {
+    let frames = stack.values.iter_mut().filter_map(|p| match p {
+        Part::Component(c) if c.contributes => Some(c),
+        _ => None,
+    });
+    if let Some((max, rule)) = &outcome.max_frames {
+        let frames: Vec<&mut Component> = frames.collect();
+        let keep_from = frames.len().saturating_sub(*max);
+        let noun = if *max == 1 { "frame is" } else { "frames are" };
+        for frame in frames.into_iter().take(keep_from) {
+            frame.ignore(format!(
+                "ignored because only {max} {noun} considered (stack trace rule {rule})"
+            ));
+        }
+    }
+    if let Some((min, rule)) = &outcome.min_frames {
+        let counting = stack
+            .values
+            .iter()
+            .filter(|p| matches!(p, Part::Component(c) if c.counts()))
+            .count();
+        if counting < *min {
+            let noun = if counting == 1 { "frame" } else { "frames" };
+            stack.ignore(format!(
+                "discarded because the stack trace only contains {counting} {noun}, under the threshold of stack trace rule {rule}"
+            ));
+        }
+    }
 }
 
 fn same_location(a: &Frame, b: &Frame) -> bool {

@@ -25,7 +25,8 @@ pub use component::{Component, Part};
 // changing it for this config).
 use super::newstyle_2023_01_11::fingerprint;
 use crate::event::{Event, Exception, Stacktrace};
-use crate::grouping::enhancer::ExceptionFacts;
+use crate::grouping::ProjectRules;
+use crate::grouping::enhancer::{ExceptionFacts, Rule, RuleSet};
 
 pub const CONFIG_ID: &str = "newstyle:2023-01-11@tocsin.2";
 
@@ -84,10 +85,17 @@ impl VariantInfo {
     }
 }
 
+/// The config's built-in stack-trace rules followed by a project's own.
+pub(super) fn with_builtin_rules(custom: Vec<Rule>) -> RuleSet {
+    let mut all = frames::RULES.rules().to_vec();
+    all.extend(custom);
+    RuleSet::new(all)
+}
+
 /// The event's hashes, in look-up order (app first, system last), never empty.
-pub fn hashes(event: &Event) -> Vec<String> {
+pub fn hashes(event: &Event, rules: &ProjectRules) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(2);
-    for v in variants_of(event, false) {
+    for v in variants_of(event, false, rules) {
         if let Some(hash) = v.hash.filter(|_| v.contributes)
             && !out.contains(&hash)
         {
@@ -102,12 +110,12 @@ pub fn hashes(event: &Event) -> Vec<String> {
 
 /// Every variant of the event with its hash and why it counts or not; the contributing ones,
 /// in order, give [`hashes`].
-pub fn variants(event: &Event) -> Vec<VariantInfo> {
-    variants_of(event, true)
+pub fn variants(event: &Event, rules: &ProjectRules) -> Vec<VariantInfo> {
+    variants_of(event, true, rules)
 }
 
 /// The variants, with their component trees when `trees` (ingest needs only the hashes).
-fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
+fn variants_of(event: &Event, trees: bool, rules: &ProjectRules) -> Vec<VariantInfo> {
     if let Some(checksum) = event.checksum.as_deref().filter(|c| !c.is_empty()) {
         let is_hex32 = checksum.len() == 32 && checksum.bytes().all(|b| b.is_ascii_hexdigit());
         let mut v = VariantInfo::of("checksum", "legacy checksum", vec![checksum.to_string()]);
@@ -116,27 +124,43 @@ fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
         }
         return vec![v];
     }
-    // Built-in fingerprint rules win over the stack trace and the client's fingerprint.
-    if let Some(fingerprint) = builtin_fingerprints::matching(event) {
+    // A project's fingerprint rule wins over the client's fingerprint and the built-in rules,
+    // which win over the stack trace and the client's fingerprint.
+    let server = rules.fingerprints.as_ref().and_then(|f| f.matching(event));
+    if server.is_none()
+        && let Some(fingerprint) = builtin_fingerprints::matching(event)
+    {
         return vec![VariantInfo::of(
             "built-in-fingerprint",
             "Sentry's built-in fingerprint rule",
             fingerprint,
         )];
     }
-    let strategy = strategy_variants(event);
+    let strategy = strategy_variants(event, rules.stack.as_deref().unwrap_or(&frames::RULES));
     let described = [
         ("app", "in-app frames", &strategy.app),
         ("system", "all frames", &strategy.system),
     ];
-    let mut out: Vec<VariantInfo> = match fingerprint::classify(event.fingerprint.as_deref()) {
+    let entries = match &server {
+        Some(rule) => Some(rule.fingerprint.as_slice()),
+        None => event.fingerprint.as_deref(),
+    };
+    let mut out: Vec<VariantInfo> = match fingerprint::classify(entries) {
         fingerprint::Kind::Custom(entries) => {
             let resolved = fingerprint::resolve(&entries, event);
-            vec![VariantInfo::of(
+            let mut v = VariantInfo::of(
                 "custom-fingerprint",
-                "the client's fingerprint",
+                if server.is_some() {
+                    "the project's fingerprint rule"
+                } else {
+                    "the client's fingerprint"
+                },
                 resolved,
-            )]
+            );
+            v.hint = server
+                .as_ref()
+                .map(|rule| format!("matched fingerprint rule ({})", rule.text));
+            vec![v]
         }
         kind => described
             .iter()
@@ -146,9 +170,13 @@ fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
                     fingerprint::Kind::Hybrid(entries) => {
                         let resolved = fingerprint::resolve(entries, event);
                         let values = fingerprint::expand_default(&resolved, &component.hash_values());
+                        let whose = match &server {
+                            Some(rule) => format!("the project's fingerprint rule ({})", rule.text),
+                            None => "the client's fingerprint".to_string(),
+                        };
                         (
                             super::md5_hex(values.iter().map(String::as_str)),
-                            Some("the client's fingerprint with {{ default }} as this variant".to_string()),
+                            Some(format!("{whose} with {{{{ default }}}} as this variant")),
                         )
                     }
                     _ => (component.hash(), component.hint.clone()),
@@ -172,22 +200,22 @@ fn variants_of(event: &Event, trees: bool) -> Vec<VariantInfo> {
 }
 
 /// The first strategy that contributes.
-fn strategy_variants(event: &Event) -> Variants {
+fn strategy_variants(event: &Event, rules: &RuleSet) -> Variants {
     let platform = event.platform.as_str();
     if let Some(exceptions) = event.exception.as_ref().filter(|e| !e.values.is_empty()) {
-        let v = chained_exception(&exceptions.values, platform);
+        let v = chained_exception(rules, &exceptions.values, platform);
         if v.contributes() {
             return v;
         }
     }
     if let Some(st) = single_thread_stacktrace(event) {
-        let v = stacktrace_variants(&st, platform, "threads");
+        let v = stacktrace_variants(rules, &st, platform, "threads");
         if v.contributes() {
             return v;
         }
     }
     if let Some(st) = &event.stacktrace {
-        let v = stacktrace_variants(st, platform, "stacktrace");
+        let v = stacktrace_variants(rules, st, platform, "stacktrace");
         if v.contributes() {
             return v;
         }
@@ -208,8 +236,9 @@ fn strategy_variants(event: &Event) -> Variants {
 /// gives no hash: Sentry's `remove_non_stacktrace_variants` drops a variant without a
 /// contributing stack trace when another variant has one. Otherwise every library crash
 /// with the same message would share an issue whatever its stack.
-fn chained_exception(values: &[Exception], platform: &str) -> Variants {
-    let mut each: Vec<(Variants, StackContributes)> = values.iter().map(|e| single_exception(e, platform)).collect();
+fn chained_exception(rules: &RuleSet, values: &[Exception], platform: &str) -> Variants {
+    let mut each: Vec<(Variants, StackContributes)> =
+        values.iter().map(|e| single_exception(rules, e, platform)).collect();
     let kept = exception_groups::filter(values, &each);
     let id = if kept.len() == 1 {
         "exception-chain"
@@ -248,7 +277,7 @@ pub(super) struct StackContributes {
     system: bool,
 }
 
-fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContributes) {
+fn single_exception(rules: &RuleSet, exc: &Exception, platform: &str) -> (Variants, StackContributes) {
     let frames = exc.stacktrace.as_ref().map(|st| st.frames.as_slice()).unwrap_or(&[]);
     let synthetic = exc
         .mechanism
@@ -265,7 +294,7 @@ fn single_exception(exc: &Exception, platform: &str) -> (Variants, StackContribu
             .and_then(|m| m.get("type"))
             .and_then(Value::as_str),
     };
-    let (app_stack, system_stack) = frames::stacktrace_components(frames, platform, &facts);
+    let (app_stack, system_stack) = frames::stacktrace_components(rules, frames, platform, &facts);
     let ns_error = ns_error(exc);
     let variant = |stack: Component| {
         // The value counts only when no frame does ("stacktrace takes precedence"), and not
@@ -345,8 +374,8 @@ fn ns_error(exc: &Exception) -> Vec<String> {
         .collect()
 }
 
-fn stacktrace_variants(st: &Stacktrace, platform: &str, id: &'static str) -> Variants {
-    let (app, system) = frames::stacktrace_components(&st.frames, platform, &ExceptionFacts::default());
+fn stacktrace_variants(rules: &RuleSet, st: &Stacktrace, platform: &str, id: &'static str) -> Variants {
+    let (app, system) = frames::stacktrace_components(rules, &st.frames, platform, &ExceptionFacts::default());
     let wrap = |stack: Component| {
         let mut c = Component::new(id);
         c.push(stack);

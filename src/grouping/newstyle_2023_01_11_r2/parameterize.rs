@@ -33,9 +33,13 @@ static PARAMETERS: LazyLock<Regex> = LazyLock::new(|| {
             r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?: [A-Z]{2,5})? \d{4}\b|\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-3]\d, \d{2,4}\b|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? \d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2,4} \d{2}:\d{2}:\d{2} (?:[A-Z]{2,5}|[+-]\d{4})|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?\b|datetime\.datetime\([^)]*\)",
         ),
         ("duration", r"\b\d+ms\b|\b\d+(?:\.\d+)?s\b"),
-        ("hex", r"\b0[xX][0-9a-fA-F]+\b"),
+        // `0x…`, or 8 to 128 hex digits of one case with a digit among them (checked after the
+        // match: the regex crate has no look-ahead): 8 digits and up are ids, not counts.
+        ("hex", r"\b0[xX][0-9a-fA-F]+\b|\b[0-9a-f]{8,128}\b|\b[0-9A-F]{8,128}\b"),
+        // Seven lowercase hex digits mixing letters and digits: an abbreviated git sha.
+        ("git_sha", r"\b[0-9a-f]{7}\b"),
         ("float", r"-\d+\.\d+\b|\b\d+\.\d+\b"),
-        ("int", r"-\d+\b|\b\d+\b"),
+        ("int", r"-\d{1,7}\b|\b\d{1,7}\b"),
         ("quoted_str", r#"=(?:'[^']*'|"[^"]*")"#),
         ("bool", r"=(?:true|false|True|False)\b"),
     ];
@@ -58,6 +62,7 @@ const NAMES: &[&str] = &[
     "date",
     "duration",
     "hex",
+    "git_sha",
     "float",
     "int",
     "quoted_str",
@@ -80,10 +85,17 @@ pub fn normalize(message: &str) -> String {
                 .find(|n| caps.name(n).is_some())
                 .copied()
                 .unwrap_or("param");
-            if matches!(name, "quoted_str" | "bool") {
-                format!("=<{name}>")
-            } else {
-                format!("<{name}>")
+            let text = &caps[0];
+            let has_digit = || text.bytes().any(|b| b.is_ascii_digit());
+            let has_letter = || text.bytes().any(|b| b.is_ascii_alphabetic());
+            match name {
+                // What the look-aheads of Sentry's patterns rule out: all letters (a word).
+                "hex" if !text.starts_with("0x") && !text.starts_with("0X") && !has_digit() => text.to_string(),
+                // Seven digits alone are what `int` would have matched.
+                "git_sha" if !has_letter() => "<int>".to_string(),
+                "git_sha" if !has_digit() => text.to_string(),
+                "quoted_str" | "bool" => format!("=<{name}>"),
+                _ => format!("<{name}>"),
             }
         })
         .into_owned()
@@ -125,6 +137,17 @@ mod tests {
         assert_eq!(
             normalize("User 42 not found at 10.0.0.1 (id=f47ac10b-58cc-4372-a567-0e02b2c3d479)"),
             "User <int> not found at <ip> (id=<uuid>)"
+        );
+    }
+
+    #[test]
+    fn eight_digits_and_up_are_ids_and_seven_mixed_hex_digits_a_git_sha() {
+        // Sentry's `parameterization.py`: `int` is at most 7 digits, `hex` 8 to 128 hex digits of
+        // one case with a digit among them (snapshot `message_with_key_pair_values`).
+        assert_eq!(normalize("job 1234567 of 123456789"), "job <int> of <hex>");
+        assert_eq!(
+            normalize("build a1b2c3d, word deadbeef, id DEADBEEF01, mixed DeadBeef01, abcdefg"),
+            "build <git_sha>, word deadbeef, id <hex>, mixed DeadBeef01, abcdefg"
         );
     }
 
