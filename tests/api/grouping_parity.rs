@@ -23,9 +23,9 @@ const INPUTS: usize = 130;
 
 // The ratchet, as measured when the harness was written; raise each as fixes land.
 /// Inputs whose first (primary) hash is Sentry's.
-const MIN_PRIMARY_AGREEMENT: usize = 127;
+const MIN_PRIMARY_AGREEMENT: usize = 129;
 /// Inputs whose whole hash list is Sentry's, in order.
-const MIN_FULL_AGREEMENT: usize = 127;
+const MIN_FULL_AGREEMENT: usize = 129;
 /// Pairs of inputs that Sentry puts in one issue and Tocsin does too.
 const MIN_PAIRS_KEPT: usize = 55;
 /// Pairs of inputs that Tocsin puts in one issue and Sentry does not; may only fall.
