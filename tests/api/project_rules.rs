@@ -30,6 +30,19 @@ async fn issue_of(app: &TestApp, event_id: &str) -> String {
         .unwrap_or_else(|| panic!("the stored event names its issue: {stored}"))
 }
 
+/// Sends two errors of `ty` ending in `helpers`; returns their event ids and their issues.
+async fn send_pair(app: &TestApp, ty: &str, helpers: [&str; 2]) -> ([String; 2], [String; 2]) {
+    let mut ids = [String::new(), String::new()];
+    let mut issues = [String::new(), String::new()];
+    for (i, helper) in helpers.iter().enumerate() {
+        let event = event_through(ty, helper);
+        app.send(&event).await;
+        ids[i] = event["event_id"].as_str().unwrap().to_string();
+        issues[i] = issue_of(app, &ids[i]).await;
+    }
+    (ids, issues)
+}
+
 async fn title_of(app: &TestApp, issue: &str) -> String {
     let (_, _, body) = app.api_get(&format!("/api/0/issues/{issue}/")).await;
     body["title"].as_str().unwrap_or_default().to_string()
@@ -38,31 +51,16 @@ async fn title_of(app: &TestApp, issue: &str) -> String {
 #[tokio::test]
 async fn fingerprint_rules_send_matching_events_to_one_issue_named_by_the_rule() {
     let app = spawn_app().await;
-    let (a, b) = (
-        event_through("ValueError", "parse_amount"),
-        event_through("ValueError", "parse_date"),
-    );
-    app.send(&a).await;
-    app.send(&b).await;
-    assert_ne!(
-        issue_of(&app, a["event_id"].as_str().unwrap()).await,
-        issue_of(&app, b["event_id"].as_str().unwrap()).await,
-        "different stacks, different issues before any rule"
-    );
+    let (_, [x, y]) = send_pair(&app, "ValueError", ["parse_amount", "parse_date"]).await;
+    assert_ne!(x, y, "different stacks, different issues before any rule");
 
     let rules = "# every ValueError is one bug\ntype:ValueError -> value-errors title=\"Bad input\"\n";
     let (status, body) = app.api_put(PROJECT, &json!({"fingerprintingRules": rules})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["fingerprintingRules"], rules);
 
-    let (a2, b2) = (
-        event_through("ValueError", "parse_amount"),
-        event_through("ValueError", "parse_date"),
-    );
-    app.send(&a2).await;
-    app.send(&b2).await;
-    let issue = issue_of(&app, a2["event_id"].as_str().unwrap()).await;
-    assert_eq!(issue, issue_of(&app, b2["event_id"].as_str().unwrap()).await);
+    let ([a2, _], [issue, other_issue]) = send_pair(&app, "ValueError", ["parse_amount", "parse_date"]).await;
+    assert_eq!(issue, other_issue);
     assert_eq!(title_of(&app, &issue).await, "Bad input");
     let (_, _, hashes) = app.api_get(&format!("/api/0/issues/{issue}/hashes/")).await;
     let owned: Vec<&str> = hashes
@@ -87,10 +85,7 @@ async fn fingerprint_rules_send_matching_events_to_one_issue_named_by_the_rule()
 
     // The explanation names the rule.
     let (status, _, info) = app
-        .api_get(&format!(
-            "/api/0/projects/default/default/events/{}/grouping-info/",
-            a2["event_id"].as_str().unwrap()
-        ))
+        .api_get(&format!("/api/0/projects/default/default/events/{}/grouping-info/", a2))
         .await;
     assert_eq!(status, 200, "{info}");
     let hint = info["custom-fingerprint"]["hint"].as_str().unwrap_or_default();
@@ -103,37 +98,17 @@ async fn fingerprint_rules_send_matching_events_to_one_issue_named_by_the_rule()
 #[tokio::test]
 async fn stack_trace_rules_decide_which_frames_count_for_new_events() {
     let app = spawn_app().await;
-    let (a, b) = (
-        event_through("RuntimeError", "noisy_log"),
-        event_through("RuntimeError", "noisy_trace"),
-    );
-    app.send(&a).await;
-    app.send(&b).await;
-    assert_ne!(
-        issue_of(&app, a["event_id"].as_str().unwrap()).await,
-        issue_of(&app, b["event_id"].as_str().unwrap()).await
-    );
+    let (_, [x, y]) = send_pair(&app, "RuntimeError", ["noisy_log", "noisy_trace"]).await;
+    assert_ne!(x, y);
 
     let (status, body) = app
         .api_put(PROJECT, &json!({"groupingEnhancements": "function:noisy_* -group"}))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (a2, b2) = (
-        event_through("RuntimeError", "noisy_log"),
-        event_through("RuntimeError", "noisy_trace"),
-    );
-    app.send(&a2).await;
-    app.send(&b2).await;
-    assert_eq!(
-        issue_of(&app, a2["event_id"].as_str().unwrap()).await,
-        issue_of(&app, b2["event_id"].as_str().unwrap()).await,
-        "only checkout counts now"
-    );
+    let ([_, b2], [x, y]) = send_pair(&app, "RuntimeError", ["noisy_log", "noisy_trace"]).await;
+    assert_eq!(x, y, "only checkout counts now");
     let (_, _, info) = app
-        .api_get(&format!(
-            "/api/0/projects/default/default/events/{}/grouping-info/",
-            b2["event_id"].as_str().unwrap()
-        ))
+        .api_get(&format!("/api/0/projects/default/default/events/{}/grouping-info/", b2))
         .await;
     assert!(
         info.to_string()
