@@ -8,6 +8,7 @@ pub mod channels;
 mod email;
 mod guard;
 mod message;
+pub mod rules;
 mod webhook;
 
 use std::time::Duration;

@@ -16,6 +16,7 @@ use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
 use super::resolutions;
 use super::stages::{Stage, StageTimes};
+use crate::notify::rules::AlertFacts;
 
 /// What became of one event of the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,11 +210,17 @@ async fn enqueue_notifications(
             "culprit": row.issue.culprit,
             "frames": row.issue.top_frames,
         });
+        let facts = AlertFacts {
+            environment: row.environment.as_deref(),
+            level: row.level,
+            tags: &row.tags,
+        };
         outbox::enqueue(
             conn,
             row.project_id,
             issue_id,
             trigger,
+            &facts,
             &payload.to_string(),
             now,
             guard,

@@ -60,6 +60,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "project grouping rules",
         include_str!("../../migrations/0017_project_grouping_rules.sql"),
     ),
+    (18, "alert rules", include_str!("../../migrations/0018_alert_rules.sql")),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -109,6 +110,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "project grouping rules",
         include_str!("../../migrations/postgres/0017_project_grouping_rules.sql"),
+    ),
+    (
+        18,
+        "alert rules",
+        include_str!("../../migrations/postgres/0018_alert_rules.sql"),
     ),
 ];
 

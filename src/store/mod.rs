@@ -7,6 +7,7 @@
 //! own short-lived write connection; SQLite's lock and the busy timeout serialise them with a
 //! running server. Outside this module every connection is reached through a [`Pool`] handle.
 
+mod alert_rules;
 pub mod artifacts;
 mod batch_reads;
 mod batch_writes;
@@ -50,6 +51,7 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
 
+pub use alert_rules::{AlertRule, create_rule, delete_rule, last_fired, list_rules, rule_by_id, update_rule};
 pub use changes::{ChangeListener, DICTIONARY, Heard, Task, Turn, announce_dictionary};
 pub use copy::{CopyReport, copy_to_postgres};
 pub use database::{Database, Location, redact_url};

@@ -5,6 +5,7 @@ use sqlx::{QueryBuilder, Row};
 
 use super::pool::{Conn, Dialect, on};
 use super::{Pool, StoreError};
+use crate::notify::rules::AlertFacts;
 
 /// Where a project's alerts go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,8 @@ impl Triggers {
     };
 }
 
+/// Adds a channel. With triggers, it also gets a rule of its own that sends it those triggers
+/// every time (no filters, no interval): what a channel with triggers always meant.
 pub async fn add_channel(
     pool: &Pool,
     project_id: i64,
@@ -64,7 +67,8 @@ pub async fn add_channel(
     now: f64,
 ) -> Result<i64, StoreError> {
     on!(pool, |c| {
-        Ok(sqlx::query(
+        let mut tx = c.begin().await?;
+        let id: i64 = sqlx::query(
             "INSERT INTO alert_channels (project_id, kind, target, secret, on_new, on_regression, on_unignored, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -76,9 +80,31 @@ pub async fn add_channel(
         .bind(i64::from(triggers.regression))
         .bind(i64::from(triggers.unignored))
         .bind(now)
-        .fetch_one(c)
+        .fetch_one(&mut *tx)
         .await?
-        .get(0))
+        .get(0);
+        if triggers.new || triggers.regression || triggers.unignored {
+            let rule: i64 = sqlx::query(
+                "INSERT INTO alert_rules (project_id, name, on_new, on_regression, on_unignored, interval_minutes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+            )
+            .bind(project_id)
+            .bind(format!("{kind} to {target}"))
+            .bind(i64::from(triggers.new))
+            .bind(i64::from(triggers.regression))
+            .bind(i64::from(triggers.unignored))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                .bind(rule)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
     })
 }
 
@@ -132,73 +158,101 @@ impl FloodGuard {
     }
 }
 
-/// Queues one notification per enabled channel of the issue's project. Per channel and window
-/// at most `guard.limit` go out; the rest are kept as `suppressed` and counted in one `summary`
-/// notification due when the window ends.
+/// Queues the notifications the project's alert rules send for `trigger` on this issue: each
+/// rule that hears the trigger, admits the event and has not fired for the issue within its
+/// interval sends to its channels, and a channel that several rules name gets one message. Per
+/// channel and window at most `guard.limit` go out; the rest are kept as `suppressed` and
+/// counted in one `summary` notification due when the window ends.
+#[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
     conn: &mut Conn<'_>,
     project_id: i64,
+    issue_id: i64,
+    trigger: Trigger,
+    facts: &AlertFacts<'_>,
+    payload: &str,
+    now: f64,
+    guard: FloodGuard,
+) -> Result<(), StoreError> {
+    let rules = super::alert_rules::rules_on(conn, project_id).await?;
+    let mut sent_to: Vec<i64> = Vec::new();
+    for rule in rules.iter().filter(|r| r.spec.hears(trigger) && r.spec.admits(facts)) {
+        if rule.spec.channels.iter().all(|ch| sent_to.contains(ch)) {
+            continue;
+        }
+        if rule.spec.interval_minutes > 0
+            && !super::alert_rules::claim_fire(conn, rule.id, issue_id, rule.spec.interval_minutes, now).await?
+        {
+            continue;
+        }
+        for &channel in &rule.spec.channels {
+            if sent_to.contains(&channel) {
+                continue;
+            }
+            sent_to.push(channel);
+            queue_on_channel(conn, channel, rule.id, issue_id, trigger, payload, now, guard).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One notification for one channel, under the channel's flood guard.
+#[allow(clippy::too_many_arguments)]
+async fn queue_on_channel(
+    conn: &mut Conn<'_>,
+    channel: i64,
+    rule_id: i64,
     issue_id: i64,
     trigger: Trigger,
     payload: &str,
     now: f64,
     guard: FloodGuard,
 ) -> Result<(), StoreError> {
-    let channels = channels_on(conn, Some(project_id)).await?;
     let hour = guard.window(now);
-    for ch in channels {
-        let enabled = match trigger {
-            Trigger::New => ch.on_new,
-            Trigger::Regression => ch.on_regression,
-            Trigger::Unignored => ch.on_unignored,
-        };
-        if !enabled {
-            continue;
-        }
-        // Several nodes' writers enqueue at once on PostgreSQL: each takes the channel's lock
-        // until its commit, so the count below sees the other nodes' rows and the flood guard
-        // (and its one summary) holds for the cluster. One writer on SQLite needs no lock.
-        if let Conn::Postgres(c) = conn {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(CHANNEL_LOCKS + ch.id)
-                .execute(&mut **c)
-                .await?;
-        }
-        let sent_this_hour: i64 = on!(conn, |c| {
-            sqlx::query(
+    // Several nodes' writers enqueue at once on PostgreSQL: each takes the channel's lock until
+    // its commit, so the count below sees the other nodes' rows and the flood guard (and its one
+    // summary) holds for the cluster. One writer on SQLite needs no lock.
+    if let Conn::Postgres(c) = conn {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHANNEL_LOCKS + channel)
+            .execute(&mut **c)
+            .await?;
+    }
+    let sent_this_hour: i64 = on!(conn, |c| {
+        sqlx::query(
             "SELECT COUNT(*) FROM outbox WHERE channel_id = $1 AND hour = $2 AND trigger NOT IN ('summary', 'test') \
              AND state != 'suppressed'",
         )
-        .bind(ch.id)
+        .bind(channel)
         .bind(hour)
         .fetch_one(c)
         .await?
         .get(0)
-        });
-        let state = if sent_this_hour >= guard.limit {
-            "suppressed"
-        } else {
-            "pending"
-        };
-        on!(conn, |c| {
-            sqlx::query(
-                "INSERT INTO outbox (channel_id, issue_id, trigger, payload, state, hour, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(ch.id)
-            .bind(issue_id)
-            .bind(trigger.as_str())
-            .bind(payload)
-            .bind(state)
-            .bind(hour)
-            .bind(now)
-            .bind(now)
-            .execute(c)
-            .await?;
-        });
-        if state == "suppressed" {
-            summarise(conn, ch.id, hour, ((hour + 1) as f64) * guard.window_secs, now).await?;
-        }
+    });
+    let state = if sent_this_hour >= guard.limit {
+        "suppressed"
+    } else {
+        "pending"
+    };
+    on!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO outbox (channel_id, rule_id, issue_id, trigger, payload, state, hour, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(channel)
+        .bind(rule_id)
+        .bind(issue_id)
+        .bind(trigger.as_str())
+        .bind(payload)
+        .bind(state)
+        .bind(hour)
+        .bind(now)
+        .bind(now)
+        .execute(c)
+        .await?;
+    });
+    if state == "suppressed" {
+        summarise(conn, channel, hour, ((hour + 1) as f64) * guard.window_secs, now).await?;
     }
     Ok(())
 }

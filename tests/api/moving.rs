@@ -99,6 +99,8 @@ async fn a_running_sqlite_installation_copied_into_postgres_keeps_every_row_and_
             "events",
             "activity",
             "alert_channels",
+            "alert_rules",
+            "alert_rule_channels",
             "outbox",
             "releases",
             "artifact_bundles",

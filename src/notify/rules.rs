@@ -1,0 +1,226 @@
+//! Alert rules (issue 17): *when* an issue is new, regresses or comes back from being ignored,
+//! *if* its event passes the rule's filters, *then* notify the rule's channels, not more than
+//! once per issue every `interval_minutes`. What a rule is and whether an event passes it; the
+//! store keeps rules and decides the interval inside the writer's transaction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Level;
+use crate::store::{Trigger, Triggers};
+
+/// The interval a new rule gets when none is given (Sentry's default for issue alerts).
+pub const DEFAULT_INTERVAL_MINUTES: i64 = 30;
+/// The longest interval accepted: 30 days.
+const MAX_INTERVAL_MINUTES: i64 = 30 * 24 * 60;
+/// Bounds that keep a rule small enough to evaluate per event without thought.
+const MAX_ENVIRONMENTS: usize = 50;
+const MAX_TAG_FILTERS: usize = 20;
+const MAX_TEXT: usize = 200;
+
+/// A tag condition: the event has the tag `key` with `value` (`equals`), or does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagFilter {
+    pub key: String,
+    pub equals: bool,
+    pub value: String,
+}
+
+/// A rule as a person writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    pub name: String,
+    pub triggers: Triggers,
+    /// The event's environment is one of these (empty: any).
+    pub environments: Vec<String>,
+    /// The event's level is at least this.
+    pub min_level: Option<Level>,
+    /// Every one must hold.
+    pub tags: Vec<TagFilter>,
+    /// At most once per issue in this many minutes; 0: every time.
+    pub interval_minutes: i64,
+    /// Where it sends (alert channel ids of the same project).
+    pub channels: Vec<i64>,
+}
+
+/// What a rule's filters read of the event that set it off.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertFacts<'a> {
+    pub environment: Option<&'a str>,
+    pub level: &'a str,
+    pub tags: &'a [(String, String)],
+}
+
+impl RuleSpec {
+    pub fn hears(&self, trigger: Trigger) -> bool {
+        match trigger {
+            Trigger::New => self.triggers.new,
+            Trigger::Regression => self.triggers.regression,
+            Trigger::Unignored => self.triggers.unignored,
+        }
+    }
+
+    /// Whether the event passes every filter.
+    pub fn admits(&self, facts: &AlertFacts<'_>) -> bool {
+        let environment = self.environments.is_empty()
+            || facts
+                .environment
+                .is_some_and(|env| self.environments.iter().any(|e| e == env));
+        let level = self.min_level.is_none_or(|min| {
+            Level::parse(&serde_json::Value::String(facts.level.to_string())).is_some_and(|l| l >= min)
+        });
+        let tags = self.tags.iter().all(|f| {
+            let has = facts.tags.iter().any(|(k, v)| *k == f.key && *v == f.value);
+            has == f.equals
+        });
+        environment && level && tags
+    }
+
+    /// Checks what a person wrote; the error says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_TEXT {
+            return Err(format!("a rule needs a name of 1 to {MAX_TEXT} characters"));
+        }
+        if !(self.triggers.new || self.triggers.regression || self.triggers.unignored) {
+            return Err("a rule needs at least one trigger: new, regression or unignored".into());
+        }
+        if !(0..=MAX_INTERVAL_MINUTES).contains(&self.interval_minutes) {
+            return Err(format!(
+                "the interval is {} minutes; use 0 (every time) to {MAX_INTERVAL_MINUTES} (30 days)",
+                self.interval_minutes
+            ));
+        }
+        if self.environments.len() > MAX_ENVIRONMENTS
+            || self.environments.iter().any(|e| e.is_empty() || e.len() > MAX_TEXT)
+        {
+            return Err(format!(
+                "environments: at most {MAX_ENVIRONMENTS} names of 1 to {MAX_TEXT} characters"
+            ));
+        }
+        if self.tags.len() > MAX_TAG_FILTERS
+            || self
+                .tags
+                .iter()
+                .any(|t| t.key.is_empty() || t.key.len() > MAX_TEXT || t.value.len() > MAX_TEXT)
+        {
+            return Err(format!(
+                "tag filters: at most {MAX_TAG_FILTERS}, each a key of 1 to {MAX_TEXT} characters and a value of at most {MAX_TEXT}"
+            ));
+        }
+        if self.channels.is_empty() {
+            return Err("a rule needs at least one channel to send to".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> RuleSpec {
+        RuleSpec {
+            name: "production errors".into(),
+            triggers: Triggers {
+                new: true,
+                regression: false,
+                unignored: false,
+            },
+            environments: vec!["production".into()],
+            min_level: Some(Level::Error),
+            tags: vec![
+                TagFilter {
+                    key: "customer".into(),
+                    equals: true,
+                    value: "acme".into(),
+                },
+                TagFilter {
+                    key: "canary".into(),
+                    equals: false,
+                    value: "yes".into(),
+                },
+            ],
+            interval_minutes: 30,
+            channels: vec![1],
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_event_passes_only_when_environment_level_and_every_tag_filter_hold() {
+        let r = rule();
+        let acme = tags(&[("customer", "acme")]);
+        let facts = |environment, level, tags| AlertFacts {
+            environment,
+            level,
+            tags,
+        };
+        assert!(r.admits(&facts(Some("production"), "error", &acme)));
+        assert!(r.admits(&facts(Some("production"), "fatal", &acme)));
+        assert!(
+            !r.admits(&facts(Some("staging"), "error", &acme)),
+            "another environment"
+        );
+        assert!(!r.admits(&facts(None, "error", &acme)), "no environment");
+        assert!(
+            !r.admits(&facts(Some("production"), "warning", &acme)),
+            "below the level"
+        );
+        let none = tags(&[]);
+        assert!(!r.admits(&facts(Some("production"), "error", &none)), "no customer tag");
+        let canary = tags(&[("customer", "acme"), ("canary", "yes")]);
+        assert!(
+            !r.admits(&facts(Some("production"), "error", &canary)),
+            "canary=yes is excluded"
+        );
+        let open = RuleSpec {
+            environments: vec![],
+            min_level: None,
+            tags: vec![],
+            ..rule()
+        };
+        assert!(open.admits(&facts(None, "debug", &[])), "no filters: everything passes");
+        assert!(r.hears(Trigger::New) && !r.hears(Trigger::Regression));
+    }
+
+    #[test]
+    fn a_rule_without_name_trigger_channel_or_with_a_wild_interval_is_refused() {
+        assert!(rule().validate().is_ok());
+        let bad = [
+            RuleSpec {
+                name: " ".into(),
+                ..rule()
+            },
+            RuleSpec {
+                triggers: Triggers {
+                    new: false,
+                    regression: false,
+                    unignored: false,
+                },
+                ..rule()
+            },
+            RuleSpec {
+                interval_minutes: -1,
+                ..rule()
+            },
+            RuleSpec {
+                interval_minutes: MAX_INTERVAL_MINUTES + 1,
+                ..rule()
+            },
+            RuleSpec {
+                channels: vec![],
+                ..rule()
+            },
+            RuleSpec {
+                environments: vec![String::new()],
+                ..rule()
+            },
+        ];
+        for spec in bad {
+            assert!(spec.validate().is_err(), "{spec:?}");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Alert rules and when each last fired for each issue (issue 17). Rules are read inside the
+//! writer's batch transaction, where the per-issue interval is decided, so two nodes cannot both
+//! fire a rule for one issue.
+
+use sqlx::Row;
+
+use super::pool::{Conn, on};
+use super::{Pool, StoreError, Triggers};
+use crate::event::Level;
+use crate::notify::rules::{RuleSpec, TagFilter};
+
+/// A stored rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRule {
+    pub id: i64,
+    pub project_id: i64,
+    pub spec: RuleSpec,
+}
+
+/// A row as read, before its JSON columns are decoded.
+type RawRule = (i64, i64, String, i64, i64, i64, String, Option<String>, String, i64);
+
+fn rule_from(raw: RawRule) -> AlertRule {
+    let (id, project_id, name, new, regression, unignored, environments, min_level, tags, interval) = raw;
+    AlertRule {
+        id,
+        project_id,
+        spec: RuleSpec {
+            name,
+            triggers: Triggers {
+                new: new != 0,
+                regression: regression != 0,
+                unignored: unignored != 0,
+            },
+            environments: serde_json::from_str(&environments).unwrap_or_default(),
+            min_level: min_level.and_then(|l| Level::parse(&serde_json::Value::String(l))),
+            tags: serde_json::from_str::<Vec<TagFilter>>(&tags).unwrap_or_default(),
+            interval_minutes: interval,
+            channels: Vec::new(),
+        },
+    }
+}
+
+/// The rules of a project, oldest first, with their channels.
+pub async fn list_rules(pool: &Pool, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
+    on!(pool, |c| {
+        let mut conn = c.acquire().await?;
+        rules_on(&mut Conn::from(&mut *conn), project_id).await
+    })
+}
+
+/// [`list_rules`] on any connection: the writer reads rules inside its transaction.
+pub(super) async fn rules_on(conn: &mut Conn<'_>, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
+    let (mut rules, links): (Vec<AlertRule>, Vec<(i64, i64)>) = on!(conn, |c| {
+        let rules = sqlx::query_as::<_, RawRule>(
+            "SELECT id, project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
+             tag_filters, interval_minutes FROM alert_rules WHERE project_id = $1 ORDER BY id",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .map(rule_from)
+        .collect();
+        let links = sqlx::query(
+            "SELECT l.rule_id, l.channel_id FROM alert_rule_channels l JOIN alert_rules r ON r.id = l.rule_id \
+             WHERE r.project_id = $1 ORDER BY l.channel_id",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c)
+        .await?
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
+        .collect();
+        (rules, links)
+    });
+    for rule in &mut rules {
+        rule.spec.channels = links.iter().filter(|(r, _)| *r == rule.id).map(|(_, ch)| *ch).collect();
+    }
+    Ok(rules)
+}
+
+pub async fn rule_by_id(pool: &Pool, project_id: i64, rule_id: i64) -> Result<Option<AlertRule>, StoreError> {
+    Ok(list_rules(pool, project_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == rule_id))
+}
+
+/// Stores a new rule (already validated, its channels checked to be the project's).
+pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64) -> Result<i64, StoreError> {
+    on!(pool, |c| {
+        let mut tx = c.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO alert_rules (project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
+             tag_filters, interval_minutes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(project_id)
+        .bind(spec.name.trim())
+        .bind(i64::from(spec.triggers.new))
+        .bind(i64::from(spec.triggers.regression))
+        .bind(i64::from(spec.triggers.unignored))
+        .bind(serde_json::to_string(&spec.environments).unwrap_or_else(|_| "[]".into()))
+        .bind(spec.min_level.map(|l| l.as_str()))
+        .bind(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(spec.interval_minutes)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        for channel in &spec.channels {
+            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(channel)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    })
+}
+
+/// Replaces a rule's definition; `false` when the project has no such rule. When it last fired
+/// is kept, so an edit does not make it fire again at once.
+pub async fn update_rule(pool: &Pool, project_id: i64, rule_id: i64, spec: &RuleSpec) -> Result<bool, StoreError> {
+    on!(pool, |c| {
+        let mut tx = c.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
+             min_level = $6, tag_filters = $7, interval_minutes = $8 WHERE id = $9 AND project_id = $10",
+        )
+        .bind(spec.name.trim())
+        .bind(i64::from(spec.triggers.new))
+        .bind(i64::from(spec.triggers.regression))
+        .bind(i64::from(spec.triggers.unignored))
+        .bind(serde_json::to_string(&spec.environments).unwrap_or_else(|_| "[]".into()))
+        .bind(spec.min_level.map(|l| l.as_str()))
+        .bind(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(spec.interval_minutes)
+        .bind(rule_id)
+        .bind(project_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if changed {
+            sqlx::query("DELETE FROM alert_rule_channels WHERE rule_id = $1")
+                .bind(rule_id)
+                .execute(&mut *tx)
+                .await?;
+            for channel in &spec.channels {
+                sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                    .bind(rule_id)
+                    .bind(channel)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    })
+}
+
+pub async fn delete_rule(pool: &Pool, project_id: i64, rule_id: i64) -> Result<bool, StoreError> {
+    on!(pool, |c| {
+        Ok(sqlx::query("DELETE FROM alert_rules WHERE id = $1 AND project_id = $2")
+            .bind(rule_id)
+            .bind(project_id)
+            .execute(c)
+            .await?
+            .rows_affected()
+            > 0)
+    })
+}
+
+/// Records that `rule_id` fires for `issue_id` now, unless it fired less than `interval_minutes`
+/// ago; `true` when it may fire. One statement, so that concurrent writers (nodes) agree: the
+/// second waits on the first's row and then finds it too recent.
+pub(super) async fn claim_fire(
+    conn: &mut Conn<'_>,
+    rule_id: i64,
+    issue_id: i64,
+    interval_minutes: i64,
+    now: f64,
+) -> Result<bool, StoreError> {
+    let cutoff = now - (interval_minutes as f64) * 60.0;
+    on!(conn, |c| {
+        Ok(sqlx::query(
+            "INSERT INTO alert_rule_fires (rule_id, issue_id, fired_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (rule_id, issue_id) DO UPDATE SET fired_at = excluded.fired_at \
+             WHERE alert_rule_fires.fired_at <= $4 RETURNING rule_id",
+        )
+        .bind(rule_id)
+        .bind(issue_id)
+        .bind(now)
+        .bind(cutoff)
+        .fetch_optional(c)
+        .await?
+        .is_some())
+    })
+}
+
+/// When each rule of the project last fired (for any issue), for the rules list.
+pub async fn last_fired(pool: &Pool, project_id: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query(
+            "SELECT f.rule_id, MAX(f.fired_at) FROM alert_rule_fires f JOIN alert_rules r ON r.id = f.rule_id \
+             WHERE r.project_id = $1 GROUP BY f.rule_id",
+        )
+        .bind(project_id)
+        .fetch_all(c)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    })
+}
