@@ -69,6 +69,12 @@ pub async fn create(
     .map_err(ApiError::BadRequest)?;
     let triggers = match body.get("triggers") {
         None | Some(Value::Null) => Triggers::ALL,
+        // No triggers of its own: the channel receives what alert rules send it.
+        Some(Value::Array(list)) if list.is_empty() => Triggers {
+            new: false,
+            regression: false,
+            unignored: false,
+        },
         Some(Value::Array(list)) => {
             let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
             channels::parse_triggers(&names.join(",")).map_err(ApiError::BadRequest)?

@@ -16,6 +16,7 @@ mod pagination;
 mod projects;
 mod query;
 mod releases;
+mod rules;
 mod shapes;
 
 use actix_web::web;
@@ -170,6 +171,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/0/projects/{org}/{project_slug}/alerts/{id}",
             web::delete().to(alerts::delete),
+        )
+        .service(
+            web::resource("/api/0/projects/{org}/{project_slug}/rules")
+                .route(web::get().to(rules::list))
+                .route(web::post().to(rules::create)),
+        )
+        .service(
+            web::resource("/api/0/projects/{org}/{project_slug}/rules/{rule}")
+                .route(web::get().to(rules::detail))
+                .route(web::put().to(rules::update))
+                .route(web::delete().to(rules::delete)),
         )
         .service(
             web::resource(["/api/0/issues/{issue}", "/api/0/organizations/{org}/issues/{issue}"])

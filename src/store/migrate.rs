@@ -146,6 +146,62 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Row;
+
+    /// Issue 17: alert channels made before alert rules keep alerting as they did. Each channel
+    /// with triggers gets a rule of its own (its triggers, no filter, every time) sending to it
+    /// alone; a channel without triggers gets none, and new rules take ids after them.
+    #[tokio::test]
+    async fn channels_made_before_alert_rules_become_a_rule_each() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let before: Vec<_> = super::MIGRATIONS.iter().copied().filter(|m| m.0 < 18).collect();
+        super::migrator(&before).run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO projects (id, slug, name, created_at) VALUES (1, 'p', 'P', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (id, new, regression, unignored) in [(4, 1, 1, 1), (5, 0, 1, 0), (6, 0, 0, 0)] {
+            sqlx::query(
+                "INSERT INTO alert_channels (id, project_id, kind, target, on_new, on_regression, on_unignored, created_at) \
+                 VALUES ($1, 1, 'slack', 'https://hooks.example/x', $2, $3, $4, 0)",
+            )
+            .bind(id)
+            .bind(new)
+            .bind(regression)
+            .bind(unignored)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        super::sqlite().run(&pool).await.unwrap();
+        let rules: Vec<(i64, i64, i64, i64, i64)> = sqlx::query(
+            "SELECT r.id, r.on_new, r.on_regression, r.on_unignored, r.interval_minutes FROM alert_rules r ORDER BY r.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+        assert_eq!(rules, [(4, 1, 1, 1, 0), (5, 0, 1, 0, 0)]);
+        let links: Vec<(i64, i64)> =
+            sqlx::query("SELECT rule_id, channel_id FROM alert_rule_channels ORDER BY rule_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        assert_eq!(links, [(4, 4), (5, 5)]);
+        let next: i64 =
+            sqlx::query("INSERT INTO alert_rules (project_id, name, created_at) VALUES (1, 'later', 0) RETURNING id")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get(0);
+        assert!(next > 5, "{next}");
+    }
+
     /// A migration file left out of its list would never run (and nothing else would notice:
     /// the tables it makes would just be missing).
     #[test]

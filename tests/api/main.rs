@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod alert_rules;
 mod attack;
 mod bad_input;
 mod browser;

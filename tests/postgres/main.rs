@@ -19,6 +19,8 @@ mod helpers;
 
 #[path = "../api/access.rs"]
 mod access;
+#[path = "../api/alert_rules.rs"]
+mod alert_rules;
 #[path = "../api/bad_input.rs"]
 mod bad_input;
 #[path = "../api/browser.rs"]

@@ -1,0 +1,397 @@
+//! `/api/0/projects/{org}/{project}/rules/`: a project's alert rules, shaped like Sentry's issue
+//! alert rules where they meet (issue 17).
+//!
+//! ```json
+//! {"name": "Production errors",
+//!  "conditions": [{"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"}],
+//!  "filters": [{"id": "sentry.rules.filters.level.LevelFilter", "match": "gte", "level": "40"},
+//!              {"id": "sentry.rules.filters.tagged_event.TaggedEventFilter",
+//!               "key": "customer", "match": "eq", "value": "acme"}],
+//!  "environments": ["production"],
+//!  "actions": [{"id": "tocsin.rules.actions.NotifyChannelAction", "channel": "3"}],
+//!  "frequency": 30}
+//! ```
+//!
+//! Sentry's one `environment` is taken too; Tocsin's `environments` allows several. `frequency`
+//! is the per-issue interval in minutes (0: every time). Conditions are any-of, filters all-of,
+//! as Sentry's `actionMatch: any` and `filterMatch: all`, which are the only matches taken.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::alerts::{Access, project};
+use super::{ApiError, ApiState};
+use crate::event::{Level, format_rfc3339, unix_now};
+use crate::notify::rules::{DEFAULT_INTERVAL_MINUTES, RuleSpec, TagFilter};
+use crate::project::Project;
+use crate::store::{self, AlertRule, Triggers};
+
+const NEW: &str = "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition";
+const REGRESSION: &str = "sentry.rules.conditions.regression_event.RegressionEventCondition";
+const UNIGNORED: &str = "sentry.rules.conditions.reappeared_event.ReappearedEventCondition";
+const LEVEL: &str = "sentry.rules.filters.level.LevelFilter";
+const TAG: &str = "sentry.rules.filters.tagged_event.TaggedEventFilter";
+const NOTIFY: &str = "tocsin.rules.actions.NotifyChannelAction";
+
+/// Sentry's numbers for levels (Python logging's).
+fn level_number(level: Level) -> &'static str {
+    match level {
+        Level::Debug => "10",
+        Level::Info => "20",
+        Level::Warning => "30",
+        Level::Error => "40",
+        Level::Fatal => "50",
+    }
+}
+
+fn rule_json(rule: &AlertRule, last_fired: Option<f64>) -> Value {
+    let s = &rule.spec;
+    let mut conditions = Vec::new();
+    for (on, id) in [
+        (s.triggers.new, NEW),
+        (s.triggers.regression, REGRESSION),
+        (s.triggers.unignored, UNIGNORED),
+    ] {
+        if on {
+            conditions.push(json!({ "id": id }));
+        }
+    }
+    let mut filters: Vec<Value> = s
+        .min_level
+        .map(|l| json!({"id": LEVEL, "match": "gte", "level": level_number(l)}))
+        .into_iter()
+        .collect();
+    filters.extend(
+        s.tags
+            .iter()
+            .map(|t| json!({"id": TAG, "key": t.key, "match": if t.equals { "eq" } else { "ne" }, "value": t.value})),
+    );
+    json!({
+        "id": rule.id.to_string(),
+        "name": s.name,
+        "actionMatch": "any",
+        "filterMatch": "all",
+        "conditions": conditions,
+        "filters": filters,
+        "environment": if s.environments.len() == 1 { json!(s.environments[0]) } else { Value::Null },
+        "environments": s.environments,
+        "actions": s.channels.iter().map(|c| json!({"id": NOTIFY, "channel": c.to_string()})).collect::<Vec<_>>(),
+        "frequency": s.interval_minutes,
+        "lastTriggered": last_fired.map(format_rfc3339),
+    })
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(msg.into())
+}
+
+fn list_of<'a>(body: &'a Value, key: &str) -> Result<&'a [Value], ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(list)) => Ok(list),
+        Some(other) => Err(bad(format!("{key} must be a list, got {other}"))),
+    }
+}
+
+fn text_of<'a>(item: &'a Value, key: &str, what: &str) -> Result<&'a str, ApiError> {
+    match item.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Number(_)) => Err(bad(format!("{what}: {key} must be a string"))),
+        _ => Err(bad(format!("{what} needs {key}"))),
+    }
+}
+
+/// Reads a rule as the API takes it; `channels` are the project's channel ids.
+fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
+    if !body.is_object() {
+        return Err(bad("the body must be a JSON object"));
+    }
+    for (key, only) in [("actionMatch", "any"), ("filterMatch", "all")] {
+        if let Some(v) = body.get(key).filter(|v| !v.is_null())
+            && v.as_str() != Some(only)
+        {
+            return Err(bad(format!("{key} {v} is not supported: use \"{only}\"")));
+        }
+    }
+    let mut triggers = Triggers {
+        new: false,
+        regression: false,
+        unignored: false,
+    };
+    for c in list_of(body, "conditions")? {
+        match text_of(c, "id", "a condition")? {
+            NEW => triggers.new = true,
+            REGRESSION => triggers.regression = true,
+            UNIGNORED => triggers.unignored = true,
+            other => {
+                return Err(bad(format!(
+                    "condition {other:?} is not supported: use {NEW}, {REGRESSION} or {UNIGNORED}"
+                )));
+            }
+        }
+    }
+    let (mut min_level, mut tags) = (None, Vec::new());
+    for f in list_of(body, "filters")? {
+        match text_of(f, "id", "a filter")? {
+            LEVEL => {
+                if f.get("match").and_then(Value::as_str).unwrap_or("gte") != "gte" {
+                    return Err(bad("the level filter takes match \"gte\" (at least) only"));
+                }
+                let raw = f.get("level").cloned().unwrap_or(Value::Null);
+                min_level = Some(Level::parse(&raw).ok_or_else(|| {
+                    bad(format!(
+                        "level {raw} is not a level: use debug, info, warning, error, fatal or 10 to 50"
+                    ))
+                })?);
+            }
+            TAG => {
+                let equals = match f.get("match").and_then(Value::as_str).unwrap_or("eq") {
+                    "eq" => true,
+                    "ne" => false,
+                    other => {
+                        return Err(bad(format!(
+                            "tag match {other:?} is not supported: use \"eq\" or \"ne\""
+                        )));
+                    }
+                };
+                tags.push(TagFilter {
+                    key: text_of(f, "key", "a tag filter")?.to_string(),
+                    equals,
+                    value: text_of(f, "value", "a tag filter")?.to_string(),
+                });
+            }
+            other => {
+                return Err(bad(format!("filter {other:?} is not supported: use {LEVEL} or {TAG}")));
+            }
+        }
+    }
+    let mut environments: Vec<String> = Vec::new();
+    if let Some(env) = body.get("environment").filter(|v| !v.is_null()) {
+        environments.push(
+            env.as_str()
+                .ok_or_else(|| bad(format!("environment must be a string, got {env}")))?
+                .to_string(),
+        );
+    }
+    for env in list_of(body, "environments")? {
+        let name = env
+            .as_str()
+            .ok_or_else(|| bad(format!("environments must hold strings, got {env}")))?;
+        if !environments.iter().any(|e| e == name) {
+            environments.push(name.to_string());
+        }
+    }
+    let mut targets = Vec::new();
+    for a in list_of(body, "actions")? {
+        if let Some(id) = a.get("id").and_then(Value::as_str)
+            && id != NOTIFY
+        {
+            return Err(bad(format!("action {id:?} is not supported: use {NOTIFY}")));
+        }
+        let raw = match a.get("channel") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(bad("an action needs the channel it sends to")),
+        };
+        let id: i64 = raw
+            .parse()
+            .ok()
+            .filter(|id| channels.contains(id))
+            .ok_or_else(|| bad(format!("channel {raw:?} is not one of this project's alert channels")))?;
+        if !targets.contains(&id) {
+            targets.push(id);
+        }
+    }
+    let interval_minutes = match body.get("frequency") {
+        None | Some(Value::Null) => DEFAULT_INTERVAL_MINUTES,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| bad(format!("frequency must be a whole number of minutes, got {v}")))?,
+    };
+    let spec = RuleSpec {
+        name: body.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+        triggers,
+        environments,
+        min_level,
+        tags,
+        interval_minutes,
+        channels: targets,
+    };
+    spec.validate().map_err(ApiError::BadRequest)?;
+    Ok(spec)
+}
+
+async fn read_rule(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &ApiState,
+    project: &Project,
+) -> Result<RuleSpec, ApiError> {
+    let body: Value = serde_json::from_slice(&super::json_body(req, payload).await?)
+        .map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let channels: Vec<i64> = store::list_channels(&state.pool, Some(project.id))
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    parse_rule(&body, &channels)
+}
+
+fn rule_id(req: &HttpRequest) -> Result<i64, ApiError> {
+    let raw = req.match_info().get("rule").unwrap_or_default();
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("rule {raw:?} not found")))
+}
+
+async fn shaped(state: &ApiState, project: &Project, rule: &AlertRule) -> Result<Value, ApiError> {
+    let fired = store::last_fired(&state.pool, project.id).await?;
+    let last = fired.iter().find(|(id, _)| *id == rule.id).map(|(_, at)| *at);
+    Ok(rule_json(rule, last))
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state, Access::Read).await?;
+    let fired = store::last_fired(&state.pool, project.id).await?;
+    let rules = store::list_rules(&state.pool, project.id).await?;
+    Ok(HttpResponse::Ok().json(
+        rules
+            .iter()
+            .map(|r| rule_json(r, fired.iter().find(|(id, _)| *id == r.id).map(|(_, at)| *at)))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state, Access::Change).await?;
+    let spec = read_rule(&req, payload, &state, &project).await?;
+    let id = store::create_rule(&state.admin, project.id, &spec, unix_now()).await?;
+    let rule = AlertRule {
+        id,
+        project_id: project.id,
+        spec,
+    };
+    Ok(HttpResponse::Created().json(rule_json(&rule, None)))
+}
+
+pub async fn detail(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state, Access::Read).await?;
+    let id = rule_id(&req)?;
+    let rule = store::rule_by_id(&state.pool, project.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("rule {id} not found")))?;
+    Ok(HttpResponse::Ok().json(shaped(&state, &project, &rule).await?))
+}
+
+/// `PUT` replaces the rule with the body (Sentry's PUT takes the whole rule too).
+pub async fn update(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state, Access::Change).await?;
+    let id = rule_id(&req)?;
+    let spec = read_rule(&req, payload, &state, &project).await?;
+    if !store::update_rule(&state.admin, project.id, id, &spec).await? {
+        return Err(ApiError::NotFound(format!("rule {id} not found")));
+    }
+    let rule = AlertRule {
+        id,
+        project_id: project.id,
+        spec,
+    };
+    Ok(HttpResponse::Ok().json(shaped(&state, &project, &rule).await?))
+}
+
+pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let project = project(&req, &state, Access::Change).await?;
+    let id = rule_id(&req)?;
+    if store::delete_rule(&state.admin, project.id, id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(format!("rule {id} not found")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_reads_sentrys_shape_and_writes_it_back() {
+        let body = json!({
+            "name": "Production errors",
+            "actionMatch": "any",
+            "conditions": [{"id": NEW}, {"id": REGRESSION}],
+            "filters": [{"id": LEVEL, "match": "gte", "level": "40"},
+                        {"id": TAG, "key": "customer", "match": "ne", "value": "test"}],
+            "environment": "production",
+            "environments": ["production", "eu"],
+            "actions": [{"id": NOTIFY, "channel": "3"}, {"channel": 3}],
+            "frequency": 5,
+        });
+        let spec = parse_rule(&body, &[3]).unwrap();
+        assert!(spec.triggers.new && spec.triggers.regression && !spec.triggers.unignored);
+        assert_eq!(spec.min_level, Some(Level::Error));
+        assert_eq!(spec.environments, ["production", "eu"]);
+        assert_eq!(spec.channels, [3]);
+        assert_eq!(spec.interval_minutes, 5);
+        assert!(!spec.tags[0].equals);
+        let back = rule_json(
+            &AlertRule {
+                id: 7,
+                project_id: 1,
+                spec: spec.clone(),
+            },
+            None,
+        );
+        assert_eq!(parse_rule(&back, &[3]).unwrap(), spec, "{back}");
+        assert_eq!(back["filters"][0]["level"], "40");
+    }
+
+    #[test]
+    fn what_a_rule_cannot_say_is_refused_with_the_reason() {
+        let base = json!({"name": "r", "conditions": [{"id": NEW}], "actions": [{"channel": "3"}]});
+        assert_eq!(
+            parse_rule(&base, &[3]).unwrap().interval_minutes,
+            DEFAULT_INTERVAL_MINUTES
+        );
+        let with = |key: &str, value: Value| {
+            let mut b = base.clone();
+            b[key] = value;
+            b
+        };
+        for (body, says) in [
+            (with("actions", json!([{"channel": "4"}])), "not one of this project's"),
+            (
+                with(
+                    "conditions",
+                    json!([{"id": "sentry.rules.conditions.every_event.EveryEventCondition"}]),
+                ),
+                "not supported",
+            ),
+            (
+                with("filters", json!([{"id": LEVEL, "match": "eq", "level": "40"}])),
+                "gte",
+            ),
+            (with("filters", json!([{"id": LEVEL, "level": "loud"}])), "not a level"),
+            (
+                with("filters", json!([{"id": TAG, "key": "k", "match": "sw", "value": "v"}])),
+                "eq",
+            ),
+            (with("frequency", json!("often")), "whole number"),
+            (with("actionMatch", json!("all")), "not supported"),
+            (with("conditions", json!([])), "at least one trigger"),
+            (with("name", json!("")), "name"),
+        ] {
+            let err = parse_rule(&body, &[3]).unwrap_err();
+            let ApiError::BadRequest(detail) = err else {
+                panic!("{body}")
+            };
+            assert!(detail.contains(says), "{body}: {detail}");
+        }
+    }
+}

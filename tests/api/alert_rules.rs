@@ -1,0 +1,212 @@
+//! Alert rules (issue 17): when, if, then, and not more than once per issue every interval;
+//! set through `/api/0/projects/{org}/{project}/rules/`, delivered to real receivers.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_event, spawn_app_with};
+use crate::receivers::HttpReceiver;
+
+const RULES: &str = "/api/0/projects/default/default/rules/";
+const NEW: &str = "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition";
+const REGRESSION: &str = "sentry.rules.conditions.regression_event.RegressionEventCondition";
+
+/// A server that may post to loopback receivers, and a Slack-compatible channel on one that no
+/// trigger of its own feeds: only rules send to it.
+async fn app_with_channel() -> (TestApp, HttpReceiver, String) {
+    let app = spawn_app_with(&["--allow-private-webhooks", "true"]).await;
+    let receiver = HttpReceiver::start().await;
+    let (status, channel) = app
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "slack", "target": format!("{}/hook", receiver.base), "triggers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let id = channel["id"].as_str().unwrap().to_string();
+    (app, receiver, id)
+}
+
+/// An error of the bug called `name` (same name, same issue).
+fn bug(name: &str, environment: &str) -> Value {
+    let mut event = error_event();
+    event["environment"] = json!(environment);
+    event["exception"]["values"][0]["stacktrace"] =
+        json!({"frames": [{"module": "shop", "function": name, "lineno": 7, "in_app": true}]});
+    event
+}
+
+/// The notifications queued for `channel`, as (trigger, issue) pairs.
+async fn queued(app: &TestApp, channel: &str) -> Vec<(String, Option<i64>)> {
+    app.outbox()
+        .await
+        .into_iter()
+        .filter(|r| r.channel_id.to_string() == channel)
+        .map(|r| (r.trigger, r.issue_id))
+        .collect()
+}
+
+async fn add_rule(app: &TestApp, rule: Value) -> Value {
+    let (status, body) = app.api_post(RULES, &rule).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_production_only_rule_alerts_once_for_production_and_never_for_staging() {
+    let (app, receiver, channel) = app_with_channel().await;
+    add_rule(
+        &app,
+        json!({"name": "Production", "conditions": [{"id": NEW}], "environments": ["production"],
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+
+    app.send(&bug("checkout", "staging")).await;
+    assert_eq!(queued(&app, &channel).await, [], "staging alerts nobody");
+    app.send(&bug("login", "production")).await;
+    app.send(&bug("login", "production")).await;
+    let rows = queued(&app, &channel).await;
+    assert_eq!(rows.len(), 1, "one new issue in production, one alert: {rows:?}");
+    assert_eq!(rows[0].0, "new");
+
+    let got = receiver.wait_for(1).await;
+    assert!(got[0].body.contains("ZeroDivisionError"), "{}", got[0].body);
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert!(rules[0]["lastTriggered"].is_string(), "{rules}");
+}
+
+#[tokio::test]
+async fn level_and_tag_filters_must_all_hold() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    add_rule(
+        &app,
+        json!({"name": "Acme errors", "conditions": [{"id": NEW}],
+               "filters": [
+                   {"id": "sentry.rules.filters.level.LevelFilter", "match": "gte", "level": "error"},
+                   {"id": "sentry.rules.filters.tagged_event.TaggedEventFilter", "key": "customer", "match": "eq", "value": "acme"},
+                   {"id": "sentry.rules.filters.tagged_event.TaggedEventFilter", "key": "canary", "match": "ne", "value": "yes"}],
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+    let with = |name: &str, level: &str, tags: Value| {
+        let mut e = bug(name, "production");
+        e["level"] = json!(level);
+        e["tags"] = tags;
+        e
+    };
+    app.send(&with("a", "warning", json!({"customer": "acme"}))).await;
+    app.send(&with("b", "error", json!({"customer": "other"}))).await;
+    app.send(&with("c", "fatal", json!({"customer": "acme", "canary": "yes"})))
+        .await;
+    assert_eq!(queued(&app, &channel).await, [], "each misses one filter");
+    app.send(&with("d", "fatal", json!({"customer": "acme"}))).await;
+    assert_eq!(queued(&app, &channel).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rule_fires_once_per_issue_within_its_interval_and_every_time_with_none() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    let (status, other) = app
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let every_time = other["id"].as_str().unwrap().to_string();
+    add_rule(
+        &app,
+        json!({"name": "Regressions, half-hourly", "conditions": [{"id": REGRESSION}],
+               "actions": [{"channel": channel}], "frequency": 30}),
+    )
+    .await;
+    add_rule(
+        &app,
+        json!({"name": "Regressions, always", "conditions": [{"id": REGRESSION}],
+               "actions": [{"channel": every_time}], "frequency": 0}),
+    )
+    .await;
+
+    app.send(&bug("pay", "production")).await;
+    let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/").await;
+    let issue = issues[0]["id"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        let (status, body) = app
+            .api_put(&format!("/api/0/issues/{issue}/"), &json!({"status": "resolved"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        app.send(&bug("pay", "production")).await;
+    }
+    let regressions = |rows: Vec<(String, Option<i64>)>| rows.iter().filter(|r| r.0 == "regression").count();
+    assert_eq!(regressions(queued(&app, &channel).await), 1, "once in 30 minutes");
+    assert_eq!(regressions(queued(&app, &every_time).await), 3, "every regression");
+}
+
+#[tokio::test]
+async fn rules_are_listed_changed_and_deleted_and_bad_ones_are_refused() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    let rule = add_rule(
+        &app,
+        json!({"name": "New", "conditions": [{"id": NEW}], "environment": "production",
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+    assert_eq!(rule["frequency"], 30, "Sentry's default interval: {rule}");
+    assert_eq!(rule["environments"], json!(["production"]));
+    let path = format!("{RULES}{}/", rule["id"].as_str().unwrap());
+
+    let mut changed = rule.clone();
+    changed["name"] = json!("New, anywhere");
+    changed["environment"] = Value::Null;
+    changed["environments"] = json!([]);
+    let (status, body) = app.api_put(&path, &changed).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, read) = app.api_get(&path).await;
+    assert_eq!(read["name"], "New, anywhere");
+    assert_eq!(read["environments"], json!([]));
+
+    for (bad, says) in [
+        (
+            json!({"name": "x", "conditions": [{"id": NEW}], "actions": [{"channel": "999"}]}),
+            "channel",
+        ),
+        (
+            json!({"name": "x", "conditions": [], "actions": [{"channel": channel}]}),
+            "trigger",
+        ),
+        (
+            json!({"name": "x", "conditions": [{"id": NEW}], "actions": [{"channel": channel}], "frequency": -5}),
+            "interval",
+        ),
+        (json!([1, 2]), "object"),
+    ] {
+        let (status, body) = app.api_post(RULES, &bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap_or_default().contains(says),
+            "{bad}: {body}"
+        );
+    }
+
+    assert_eq!(app.api_delete(&path).await, 204);
+    assert_eq!(app.api_delete(&path).await, 404);
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert_eq!(rules, json!([]));
+}
+
+#[tokio::test]
+async fn a_channel_made_with_triggers_brings_its_own_rule_that_fires_every_time() {
+    let app = spawn_app_with(&["--allow-private-webhooks", "true"]).await;
+    let (status, channel) = app
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": ["new", "regression"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert_eq!(rules.as_array().unwrap().len(), 1, "{rules}");
+    assert_eq!(rules[0]["frequency"], 0, "{rules}");
+    assert_eq!(rules[0]["conditions"].as_array().unwrap().len(), 2);
+    assert_eq!(rules[0]["actions"][0]["channel"], channel["id"]);
+}
