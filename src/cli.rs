@@ -123,8 +123,8 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
-    /// Add a channel to a project: email recipients, a Slack(-compatible) webhook, or a generic
-    /// webhook signed with HMAC-SHA256.
+    /// Add a channel to a project: email recipients, a Slack(-compatible) webhook, a chat
+    /// service's webhook (`--chat discord=URL`), or a generic webhook signed with HMAC-SHA256.
     Add {
         /// The project's slug.
         #[arg(long)]
@@ -138,6 +138,10 @@ pub enum AlertsCommand {
         /// A URL that receives the issue as signed JSON.
         #[arg(long, group = "channel")]
         webhook: Option<String>,
+        /// A chat service and its webhook URL, as SERVICE=URL: discord, teams, mattermost,
+        /// rocketchat, googlechat or ntfy (a topic URL).
+        #[arg(long, group = "channel", value_name = "SERVICE=URL")]
+        chat: Option<String>,
         /// The HMAC key of `--webhook` [default: a random one, printed once].
         #[arg(long, requires = "webhook")]
         secret: Option<String>,
@@ -413,16 +417,22 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             email,
             slack,
             webhook,
+            chat,
             secret,
             triggers,
         } => {
             let id = project_id(&pool, &project).await?;
-            let (kind, target) = match (email, slack, webhook) {
-                (Some(to), None, None) => ("email", to),
-                (None, Some(url), None) => ("slack", url),
-                (None, None, Some(url)) => ("webhook", url),
-                _ => anyhow::bail!("give exactly one of --email, --slack or --webhook"),
+            let (kind, target) = match (email, slack, webhook, chat) {
+                (Some(to), None, None, None) => ("email".to_string(), to),
+                (None, Some(url), None, None) => ("slack".to_string(), url),
+                (None, None, Some(url), None) => ("webhook".to_string(), url),
+                (None, None, None, Some(chat)) => match chat.split_once('=') {
+                    Some((service, url)) => (service.trim().to_ascii_lowercase(), url.to_string()),
+                    None => anyhow::bail!("--chat takes SERVICE=URL, e.g. discord=https://discord.com/api/webhooks/…"),
+                },
+                _ => anyhow::bail!("give exactly one of --email, --slack, --chat or --webhook"),
             };
+            let kind = kind.as_str();
             let spec = crate::notify::channels::parse(kind, &target, secret).map_err(anyhow::Error::msg)?;
             let triggers = crate::notify::channels::parse_triggers(&triggers).map_err(anyhow::Error::msg)?;
             let channel = store::add_channel(

@@ -348,12 +348,18 @@ impl Metrics {
         self.0.http_seconds.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
-    /// `kind`: email, slack or webhook; `result`: sent, retry or failed.
+    /// `kind`: the channel's kind; `result`: sent, retry or failed.
     pub fn notification(&self, kind: &str, result: &'static str) {
         let kind = match kind {
             "email" => "email",
             "slack" => "slack",
             "webhook" => "webhook",
+            "discord" => "discord",
+            "teams" => "teams",
+            "mattermost" => "mattermost",
+            "rocketchat" => "rocketchat",
+            "googlechat" => "googlechat",
+            "ntfy" => "ntfy",
             _ => "unknown",
         };
         self.0

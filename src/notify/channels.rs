@@ -27,18 +27,28 @@ pub fn parse(kind: &str, target: &str, secret: Option<String>) -> Result<Channel
                 secret: None,
             })
         }
-        "slack" | "webhook" => {
+        "slack" | "webhook" | "discord" | "teams" | "mattermost" | "rocketchat" | "googlechat" | "ntfy" => {
             let url = reqwest::Url::parse(target).map_err(|e| format!("{target:?} is not an http(s) URL: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(format!("{target:?} is not an http(s) URL"));
             }
-            let (kind, secret) = if kind == "slack" {
-                ("slack", None)
-            } else {
-                (
+            if kind == "ntfy" && super::chat::ntfy_target(target).is_none() {
+                return Err(format!(
+                    "{target:?} is not an ntfy topic URL (https://ntfy.sh/your-topic)"
+                ));
+            }
+            let (kind, secret) = match kind {
+                "webhook" => (
                     "webhook",
                     Some(secret.filter(|s| !s.is_empty()).unwrap_or_else(|| random_hex(32))),
-                )
+                ),
+                "slack" => ("slack", None),
+                "discord" => ("discord", None),
+                "teams" => ("teams", None),
+                "mattermost" => ("mattermost", None),
+                "rocketchat" => ("rocketchat", None),
+                "googlechat" => ("googlechat", None),
+                _ => ("ntfy", None),
             };
             Ok(ChannelSpec {
                 kind,
@@ -46,7 +56,9 @@ pub fn parse(kind: &str, target: &str, secret: Option<String>) -> Result<Channel
                 secret,
             })
         }
-        other => Err(format!("unknown channel kind {other:?}: use email, slack or webhook")),
+        other => Err(format!(
+            "unknown channel kind {other:?}: use email, slack, discord, teams, mattermost, rocketchat, googlechat, ntfy or webhook"
+        )),
     }
 }
 

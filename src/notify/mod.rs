@@ -5,6 +5,7 @@
 //! between the two sends it again on restart; once marked, never again.
 
 pub mod channels;
+mod chat;
 mod email;
 mod guard;
 mod message;
@@ -118,7 +119,7 @@ async fn deliver(
             Some(m) => m.send(&item.target, &msg).await,
             None => Attempt::Fail("no SMTP server is configured (set --smtp-host)".into()),
         },
-        "slack" | "webhook" => {
+        "slack" | "webhook" | "discord" | "teams" | "mattermost" | "rocketchat" | "googlechat" | "ntfy" => {
             if let Err(why) = guard::check(&item.target, settings.allow_private_webhooks).await {
                 return Attempt::Fail(why);
             }

@@ -1,23 +1,36 @@
-//! Slack(-compatible) incoming webhooks and generic JSON webhooks signed with HMAC-SHA256.
+//! Chat services' incoming webhooks (bodies in `chat`) and generic JSON webhooks signed with
+//! HMAC-SHA256.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::{Attempt, Message};
+use super::{Attempt, Message, chat};
 use crate::store::DueItem;
 
 /// The header carrying `sha256=<hex HMAC of the body>` on generic webhooks.
 pub const SIGNATURE_HEADER: &str = "X-Tocsin-Signature";
 
 pub async fn send(http: &reqwest::Client, item: &DueItem, msg: &Message) -> Attempt {
+    let mut url = item.target.clone();
     let body = match item.kind.as_str() {
-        "slack" => slack_payload(msg),
+        "slack" => chat::slack_payload(msg, false),
+        "mattermost" | "rocketchat" => chat::slack_payload(msg, true),
+        "discord" => chat::discord_payload(msg),
+        "teams" => chat::teams_payload(msg),
+        "googlechat" => chat::google_chat_payload(msg),
+        "ntfy" => {
+            let Some((root, topic)) = chat::ntfy_target(&item.target) else {
+                return Attempt::Fail(format!("{} is not an ntfy topic URL", item.target));
+            };
+            url = root;
+            chat::ntfy_payload(msg, &topic)
+        }
         _ => generic_payload(item, msg),
     }
     .to_string();
     let mut request = http
-        .post(&item.target)
+        .post(&url)
         .header("Content-Type", "application/json")
         .header("User-Agent", concat!("Tocsin/", env!("CARGO_PKG_VERSION")));
     if item.kind == "webhook" {
@@ -47,43 +60,6 @@ pub fn sign(secret: &str, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(body.as_bytes());
     hex::encode(mac.finalize().into_bytes())
-}
-
-/// Slack's message format, which Mattermost, Rocket.Chat and others accept too.
-fn slack_payload(msg: &Message) -> Value {
-    let color = match msg.level.as_str() {
-        "fatal" => "#b42318",
-        "warning" => "#f5a524",
-        "info" | "debug" => "#3b82f6",
-        _ => "#e5484d",
-    };
-    let mut fields = vec![json!({"title": "Project", "value": msg.project, "short": true})];
-    for (title, value) in [
-        ("Environment", &msg.environment),
-        ("Release", &msg.release),
-        ("Level", &msg.level),
-        ("Events", &msg.events),
-    ] {
-        if !value.is_empty() {
-            fields.push(json!({"title": title, "value": value, "short": true}));
-        }
-    }
-    json!({
-        "text": format!("{}: <{}|{}>", msg.headline, msg.link, escape_slack(&msg.title)),
-        "attachments": [{
-            "color": color,
-            "title": msg.title,
-            "title_link": msg.link,
-            "text": msg.culprit,
-            "fields": fields,
-            "footer": msg.short_id,
-        }],
-    })
-}
-
-/// `<`, `>` and `&` are markup in Slack's text.
-fn escape_slack(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn generic_payload(item: &DueItem, msg: &Message) -> Value {

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0017_project_grouping_rules.sql"),
     ),
     (18, "alert rules", include_str!("../../migrations/0018_alert_rules.sql")),
+    (
+        19,
+        "chat channels",
+        include_str!("../../migrations/0019_chat_channels.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -116,6 +121,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert rules",
         include_str!("../../migrations/postgres/0018_alert_rules.sql"),
     ),
+    (
+        19,
+        "chat channels",
+        include_str!("../../migrations/postgres/0019_chat_channels.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {
@@ -137,7 +147,9 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
                 Cow::Borrowed(description),
                 MigrationType::Simple,
                 sql.into_sql_str(),
-                false,
+                // A migration that manages its own transaction says so on its first line
+                // (SQLite turns foreign keys off only outside one).
+                sql.starts_with("-- no-transaction"),
             )
         })
         .collect();
@@ -200,6 +212,15 @@ mod tests {
                 .unwrap()
                 .get(0);
         assert!(next > 5, "{next}");
+        // Migration 19 rebuilt the channels table for its new kinds, and kept what refers to it.
+        sqlx::query(
+            "INSERT INTO alert_channels (project_id, kind, target, created_at) VALUES (1, 'discord', 'https://d/x', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.unwrap();
+        assert!(broken.is_empty(), "{} rows refer to nothing", broken.len());
     }
 
     /// A migration file left out of its list would never run (and nothing else would notice:

@@ -210,3 +210,102 @@ async fn a_channel_made_with_triggers_brings_its_own_rule_that_fires_every_time(
     assert_eq!(rules[0]["conditions"].as_array().unwrap().len(), 2);
     assert_eq!(rules[0]["actions"][0]["channel"], channel["id"]);
 }
+
+#[tokio::test]
+async fn each_chat_service_gets_its_documented_shape_with_a_hostile_message_made_harmless() {
+    let app = spawn_app_with(&["--allow-private-webhooks", "true"]).await;
+    let receiver = HttpReceiver::start().await;
+    let kinds = [
+        "slack",
+        "discord",
+        "teams",
+        "mattermost",
+        "rocketchat",
+        "googlechat",
+        "ntfy",
+    ];
+    for kind in kinds {
+        let (status, body) = app
+            .api_post(
+                "/api/0/projects/default/default/alerts/",
+                &json!({"kind": kind, "target": format!("{}/{kind}", receiver.base), "triggers": ["new"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{kind}: {body}");
+    }
+    let mut event = bug("pay", "production");
+    event["exception"]["values"][0]["value"] =
+        json!("@everyone @here <!channel> <users/all> [win](https://evil.example) **now**");
+    app.send(&event).await;
+
+    let got = receiver.wait_for(kinds.len()).await;
+    let body_of = |path: &str| -> Value {
+        got.iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("nothing posted to {path}: {got:?}"))
+            .json()
+    };
+    for (kind, body) in kinds
+        .iter()
+        .filter(|k| **k != "ntfy")
+        .map(|k| (*k, body_of(&format!("/{k}"))))
+    {
+        let text = body.to_string();
+        for mention in ["@everyone", "@here", "<!channel>", "<users/all>"] {
+            assert!(!text.contains(mention), "{kind} carries a live {mention}: {text}");
+        }
+        // Markdown links are live where the service reads Markdown (Slack and Google Chat
+        // link only with `<url|text>` and `<a>`, both escaped above).
+        if ["discord", "teams", "mattermost", "rocketchat"].contains(&kind) {
+            assert!(
+                !text.contains("[win](https://evil.example)"),
+                "{kind} carries a link: {text}"
+            );
+        }
+        assert!(text.contains("/issues/"), "{kind} links to the issue: {text}");
+    }
+    let discord = body_of("/discord");
+    assert_eq!(discord["allowed_mentions"], json!({"parse": []}));
+    assert!(discord["embeds"][0]["title"].as_str().unwrap().chars().count() <= 256);
+    let teams = body_of("/teams");
+    assert_eq!(
+        teams["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(teams["attachments"][0]["content"]["type"], "AdaptiveCard");
+    assert!(body_of("/googlechat")["cardsV2"][0]["card"]["sections"].is_array());
+    assert!(body_of("/mattermost")["attachments"][0]["title_link"].is_string());
+    // ntfy is published as JSON to the server's root, the topic inside.
+    let ntfy = body_of("/");
+    assert_eq!(ntfy["topic"], "ntfy");
+    assert!(ntfy["click"].as_str().unwrap().contains("/issues/"));
+    assert!(
+        ntfy["message"].as_str().unwrap().contains("Environment: production"),
+        "{ntfy}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_adds_a_chat_service_channel_and_explains_a_bad_one() {
+    let app = spawn_app_with(&[]).await;
+    let ok = app.cli(&[
+        "alerts",
+        "add",
+        "--project",
+        "default",
+        "--chat",
+        "discord=https://discord.example/api/webhooks/1/x",
+    ]);
+    assert!(ok.success, "{}", ok.stderr);
+    assert!(ok.stdout.contains("added discord channel"), "{}", ok.stdout);
+    let list = app.cli(&["alerts", "list", "--project", "default"]);
+    assert!(list.stdout.contains("discord"), "{}", list.stdout);
+    for (arg, says) in [
+        ("discord", "SERVICE=URL"),
+        ("pager=https://x.example/", "unknown channel kind"),
+        ("ntfy=https://ntfy.example/", "topic"),
+    ] {
+        let bad = app.cli(&["alerts", "add", "--project", "default", "--chat", arg]);
+        assert!(!bad.success && bad.stderr.contains(says), "{arg}: {}", bad.stderr);
+    }
+}
