@@ -1,5 +1,5 @@
-//! A project's alert settings: channels (email, Slack, webhook), their triggers, and a test
-//! notification button.
+//! A project's alert settings: channels, their own triggers, alert rules (listed and added in
+//! `alert_rules`), and a test notification button.
 
 use super::form::Form;
 use actix_web::{HttpResponse, web};
@@ -19,17 +19,18 @@ struct AlertsPage {
     chrome: Chrome,
     project: Project,
     channels: Vec<Channel>,
+    rules: Vec<super::alert_rules::RuleRow>,
     notice: Option<String>,
     error: Option<String>,
 }
 
-async fn project(state: &WebState, slug: &str) -> Result<Project, WebError> {
+pub(super) async fn project(state: &WebState, slug: &str) -> Result<Project, WebError> {
     store::project_by_slug(&state.pool, slug)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("There is no project {slug:?}.")))
 }
 
-async fn render(
+pub(super) async fn render(
     viewer: &Viewer,
     state: &WebState,
     project: Project,
@@ -37,9 +38,12 @@ async fn render(
     error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let bad = error.is_some();
+    let channels = store::list_channels(&state.pool, Some(project.id)).await?;
+    let rules = super::alert_rules::rows(state, project.id, &channels).await?;
     let mut resp = page(&AlertsPage {
         chrome: Chrome::for_viewer(&format!("Alerts of {}", project.slug), viewer),
-        channels: store::list_channels(&state.pool, Some(project.id)).await?,
+        channels,
+        rules,
         project,
         notice,
         error,

@@ -3,6 +3,7 @@
 //! but sign-in and setup requires a session; every state-changing form carries a CSRF token and
 //! answers with a 303 redirect.
 
+mod alert_rules;
 mod alerts;
 mod assets;
 mod auth;
@@ -122,6 +123,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{slug}/alerts", web::get().to(alerts::show))
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))
         .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))
+        .route("/projects/{slug}/alerts/rules", web::post().to(alert_rules::add))
+        .route(
+            "/projects/{slug}/alerts/rules/{id}/delete",
+            web::post().to(alert_rules::remove),
+        )
         .route("/projects/{slug}/alerts/{id}/delete", web::post().to(alerts::remove))
         .route("/issues", web::get().to(issues::all_list))
         .route("/issues/bulk", web::post().to(bulk::bulk))

@@ -309,3 +309,71 @@ async fn the_cli_adds_a_chat_service_channel_and_explains_a_bad_one() {
         assert!(!bad.success && bad.stderr.contains(says), "{arg}: {}", bad.stderr);
     }
 }
+
+#[tokio::test]
+async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    let browser = crate::web::Browser::set_up(&app).await;
+    let page = browser.get("/projects/default/alerts/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No rules."), "{}", page.body);
+    let csrf = crate::web::hidden(&page.body, "csrf");
+
+    let bad = browser
+        .post(
+            "/projects/default/alerts/rules",
+            &[
+                ("csrf", &csrf),
+                ("name", "No channel"),
+                ("when_new", "on"),
+                ("interval", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("at least one channel"), "{}", bad.body);
+
+    let saved = browser
+        .post(
+            "/projects/default/alerts/rules",
+            &[
+                ("csrf", &csrf),
+                ("name", "Production only"),
+                ("when_new", "on"),
+                ("environments", "production"),
+                ("min_level", "error"),
+                ("tags", ""),
+                ("channel", &channel),
+                ("interval", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    app.send(&bug("cart", "staging")).await;
+    app.send(&bug("cart2", "production")).await;
+    assert_eq!(queued(&app, &channel).await.len(), 1);
+    let page = browser.get("/projects/default/alerts/").await.body;
+    assert!(
+        page.contains("Production only") && page.contains("environment is production"),
+        "{page}"
+    );
+    assert!(page.contains("level is at least error"), "{page}");
+    assert!(!page.contains(">never<"), "it has fired: {page}");
+
+    let (_, _, rules) = app.api_get(RULES).await;
+    let id = rules[0]["id"].as_str().unwrap().to_string();
+    let gone = browser
+        .post(
+            &format!("/projects/default/alerts/rules/{id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, 303);
+    assert!(
+        browser
+            .get("/projects/default/alerts/")
+            .await
+            .body
+            .contains("No rules.")
+    );
+}

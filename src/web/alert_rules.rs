@@ -1,0 +1,200 @@
+//! The alert rules on a project's Alerts page (issue 17): what each says, when it last fired, a
+//! form to add one and a button to remove one. The API (`api::rules`) takes the same rules.
+
+use actix_web::{HttpResponse, web};
+
+use super::alerts::{project, render};
+use super::error::see_other;
+use super::form::Form;
+use super::{Viewer, WebError, WebState};
+use crate::event::{Level, unix_now};
+use crate::notify::rules::{RuleSpec, TagFilter};
+use crate::store::{self, AlertRule, Channel, Triggers};
+
+/// A rule as the page lists it.
+pub struct RuleRow {
+    pub id: i64,
+    pub name: String,
+    pub when: String,
+    pub filters: String,
+    pub then: String,
+    pub interval: String,
+    pub last_fired: String,
+}
+
+fn row(rule: &AlertRule, channels: &[Channel], last_fired: Option<f64>) -> RuleRow {
+    let s = &rule.spec;
+    let when: Vec<&str> = [
+        (s.triggers.new, "a new issue"),
+        (s.triggers.regression, "a regression"),
+        (s.triggers.unignored, "an ignored issue coming back"),
+    ]
+    .into_iter()
+    .filter_map(|(on, text)| on.then_some(text))
+    .collect();
+    let mut filters = Vec::new();
+    if !s.environments.is_empty() {
+        filters.push(format!("environment is {}", s.environments.join(" or ")));
+    }
+    if let Some(level) = s.min_level {
+        filters.push(format!("level is at least {}", level.as_str()));
+    }
+    for t in &s.tags {
+        filters.push(format!("{} {} {}", t.key, if t.equals { "=" } else { "≠" }, t.value));
+    }
+    let then: Vec<String> = s
+        .channels
+        .iter()
+        .map(|id| match channels.iter().find(|c| c.id == *id) {
+            Some(c) => format!("{} {}", c.kind, c.target),
+            None => format!("channel {id}"),
+        })
+        .collect();
+    RuleRow {
+        id: rule.id,
+        name: s.name.clone(),
+        when: when.join(", "),
+        filters: if filters.is_empty() {
+            "any event".into()
+        } else {
+            filters.join("; ")
+        },
+        then: then.join(", "),
+        interval: match s.interval_minutes {
+            0 => "every time".into(),
+            n => format!("at most once per issue every {n} min"),
+        },
+        last_fired: last_fired
+            .map(crate::event::format_rfc3339)
+            .unwrap_or_else(|| "never".into()),
+    }
+}
+
+/// The project's rules as the page lists them.
+pub async fn rows(state: &WebState, project_id: i64, channels: &[Channel]) -> Result<Vec<RuleRow>, WebError> {
+    let fired = store::last_fired(&state.pool, project_id).await?;
+    Ok(store::list_rules(&state.pool, project_id)
+        .await?
+        .iter()
+        .map(|r| row(r, channels, fired.iter().find(|(id, _)| *id == r.id).map(|(_, at)| *at)))
+        .collect())
+}
+
+/// `customer=acme, canary!=yes`: tag filters as typed.
+fn tag_filters(text: &str) -> Result<Vec<TagFilter>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (key, value, equals) = match t.split_once("!=") {
+                Some((k, v)) => (k, v, false),
+                None => match t.split_once('=') {
+                    Some((k, v)) => (k, v, true),
+                    None => return Err(format!("tag filter {t:?}: write key=value or key!=value")),
+                },
+            };
+            Ok(TagFilter {
+                key: key.trim().to_string(),
+                equals,
+                value: value.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The rule the form describes; repeated `channel` fields are its channels.
+fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec, String> {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let level = match get("min_level").unwrap_or("").trim() {
+        "" => None,
+        l => Some(Level::parse(&serde_json::Value::String(l.to_string())).ok_or(format!("{l:?} is not a level"))?),
+    };
+    let interval = get("interval").unwrap_or("30").trim();
+    let spec = RuleSpec {
+        name: get("name").unwrap_or("").trim().to_string(),
+        triggers: Triggers {
+            new: get("when_new").is_some(),
+            regression: get("when_regression").is_some(),
+            unignored: get("when_unignored").is_some(),
+        },
+        environments: get("environments")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect(),
+        min_level: level,
+        tags: tag_filters(get("tags").unwrap_or(""))?,
+        interval_minutes: interval
+            .parse()
+            .map_err(|_| format!("the interval {interval:?} is not a whole number of minutes"))?,
+        channels: fields
+            .iter()
+            .filter(|(n, _)| n == "channel")
+            .filter_map(|(_, v)| v.parse::<i64>().ok())
+            .filter(|id| channels.iter().any(|c| c.id == *id))
+            .collect(),
+    };
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// `POST /projects/{slug}/alerts/rules`: add a rule.
+pub async fn add(
+    viewer: Viewer,
+    path: web::Path<String>,
+    form: Form<Vec<(String, String)>>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    viewer.check_csrf(csrf)?;
+    let project = project(&state, &path).await?;
+    let channels = store::list_channels(&state.pool, Some(project.id)).await?;
+    match spec_of(&form, &channels) {
+        Ok(spec) => {
+            store::create_rule(&state.admin, project.id, &spec, unix_now()).await?;
+            Ok(see_other(&format!("/projects/{}/alerts/#rules", project.slug)))
+        }
+        Err(problem) => render(&viewer, &state, project, None, Some(problem)).await,
+    }
+}
+
+/// `POST /projects/{slug}/alerts/rules/{id}/delete`
+pub async fn remove(
+    viewer: Viewer,
+    path: web::Path<(String, i64)>,
+    form: Form<Vec<(String, String)>>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    viewer.check_csrf(csrf)?;
+    let (slug, id) = path.into_inner();
+    let project = project(&state, &slug).await?;
+    if !store::delete_rule(&state.admin, project.id, id).await? {
+        return Err(WebError::NotFound(format!("Project {slug:?} has no rule {id}.")));
+    }
+    Ok(see_other(&format!("/projects/{slug}/alerts/#rules")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_filters_are_typed_as_equals_or_not_equals_pairs() {
+        let got = tag_filters(" customer=acme, canary != yes ,").unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].equals && got[0].key == "customer" && got[0].value == "acme");
+        assert!(!got[1].equals && got[1].key == "canary" && got[1].value == "yes");
+        assert!(tag_filters("customer").is_err());
+    }
+}
