@@ -265,6 +265,7 @@ mod tests {
             first_seen: "2026-11-27 01:02:03 UTC".into(),
             frames: vec!["shop/views.py in pay".into()],
             trigger: "new".into(),
+            mute: None,
         }
     }
 

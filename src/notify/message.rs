@@ -23,6 +23,9 @@ pub struct Message {
     pub first_seen: String,
     pub frames: Vec<String>,
     pub trigger: String,
+    /// For an issue: the page that offers to ignore it (`…/mute?minutes=`), which needs
+    /// sign-in and a confirming POST: a link in an email must not change anything by itself.
+    pub mute: Option<String>,
 }
 
 impl Message {
@@ -34,6 +37,7 @@ impl Message {
             .short_number
             .map(|n| format!("{}-{n}", project.to_ascii_uppercase()))
             .unwrap_or_default();
+        let mute = item.issue_id.map(|id| format!("{public_url}/issues/{id}/mute"));
         let link = match item.issue_id {
             Some(id) => format!("{public_url}/issues/{id}/"),
             None => format!("{public_url}/projects/{project}/issues/"),
@@ -72,6 +76,7 @@ impl Message {
                 .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default(),
             trigger: item.trigger.clone(),
+            mute,
             project,
         }
     }

@@ -17,6 +17,7 @@ mod issue_head;
 mod issue_page;
 mod issue_tabs;
 mod issues;
+mod mute;
 mod password;
 mod projects;
 mod releases;
@@ -133,6 +134,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/issues/bulk", web::post().to(bulk::bulk))
         .route("/issues/{id}", web::get().to(issue_page::show))
         .route("/issues/{id}/status", web::post().to(issue_actions::set_status))
+        .route("/issues/{id}/mute", web::get().to(mute::confirm))
         .route("/issues/{id}/assign", web::post().to(issue_actions::assign))
         .route("/issues/{id}/links", web::post().to(issue_actions::add_link))
         .route("/issues/{id}/comments", web::post().to(issue_actions::comment))

@@ -45,6 +45,10 @@ async fn queued(app: &TestApp, channel: &str) -> Vec<(String, Option<i64>)> {
         .collect()
 }
 
+async fn issue_status(app: &TestApp) -> Value {
+    app.api_get("/api/0/issues/1/").await.2["status"].clone()
+}
+
 async fn add_rule(app: &TestApp, rule: Value) -> Value {
     let (status, body) = app.api_post(RULES, &rule).await;
     assert_eq!(status, 201, "{body}");
@@ -376,4 +380,58 @@ async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
             .body
             .contains("No rules.")
     );
+}
+
+#[tokio::test]
+async fn an_email_alert_offers_to_ignore_the_issue_behind_sign_in_and_a_confirming_post() {
+    let sink = crate::receivers::SmtpSink::start();
+    let port = sink.port.to_string();
+    let app = spawn_app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
+    let out = app.cli(&["alerts", "add", "--project", "default", "--email", "oncall@example.org"]);
+    assert!(out.success, "{}", out.stderr);
+    app.send(&bug("mute", "production")).await;
+    let mails = sink.wait_for(1).await;
+    // Mail bodies may be quoted-printable, where `=` is written `=3D`.
+    let data = mails[0]["data"]
+        .as_str()
+        .unwrap()
+        .replace("=3D", "=")
+        .replace("=\r\n", "");
+    for minutes in ["60", "1440"] {
+        assert!(
+            data.contains(&format!("{}/issues/1/mute?minutes={minutes}", app.base_url)),
+            "{data}"
+        );
+    }
+
+    // Signed out, the link leads to sign-in and changes nothing.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("{}/issues/1/mute?minutes=60", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("login"), "{location}");
+
+    // Signed in, the page asks; the GET still changes nothing; the button does.
+    let browser = crate::web::Browser::set_up(&app).await;
+    let page = browser.get("/issues/1/mute?minutes=60").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Ignore DEFAULT-1 for 1 hour?"), "{}", page.body);
+    assert_eq!(issue_status(&app).await, "unresolved");
+    let csrf = crate::web::hidden(&page.body, "csrf");
+    let done = browser
+        .post(
+            "/issues/1/status",
+            &[("csrf", &csrf), ("status", "ignored"), ("ignore_minutes", "60")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(issue_status(&app).await, "ignored");
+    assert_eq!(browser.get("/issues/1/mute?minutes=0").await.status, 400);
 }
