@@ -22,13 +22,15 @@ use serde_json::{Value, json};
 use super::alerts::{Access, project};
 use super::{ApiError, ApiState};
 use crate::event::{Level, format_rfc3339, unix_now};
-use crate::notify::rules::{DEFAULT_INTERVAL_MINUTES, RuleSpec, TagFilter};
+use crate::notify::rules::{DEFAULT_INTERVAL_MINUTES, RuleSpec, TagFilter, Threshold};
 use crate::project::Project;
 use crate::store::{self, AlertRule, Triggers};
 
 const NEW: &str = "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition";
 const REGRESSION: &str = "sentry.rules.conditions.regression_event.RegressionEventCondition";
 const UNIGNORED: &str = "sentry.rules.conditions.reappeared_event.ReappearedEventCondition";
+const FREQUENCY: &str = "sentry.rules.conditions.event_frequency.EventFrequencyCondition";
+const USERS: &str = "sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition";
 const LEVEL: &str = "sentry.rules.filters.level.LevelFilter";
 const TAG: &str = "sentry.rules.filters.tagged_event.TaggedEventFilter";
 const NOTIFY: &str = "tocsin.rules.actions.NotifyChannelAction";
@@ -56,6 +58,11 @@ fn rule_json(rule: &AlertRule, last_fired: Option<f64>) -> Value {
             conditions.push(json!({ "id": id }));
         }
     }
+    for (t, id) in [(s.frequency, FREQUENCY), (s.users, USERS)] {
+        if let Some(t) = t {
+            conditions.push(json!({"id": id, "value": t.count, "interval": interval_text(t.minutes)}));
+        }
+    }
     let mut filters: Vec<Value> = s
         .min_level
         .map(|l| json!({"id": LEVEL, "match": "gte", "level": level_number(l)}))
@@ -79,6 +86,47 @@ fn rule_json(rule: &AlertRule, last_fired: Option<f64>) -> Value {
         "frequency": s.interval_minutes,
         "lastTriggered": last_fired.map(format_rfc3339),
     })
+}
+
+/// Sentry's intervals: `1m`, `5m`, `15m`, `1h`, `1d`, `1w`, `30d` (any number of these units is
+/// taken), or a number of minutes.
+fn interval_minutes(value: &Value) -> Option<i64> {
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    let text = value.as_str()?.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    let per = match unit {
+        "m" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        "w" => 7 * 24 * 60,
+        _ => return None,
+    };
+    n.checked_mul(per)
+}
+
+fn interval_text(minutes: i64) -> String {
+    match minutes {
+        m if m % (24 * 60) == 0 => format!("{}d", m / (24 * 60)),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
+    }
+}
+
+/// A frequency condition's `value` (more than this many) and `interval`.
+fn threshold_of(c: &Value) -> Result<Threshold, ApiError> {
+    let count = c
+        .get("value")
+        .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+        .ok_or_else(|| bad(format!("a frequency condition needs a whole-number value: {c}")))?;
+    let minutes = c.get("interval").and_then(interval_minutes).ok_or_else(|| {
+        bad(format!(
+            "a frequency condition needs an interval such as \"5m\" or \"1h\": {c}"
+        ))
+    })?;
+    Ok(Threshold { count, minutes })
 }
 
 fn bad(msg: impl Into<String>) -> ApiError {
@@ -118,14 +166,17 @@ fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
         regression: false,
         unignored: false,
     };
+    let (mut frequency, mut users) = (None, None);
     for c in list_of(body, "conditions")? {
         match text_of(c, "id", "a condition")? {
             NEW => triggers.new = true,
             REGRESSION => triggers.regression = true,
             UNIGNORED => triggers.unignored = true,
+            FREQUENCY => frequency = Some(threshold_of(c)?),
+            USERS => users = Some(threshold_of(c)?),
             other => {
                 return Err(bad(format!(
-                    "condition {other:?} is not supported: use {NEW}, {REGRESSION} or {UNIGNORED}"
+                    "condition {other:?} is not supported: use {NEW}, {REGRESSION}, {UNIGNORED}, {FREQUENCY} or {USERS}"
                 )));
             }
         }
@@ -211,6 +262,8 @@ fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
     let spec = RuleSpec {
         name: body.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
         triggers,
+        frequency,
+        users,
         environments,
         min_level,
         tags,
@@ -350,6 +403,25 @@ mod tests {
         );
         assert_eq!(parse_rule(&back, &[3]).unwrap(), spec, "{back}");
         assert_eq!(back["filters"][0]["level"], "40");
+    }
+
+    #[test]
+    fn intervals_read_sentrys_units_and_write_back_the_same() {
+        for (text, minutes) in [
+            ("1m", 1),
+            ("5m", 5),
+            ("15m", 15),
+            ("1h", 60),
+            ("1d", 1440),
+            ("1w", 10080),
+            ("30d", 43200),
+        ] {
+            assert_eq!(interval_minutes(&json!(text)), Some(minutes), "{text}");
+            assert_eq!(interval_minutes(&json!(interval_text(minutes))), Some(minutes));
+        }
+        assert_eq!(interval_minutes(&json!(90)), Some(90));
+        assert_eq!(interval_minutes(&json!("5 minutes")), None);
+        assert_eq!(interval_minutes(&json!("h")), None);
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl Message {
             "new" => ("New issue".to_string(), text("title")),
             "regression" => ("Regression".to_string(), text("title")),
             "unignored" => ("Ignored issue is back".to_string(), text("title")),
+            "frequency" => ("Issue is frequent".to_string(), text("title")),
+            "users" => ("Issue affects many users".to_string(), text("title")),
             "summary" => {
                 let n = p.get("suppressed").and_then(Value::as_i64).unwrap_or(0);
                 (

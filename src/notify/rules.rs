@@ -17,6 +17,16 @@ const MAX_ENVIRONMENTS: usize = 50;
 const MAX_TAG_FILTERS: usize = 20;
 const MAX_TEXT: usize = 200;
 
+/// "More than `count` in `minutes`": of events, or of distinct users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    pub count: i64,
+    pub minutes: i64,
+}
+
+/// The longest window of a frequency condition: 30 days (what `issue_minutes` keeps).
+pub const MAX_WINDOW_MINUTES: i64 = 30 * 24 * 60;
+
 /// A tag condition: the event has the tag `key` with `value` (`equals`), or does not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagFilter {
@@ -30,6 +40,10 @@ pub struct TagFilter {
 pub struct RuleSpec {
     pub name: String,
     pub triggers: Triggers,
+    /// The issue is seen more than N times in M minutes (by the events' timestamps).
+    pub frequency: Option<Threshold>,
+    /// The issue affects more than N distinct users in M minutes.
+    pub users: Option<Threshold>,
     /// The event's environment is one of these (empty: any).
     pub environments: Vec<String>,
     /// The event's level is at least this.
@@ -56,6 +70,8 @@ impl RuleSpec {
             Trigger::New => self.triggers.new,
             Trigger::Regression => self.triggers.regression,
             Trigger::Unignored => self.triggers.unignored,
+            // Decided by the writer's counts, rule by rule (`store::frequency`).
+            Trigger::Frequency | Trigger::Users => false,
         }
     }
 
@@ -81,8 +97,21 @@ impl RuleSpec {
         if name.is_empty() || name.chars().count() > MAX_TEXT {
             return Err(format!("a rule needs a name of 1 to {MAX_TEXT} characters"));
         }
-        if !(self.triggers.new || self.triggers.regression || self.triggers.unignored) {
-            return Err("a rule needs at least one trigger: new, regression or unignored".into());
+        if !(self.triggers.new || self.triggers.regression || self.triggers.unignored)
+            && self.frequency.is_none()
+            && self.users.is_none()
+        {
+            return Err(
+                "a rule needs at least one trigger: new, regression, unignored, or a frequency or users condition"
+                    .into(),
+            );
+        }
+        for t in self.frequency.iter().chain(self.users.iter()) {
+            if t.count < 0 || !(1..=MAX_WINDOW_MINUTES).contains(&t.minutes) {
+                return Err(format!(
+                    "a frequency condition needs a count of 0 or more and a window of 1 to {MAX_WINDOW_MINUTES} minutes"
+                ));
+            }
         }
         if !(0..=MAX_INTERVAL_MINUTES).contains(&self.interval_minutes) {
             return Err(format!(
@@ -126,6 +155,8 @@ mod tests {
                 regression: false,
                 unignored: false,
             },
+            frequency: None,
+            users: None,
             environments: vec!["production".into()],
             min_level: Some(Level::Error),
             tags: vec![

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::pool::{Conn, on};
 use super::{Pool, StoreError, Triggers};
 use crate::event::Level;
-use crate::notify::rules::{RuleSpec, TagFilter};
+use crate::notify::rules::{RuleSpec, TagFilter, Threshold};
 
 /// A stored rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +18,33 @@ pub struct AlertRule {
 }
 
 /// A row as read, before its JSON columns are decoded.
-type RawRule = (i64, i64, String, i64, i64, i64, String, Option<String>, String, i64);
+type RawRule = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn threshold(count: Option<i64>, minutes: Option<i64>) -> Option<Threshold> {
+    Some(Threshold {
+        count: count?,
+        minutes: minutes?,
+    })
+}
 
 fn rule_from(raw: RawRule) -> AlertRule {
-    let (id, project_id, name, new, regression, unignored, environments, min_level, tags, interval) = raw;
+    let (id, project_id, name, new, regression, unignored, environments, min_level, tags, interval, fc, fm, uc, um) =
+        raw;
     AlertRule {
         id,
         project_id,
@@ -32,6 +55,8 @@ fn rule_from(raw: RawRule) -> AlertRule {
                 regression: regression != 0,
                 unignored: unignored != 0,
             },
+            frequency: threshold(fc, fm),
+            users: threshold(uc, um),
             environments: serde_json::from_str(&environments).unwrap_or_default(),
             min_level: min_level.and_then(|l| Level::parse(&serde_json::Value::String(l))),
             tags: serde_json::from_str::<Vec<TagFilter>>(&tags).unwrap_or_default(),
@@ -54,7 +79,8 @@ pub(super) async fn rules_on(conn: &mut Conn<'_>, project_id: i64) -> Result<Vec
     let (mut rules, links): (Vec<AlertRule>, Vec<(i64, i64)>) = on!(conn, |c| {
         let rules = sqlx::query_as::<_, RawRule>(
             "SELECT id, project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
-             tag_filters, interval_minutes FROM alert_rules WHERE project_id = $1 ORDER BY id",
+             tag_filters, interval_minutes, frequency_count, frequency_minutes, users_count, users_minutes \
+             FROM alert_rules WHERE project_id = $1 ORDER BY id",
         )
         .bind(project_id)
         .fetch_all(&mut *c)
@@ -93,7 +119,8 @@ pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64
         let mut tx = c.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO alert_rules (project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
-             tag_filters, interval_minutes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             tag_filters, interval_minutes, created_at, frequency_count, frequency_minutes, users_count, users_minutes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(project_id)
         .bind(spec.name.trim())
@@ -105,6 +132,10 @@ pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64
         .bind(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into()))
         .bind(spec.interval_minutes)
         .bind(now)
+        .bind(spec.frequency.map(|t| t.count))
+        .bind(spec.frequency.map(|t| t.minutes))
+        .bind(spec.users.map(|t| t.count))
+        .bind(spec.users.map(|t| t.minutes))
         .fetch_one(&mut *tx)
         .await?
         .get(0);
@@ -127,7 +158,8 @@ pub async fn update_rule(pool: &Pool, project_id: i64, rule_id: i64, spec: &Rule
         let mut tx = c.begin().await?;
         let changed = sqlx::query(
             "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
-             min_level = $6, tag_filters = $7, interval_minutes = $8 WHERE id = $9 AND project_id = $10",
+             min_level = $6, tag_filters = $7, interval_minutes = $8, frequency_count = $11, frequency_minutes = $12, \
+             users_count = $13, users_minutes = $14 WHERE id = $9 AND project_id = $10",
         )
         .bind(spec.name.trim())
         .bind(i64::from(spec.triggers.new))
@@ -139,6 +171,10 @@ pub async fn update_rule(pool: &Pool, project_id: i64, rule_id: i64, spec: &Rule
         .bind(spec.interval_minutes)
         .bind(rule_id)
         .bind(project_id)
+        .bind(spec.frequency.map(|t| t.count))
+        .bind(spec.frequency.map(|t| t.minutes))
+        .bind(spec.users.map(|t| t.count))
+        .bind(spec.users.map(|t| t.minutes))
         .execute(&mut *tx)
         .await?
         .rows_affected()

@@ -28,6 +28,8 @@ const TABLES: &[&str] = &[
     "issue_hourly",
     "issue_tag_values",
     "issue_users",
+    "issue_minutes",
+    "issue_user_minutes",
     "activity",
     "web_sessions",
     "setup_tokens",

@@ -12,6 +12,7 @@ use super::StoreError;
 use super::batch_reads::{self, Known};
 use super::batch_writes::{self, BatchWrites, NewEvent};
 use super::events::EventRow;
+use super::frequency;
 use super::issue_writes::{self, Activity, IssueDelta, IssueState};
 use super::outbox::{self, FloodGuard, Trigger};
 use super::resolutions;
@@ -92,6 +93,7 @@ pub async fn digest(
     let writing = Instant::now();
     batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity)).await?;
     issue_writes::settle_more_conditions(conn, &deltas, &states).await?;
+    frequency::record_and_alert(conn, rows, &deltas, alert_payload, guard).await?;
     times.add(Stage::Write, writing);
     Ok(outcomes)
 }
@@ -182,6 +184,20 @@ pub(super) fn settle<'r>(
     (deltas, events)
 }
 
+/// What an alert says of the event that set it off (the outbox row's payload).
+fn alert_payload(row: &EventRow) -> String {
+    serde_json::json!({
+        "event_id": row.event_id,
+        "level": row.level,
+        "environment": row.environment,
+        "release": row.release,
+        "title": row.issue.title,
+        "culprit": row.issue.culprit,
+        "frames": row.issue.top_frames,
+    })
+    .to_string()
+}
+
 /// Queues the alerts of the batch's new issues, regressions and ended ignores.
 async fn enqueue_notifications(
     conn: &mut Conn<'_>,
@@ -201,31 +217,13 @@ async fn enqueue_notifications(
             continue;
         };
         let (row, issue_id) = (rows[i], outcome.issue_id.unwrap_or_default());
-        let payload = serde_json::json!({
-            "event_id": row.event_id,
-            "level": row.level,
-            "environment": row.environment,
-            "release": row.release,
-            "title": row.issue.title,
-            "culprit": row.issue.culprit,
-            "frames": row.issue.top_frames,
-        });
+        let payload = alert_payload(row);
         let facts = AlertFacts {
             environment: row.environment.as_deref(),
             level: row.level,
             tags: &row.tags,
         };
-        outbox::enqueue(
-            conn,
-            row.project_id,
-            issue_id,
-            trigger,
-            &facts,
-            &payload.to_string(),
-            now,
-            guard,
-        )
-        .await?;
+        outbox::enqueue(conn, row.project_id, issue_id, trigger, &facts, &payload, now, guard).await?;
     }
     Ok(())
 }

@@ -112,6 +112,21 @@ impl FastPath {
         if assigned.iter().any(general) {
             return Ok(None);
         }
+        // Events of a project with frequency rules are counted and may alert: the general path.
+        let mut frequency = tx.prepare_cached(
+            "SELECT 1 FROM alert_rules WHERE project_id = ?1 AND (frequency_count IS NOT NULL OR users_count IS NOT NULL)",
+        )?;
+        let mut checked: Vec<i64> = Vec::new();
+        for a in &assigned {
+            let project = rows[a.index].project_id;
+            if !checked.contains(&project) {
+                if frequency.exists(params![project])? {
+                    return Ok(None);
+                }
+                checked.push(project);
+            }
+        }
+        drop(frequency);
         let mut activity = Vec::new();
         let (deltas, events) = digest::settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
         if !activity.is_empty() {

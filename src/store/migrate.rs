@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "chat channels",
         include_str!("../../migrations/0019_chat_channels.sql"),
     ),
+    (
+        20,
+        "frequency alerts",
+        include_str!("../../migrations/0020_frequency_alerts.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -125,6 +130,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         19,
         "chat channels",
         include_str!("../../migrations/postgres/0019_chat_channels.sql"),
+    ),
+    (
+        20,
+        "frequency alerts",
+        include_str!("../../migrations/postgres/0020_frequency_alerts.sql"),
     ),
 ];
 

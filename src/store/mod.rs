@@ -20,6 +20,7 @@ mod digest;
 mod events;
 mod fast_path;
 mod feedback;
+mod frequency;
 mod issue_commands;
 mod issue_merge;
 pub use issue_merge::{IssueHash, SplitFacts, hashes_of};

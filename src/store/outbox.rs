@@ -27,6 +27,10 @@ pub enum Trigger {
     New,
     Regression,
     Unignored,
+    /// A rule's "seen more than N times in M minutes".
+    Frequency,
+    /// A rule's "affecting more than N users in M minutes".
+    Users,
 }
 
 impl Trigger {
@@ -35,6 +39,8 @@ impl Trigger {
             Trigger::New => "new",
             Trigger::Regression => "regression",
             Trigger::Unignored => "unignored",
+            Trigger::Frequency => "frequency",
+            Trigger::Users => "users",
         }
     }
 }
@@ -192,6 +198,24 @@ pub async fn enqueue(
             sent_to.push(channel);
             queue_on_channel(conn, channel, rule.id, issue_id, trigger, payload, now, guard).await?;
         }
+    }
+    Ok(())
+}
+
+/// The notifications of one rule that fired (a frequency rule: the writer decided it for this
+/// rule alone): one per channel of the rule.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn queue_for_rule(
+    conn: &mut Conn<'_>,
+    rule: &super::alert_rules::AlertRule,
+    issue_id: i64,
+    trigger: Trigger,
+    payload: &str,
+    now: f64,
+    guard: FloodGuard,
+) -> Result<(), StoreError> {
+    for &channel in &rule.spec.channels {
+        queue_on_channel(conn, channel, rule.id, issue_id, trigger, payload, now, guard).await?;
     }
     Ok(())
 }

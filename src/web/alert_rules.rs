@@ -8,7 +8,7 @@ use super::error::see_other;
 use super::form::Form;
 use super::{Viewer, WebError, WebState};
 use crate::event::{Level, unix_now};
-use crate::notify::rules::{RuleSpec, TagFilter};
+use crate::notify::rules::{RuleSpec, TagFilter, Threshold};
 use crate::store::{self, AlertRule, Channel, Triggers};
 
 /// A rule as the page lists it.
@@ -24,14 +24,21 @@ pub struct RuleRow {
 
 fn row(rule: &AlertRule, channels: &[Channel], last_fired: Option<f64>) -> RuleRow {
     let s = &rule.spec;
-    let when: Vec<&str> = [
+    let mut when: Vec<String> = [
         (s.triggers.new, "a new issue"),
         (s.triggers.regression, "a regression"),
         (s.triggers.unignored, "an ignored issue coming back"),
     ]
     .into_iter()
-    .filter_map(|(on, text)| on.then_some(text))
+    .filter(|(on, _)| *on)
+    .map(|(_, text)| text.to_string())
     .collect();
+    if let Some(t) = s.frequency {
+        when.push(format!("seen more than {} times in {} min", t.count, t.minutes));
+    }
+    if let Some(t) = s.users {
+        when.push(format!("more than {} users in {} min", t.count, t.minutes));
+    }
     let mut filters = Vec::new();
     if !s.environments.is_empty() {
         filters.push(format!("environment is {}", s.environments.join(" or ")));
@@ -110,6 +117,19 @@ fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec
         l => Some(Level::parse(&serde_json::Value::String(l.to_string())).ok_or(format!("{l:?} is not a level"))?),
     };
     let interval = get("interval").unwrap_or("30").trim();
+    // "More than [count] in [minutes] minutes", both blank when unused.
+    let threshold = |count: &str, minutes: &str| -> Result<Option<Threshold>, String> {
+        let (c, m) = (get(count).unwrap_or("").trim(), get(minutes).unwrap_or("").trim());
+        if c.is_empty() && m.is_empty() {
+            return Ok(None);
+        }
+        match (c.parse(), m.parse()) {
+            (Ok(count), Ok(minutes)) => Ok(Some(Threshold { count, minutes })),
+            _ => Err(format!(
+                "a frequency condition needs two whole numbers, got {c:?} and {m:?}"
+            )),
+        }
+    };
     let spec = RuleSpec {
         name: get("name").unwrap_or("").trim().to_string(),
         triggers: Triggers {
@@ -117,6 +137,8 @@ fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec
             regression: get("when_regression").is_some(),
             unignored: get("when_unignored").is_some(),
         },
+        frequency: threshold("frequency_count", "frequency_minutes")?,
+        users: threshold("users_count", "users_minutes")?,
         environments: get("environments")
             .unwrap_or("")
             .split(',')

@@ -435,3 +435,92 @@ async fn an_email_alert_offers_to_ignore_the_issue_behind_sign_in_and_a_confirmi
     assert_eq!(issue_status(&app).await, "ignored");
     assert_eq!(browser.get("/issues/1/mute?minutes=0").await.status, 400);
 }
+
+const FREQUENCY: &str = "sentry.rules.conditions.event_frequency.EventFrequencyCondition";
+const USERS: &str = "sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition";
+
+/// An event of one bug at `offset` seconds after `base` (time is the events' own).
+fn at(base: f64, offset: f64, user: Option<&str>) -> Value {
+    let mut e = bug("often", "production");
+    e["timestamp"] = json!(base + offset);
+    if let Some(u) = user {
+        e["user"] = json!({"id": u});
+    }
+    e
+}
+
+fn fired(rows: &[(String, Option<i64>)], trigger: &str) -> usize {
+    rows.iter().filter(|r| r.0 == trigger).count()
+}
+
+#[tokio::test]
+async fn more_than_ten_in_five_minutes_fires_at_the_eleventh_then_not_until_the_interval_is_over() {
+    let (mut app, _receiver, channel) = app_with_channel().await;
+    add_rule(
+        &app,
+        json!({"name": "Bursts", "conditions": [{"id": FREQUENCY, "value": 10, "interval": "5m"}],
+               "actions": [{"channel": channel}], "frequency": 30}),
+    )
+    .await;
+    // A whole minute two hours ago, so that offsets within it stay in one minute.
+    let base = ((tocsin::event::unix_now() - 7200.0) / 60.0).floor() * 60.0;
+    for i in 0..9 {
+        app.send(&at(base, f64::from(i) * 30.0, None)).await;
+    }
+    assert_eq!(fired(&queued(&app, &channel).await, "frequency"), 0, "9 in 5 minutes");
+    app.send(&at(base, 270.0, None)).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "frequency"),
+        0,
+        "10 is not more than 10"
+    );
+    app.send(&at(base, 275.0, None)).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "frequency"),
+        1,
+        "the 11th fires it"
+    );
+
+    // A restart keeps when it fired: 20 more within the interval fire nothing.
+    app.kill();
+    app.start();
+    for i in 0..20 {
+        app.send(&at(base, 280.0 + f64::from(i) * 60.0, None)).await;
+    }
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "frequency"),
+        1,
+        "once per 30 minutes"
+    );
+
+    // After the interval, a new burst fires again.
+    for i in 0..11 {
+        app.send(&at(base, 3600.0 + f64::from(i), None)).await;
+    }
+    assert_eq!(fired(&queued(&app, &channel).await, "frequency"), 2);
+}
+
+#[tokio::test]
+async fn more_than_two_users_in_an_hour_counts_distinct_users() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    add_rule(
+        &app,
+        json!({"name": "Spreading", "conditions": [{"id": USERS, "value": 2, "interval": "1h"}],
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+    let base = tocsin::event::unix_now() - 1800.0;
+    for (i, user) in ["ann", "bob", "ann", "bob", "ann"].iter().enumerate() {
+        app.send(&at(base, i as f64, Some(user))).await;
+    }
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "users"),
+        0,
+        "two users, however often"
+    );
+    app.send(&at(base, 10.0, Some("cid"))).await;
+    assert_eq!(fired(&queued(&app, &channel).await, "users"), 1, "the third user");
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert_eq!(rules[0]["conditions"][0]["interval"], "1h", "{rules}");
+    assert_eq!(rules[0]["conditions"][0]["value"], 2);
+}
