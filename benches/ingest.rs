@@ -73,6 +73,9 @@ struct Options {
     /// `--shape javascript`: browser errors in a minified bundle; `--maps`: its map uploaded.
     javascript: bool,
     maps: bool,
+    /// `--rules N`: N alert rules on the project before the load, half of them frequency
+    /// rules (issue 17's figure: within 5% of none).
+    rules: usize,
     issues: usize,
     runs: usize,
     variants: usize,
@@ -124,12 +127,59 @@ fn options() -> Options {
         django: get("--shape").as_deref() == Some("django"),
         javascript: get("--shape").as_deref() == Some("javascript"),
         maps: std::env::args().any(|a| a == "--maps"),
+        rules: get("--rules").and_then(|v| v.parse().ok()).unwrap_or(0),
         issues: get("--issues").and_then(|v| v.parse().ok()).unwrap_or(50),
         runs: get("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
         variants: get("--variants").and_then(|v| v.parse().ok()).unwrap_or(20).max(1),
         entries: entries(&setups),
         pg_settings: common::args("--pg-setting"),
     }
+}
+
+/// `n` alert rules on the default project, sending to one channel that only rules feed: every
+/// other one "seen more than 100,000 times in 5 minutes" (so its counts are kept and checked
+/// for every event, as in a project that uses them), the rest new-issue rules for production.
+async fn add_rules(deployment: &Deployment, n: usize) {
+    let node = &deployment.nodes[0];
+    let out = node.command(&["token", "create", "bench-rules"]).output().unwrap();
+    let token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", node.base))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let channel: serde_json::Value = post(
+        "/api/0/projects/default/default/alerts/",
+        serde_json::json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    for i in 0..n {
+        let condition = if i % 2 == 0 {
+            serde_json::json!({"id": "sentry.rules.conditions.event_frequency.EventFrequencyCondition", "value": 100000, "interval": "5m"})
+        } else {
+            serde_json::json!({"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"})
+        };
+        let status = post(
+            "/api/0/projects/default/default/rules/",
+            serde_json::json!({"name": format!("rule {i}"), "conditions": [condition], "environments": ["production"],
+                               "actions": [{"channel": channel["id"]}]}),
+        )
+        .await
+        .unwrap()
+        .status();
+        assert!(status.is_success(), "rule {i}: {status}");
+    }
+    println!("rules: {n} on the project ({} frequency rules)", n.div_ceil(2));
 }
 
 /// One line of the benchmark: a setup served by a build of `tocsin`.
@@ -396,6 +446,9 @@ async fn run(opts: &Options, entry: &Entry, cluster: Option<&postgres::Cluster>)
         .iter()
         .map(|n| format!("{}/api/1/envelope/", n.base))
         .collect();
+    if opts.rules > 0 {
+        add_rules(&deployment, opts.rules).await;
+    }
     let events = if opts.javascript {
         let bundle = javascript::bundle(2000);
         if opts.maps {

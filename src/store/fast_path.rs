@@ -27,6 +27,158 @@ use super::digest::{self, Assigned, Outcome};
 use super::events::EventRow;
 use super::issue_writes::IssueState;
 use super::stages::{Stage, StageTimes};
+
+/// The fast path's share of frequency conditions (`store::frequency` has the general path's).
+mod frequency {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use rusqlite::params;
+
+    use super::super::events::EventRow;
+    use super::super::issue_writes::IssueDelta;
+    use super::StoreError;
+
+    /// A project's frequency rule: its thresholds and interval.
+    struct Rule {
+        id: i64,
+        events: Option<(i64, i64)>,
+        users: Option<(i64, i64)>,
+        interval: i64,
+    }
+
+    fn minute(timestamp: f64) -> i64 {
+        (timestamp / 60.0).floor() as i64
+    }
+
+    /// Records the batch's events of projects with frequency rules, as the general path does;
+    /// `true` when a rule is over its threshold for an issue and has not fired for it within
+    /// its interval (filters are the general path's to check).
+    pub(super) fn count_and_check(
+        db: &rusqlite::Connection,
+        rows: &[&EventRow],
+        deltas: &BTreeMap<i64, IssueDelta>,
+    ) -> Result<bool, StoreError> {
+        let mut rules_of = db.prepare_cached(
+            "SELECT id, frequency_count, frequency_minutes, users_count, users_minutes, interval_minutes FROM alert_rules \
+             WHERE project_id = ?1 AND (frequency_count IS NOT NULL OR users_count IS NOT NULL)",
+        )?;
+        let projects: BTreeSet<i64> = deltas.values().map(|d| rows[d.first_index].project_id).collect();
+        for project in projects {
+            let rules: Vec<Rule> = rules_of
+                .query_map(params![project], |r| {
+                    let pair = |a: Option<i64>, b: Option<i64>| a.zip(b);
+                    Ok(Rule {
+                        id: r.get(0)?,
+                        events: pair(r.get(1)?, r.get(2)?),
+                        users: pair(r.get(3)?, r.get(4)?),
+                        interval: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            if rules.is_empty() {
+                continue;
+            }
+            let longest = rules
+                .iter()
+                .flat_map(|r| r.events.iter().chain(r.users.iter()))
+                .map(|t| t.1)
+                .max()
+                .unwrap_or(0);
+            for (&issue_id, delta) in deltas.iter().filter(|(_, d)| rows[d.first_index].project_id == project) {
+                record(
+                    db,
+                    rows,
+                    issue_id,
+                    delta,
+                    rules.iter().any(|r| r.users.is_some()),
+                    longest,
+                )?;
+                let end = minute(delta.max_timestamp);
+                for rule in &rules {
+                    let over = match (rule.events, rule.users) {
+                        (Some((count, minutes)), _) if events_in(db, issue_id, end - minutes, end)? > count => true,
+                        (_, Some((count, minutes))) => users_in(db, issue_id, end - minutes, end)? > count,
+                        _ => false,
+                    };
+                    if over
+                        && !fired_within(
+                            db,
+                            rule.id,
+                            issue_id,
+                            delta.max_timestamp - (rule.interval as f64) * 60.0,
+                        )?
+                    {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn record(
+        db: &rusqlite::Connection,
+        rows: &[&EventRow],
+        issue_id: i64,
+        delta: &IssueDelta,
+        users: bool,
+        longest: i64,
+    ) -> Result<(), StoreError> {
+        let mut per_minute: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut per_user: BTreeMap<&str, i64> = BTreeMap::new();
+        for &i in &delta.indices {
+            let m = minute(rows[i].timestamp);
+            *per_minute.entry(m).or_default() += 1;
+            if users && let Some(user) = rows[i].user_key.as_deref() {
+                let last = per_user.entry(user).or_insert(m);
+                *last = (*last).max(m);
+            }
+        }
+        let mut minutes = db.prepare_cached(
+            "INSERT INTO issue_minutes (issue_id, minute, events) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (issue_id, minute) DO UPDATE SET events = issue_minutes.events + excluded.events",
+        )?;
+        for (m, n) in &per_minute {
+            minutes.execute(params![issue_id, m, n])?;
+        }
+        let mut user = db.prepare_cached(
+            "INSERT INTO issue_user_minutes (issue_id, user_key, minute) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (issue_id, user_key) DO UPDATE SET minute = MAX(issue_user_minutes.minute, excluded.minute)",
+        )?;
+        for (u, m) in &per_user {
+            user.execute(params![issue_id, u, m])?;
+        }
+        let upto = minute(delta.max_timestamp) - longest;
+        db.prepare_cached("DELETE FROM issue_minutes WHERE issue_id = ?1 AND minute <= ?2")?
+            .execute(params![issue_id, upto])?;
+        db.prepare_cached("DELETE FROM issue_user_minutes WHERE issue_id = ?1 AND minute <= ?2")?
+            .execute(params![issue_id, upto])?;
+        Ok(())
+    }
+
+    fn events_in(db: &rusqlite::Connection, issue_id: i64, from: i64, to: i64) -> Result<i64, StoreError> {
+        Ok(db
+            .prepare_cached(
+                "SELECT COALESCE(SUM(events), 0) FROM issue_minutes WHERE issue_id = ?1 AND minute > ?2 AND minute <= ?3",
+            )?
+            .query_row(params![issue_id, from, to], |r| r.get(0))?)
+    }
+
+    fn users_in(db: &rusqlite::Connection, issue_id: i64, from: i64, to: i64) -> Result<i64, StoreError> {
+        Ok(db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM issue_user_minutes WHERE issue_id = ?1 AND minute > ?2 AND minute <= ?3",
+            )?
+            .query_row(params![issue_id, from, to], |r| r.get(0))?)
+    }
+
+    /// The rule fired for the issue after `since` (so it may not fire again yet).
+    fn fired_within(db: &rusqlite::Connection, rule_id: i64, issue_id: i64, since: f64) -> Result<bool, StoreError> {
+        Ok(db
+            .prepare_cached("SELECT 1 FROM alert_rule_fires WHERE rule_id = ?1 AND issue_id = ?2 AND fired_at > ?3")?
+            .exists(params![rule_id, issue_id, since])?)
+    }
+}
 use crate::config::Synchronous;
 
 /// The writer's second SQLite connection, with its prepared statements.
@@ -112,25 +264,19 @@ impl FastPath {
         if assigned.iter().any(general) {
             return Ok(None);
         }
-        // Events of a project with frequency rules are counted and may alert: the general path.
-        let mut frequency = tx.prepare_cached(
-            "SELECT 1 FROM alert_rules WHERE project_id = ?1 AND (frequency_count IS NOT NULL OR users_count IS NOT NULL)",
-        )?;
-        let mut checked: Vec<i64> = Vec::new();
-        for a in &assigned {
-            let project = rows[a.index].project_id;
-            if !checked.contains(&project) {
-                if frequency.exists(params![project])? {
-                    return Ok(None);
-                }
-                checked.push(project);
-            }
-        }
-        drop(frequency);
         let mut activity = Vec::new();
         let (deltas, events) = digest::settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
         if !activity.is_empty() {
             // A regression or an ended ignore: it notifies.
+            return Ok(None);
+        }
+        // Projects with frequency rules: their counts are kept here too; a rule that may fire
+        // (over its threshold, not fired within its interval) needs the general path, which
+        // decides and queues it.
+        let counting = Instant::now();
+        let may_fire = frequency::count_and_check(&tx, rows, &deltas)?;
+        times.add(Stage::Write, counting);
+        if may_fire {
             return Ok(None);
         }
         if !events.is_empty() {
