@@ -113,16 +113,16 @@ pub async fn rule_by_id(pool: &Pool, project_id: i64, rule_id: i64) -> Result<Op
         .find(|r| r.id == rule_id))
 }
 
-/// Stores a new rule (already validated, its channels checked to be the project's).
-pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64) -> Result<i64, StoreError> {
-    on!(pool, |c| {
-        let mut tx = c.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO alert_rules (project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
-             tag_filters, interval_minutes, created_at, frequency_count, frequency_minutes, users_count, users_minutes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+/// Writes `spec` into rule `id` of the project, with its channels, inside the caller's
+/// transaction; evaluates to whether the project has that rule.
+macro_rules! write_definition {
+    ($tx:expr, $id:expr, $project_id:expr, $spec:expr) => {{
+        let spec: &RuleSpec = $spec;
+        let changed = sqlx::query(
+            "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
+             min_level = $6, tag_filters = $7, interval_minutes = $8, frequency_count = $9, frequency_minutes = $10, \
+             users_count = $11, users_minutes = $12 WHERE id = $13 AND project_id = $14",
         )
-        .bind(project_id)
         .bind(spec.name.trim())
         .bind(i64::from(spec.triggers.new))
         .bind(i64::from(spec.triggers.regression))
@@ -131,21 +131,46 @@ pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64
         .bind(spec.min_level.map(|l| l.as_str()))
         .bind(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into()))
         .bind(spec.interval_minutes)
-        .bind(now)
         .bind(spec.frequency.map(|t| t.count))
         .bind(spec.frequency.map(|t| t.minutes))
         .bind(spec.users.map(|t| t.count))
         .bind(spec.users.map(|t| t.minutes))
-        .fetch_one(&mut *tx)
+        .bind($id)
+        .bind($project_id)
+        .execute(&mut *$tx)
         .await?
-        .get(0);
-        for channel in &spec.channels {
-            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(channel)
-                .execute(&mut *tx)
+        .rows_affected()
+            > 0;
+        if changed {
+            sqlx::query("DELETE FROM alert_rule_channels WHERE rule_id = $1")
+                .bind($id)
+                .execute(&mut *$tx)
                 .await?;
+            for channel in &spec.channels {
+                sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
+                    .bind($id)
+                    .bind(channel)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
         }
+        changed
+    }};
+}
+
+/// Stores a new rule (already validated, its channels checked to be the project's).
+pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64) -> Result<i64, StoreError> {
+    on!(pool, |c| {
+        let mut tx = c.begin().await?;
+        let id: i64 =
+            sqlx::query("INSERT INTO alert_rules (project_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(project_id)
+                .bind(spec.name.trim())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        write_definition!(tx, id, project_id, spec);
         tx.commit().await?;
         Ok(id)
     })
@@ -156,42 +181,7 @@ pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64
 pub async fn update_rule(pool: &Pool, project_id: i64, rule_id: i64, spec: &RuleSpec) -> Result<bool, StoreError> {
     on!(pool, |c| {
         let mut tx = c.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
-             min_level = $6, tag_filters = $7, interval_minutes = $8, frequency_count = $11, frequency_minutes = $12, \
-             users_count = $13, users_minutes = $14 WHERE id = $9 AND project_id = $10",
-        )
-        .bind(spec.name.trim())
-        .bind(i64::from(spec.triggers.new))
-        .bind(i64::from(spec.triggers.regression))
-        .bind(i64::from(spec.triggers.unignored))
-        .bind(serde_json::to_string(&spec.environments).unwrap_or_else(|_| "[]".into()))
-        .bind(spec.min_level.map(|l| l.as_str()))
-        .bind(serde_json::to_string(&spec.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(spec.interval_minutes)
-        .bind(rule_id)
-        .bind(project_id)
-        .bind(spec.frequency.map(|t| t.count))
-        .bind(spec.frequency.map(|t| t.minutes))
-        .bind(spec.users.map(|t| t.count))
-        .bind(spec.users.map(|t| t.minutes))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if changed {
-            sqlx::query("DELETE FROM alert_rule_channels WHERE rule_id = $1")
-                .bind(rule_id)
-                .execute(&mut *tx)
-                .await?;
-            for channel in &spec.channels {
-                sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
-                    .bind(rule_id)
-                    .bind(channel)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        let changed = write_definition!(tx, rule_id, project_id, spec);
         tx.commit().await?;
         Ok(changed)
     })

@@ -46,9 +46,7 @@ mod frequency {
         interval: i64,
     }
 
-    fn minute(timestamp: f64) -> i64 {
-        (timestamp / 60.0).floor() as i64
-    }
+    use super::super::frequency::minute;
 
     /// Records the batch's events of projects with frequency rules, as the general path does;
     /// `true` when a rule is over its threshold for an issue and has not fired for it within
@@ -94,10 +92,14 @@ mod frequency {
                     longest,
                 )?;
                 let end = minute(delta.max_timestamp);
+                // The issue's minutes in the longest window, read once for every rule.
+                let minutes = minutes_since(db, issue_id, end - longest, end)?;
+                let events_in =
+                    |window: i64| -> i64 { minutes.iter().filter(|(m, _)| *m > end - window).map(|(_, n)| n).sum() };
                 for rule in &rules {
                     let over = match (rule.events, rule.users) {
-                        (Some((count, minutes)), _) if events_in(db, issue_id, end - minutes, end)? > count => true,
-                        (_, Some((count, minutes))) => users_in(db, issue_id, end - minutes, end)? > count,
+                        (Some((count, window)), _) if events_in(window) > count => true,
+                        (_, Some((count, window))) => users_in(db, issue_id, end - window, end)? > count,
                         _ => false,
                     };
                     if over
@@ -124,16 +126,7 @@ mod frequency {
         users: bool,
         longest: i64,
     ) -> Result<(), StoreError> {
-        let mut per_minute: BTreeMap<i64, i64> = BTreeMap::new();
-        let mut per_user: BTreeMap<&str, i64> = BTreeMap::new();
-        for &i in &delta.indices {
-            let m = minute(rows[i].timestamp);
-            *per_minute.entry(m).or_default() += 1;
-            if users && let Some(user) = rows[i].user_key.as_deref() {
-                let last = per_user.entry(user).or_insert(m);
-                *last = (*last).max(m);
-            }
-        }
+        let (per_minute, per_user) = super::super::frequency::batch_counts(rows, delta, users);
         let mut minutes = db.prepare_cached(
             "INSERT INTO issue_minutes (issue_id, minute, events) VALUES (?1, ?2, ?3) \
              ON CONFLICT (issue_id, minute) DO UPDATE SET events = issue_minutes.events + excluded.events",
@@ -156,12 +149,20 @@ mod frequency {
         Ok(())
     }
 
-    fn events_in(db: &rusqlite::Connection, issue_id: i64, from: i64, to: i64) -> Result<i64, StoreError> {
-        Ok(db
-            .prepare_cached(
-                "SELECT COALESCE(SUM(events), 0) FROM issue_minutes WHERE issue_id = ?1 AND minute > ?2 AND minute <= ?3",
-            )?
-            .query_row(params![issue_id, from, to], |r| r.get(0))?)
+    /// The issue's (minute, events) rows after `from` up to `to`.
+    fn minutes_since(
+        db: &rusqlite::Connection,
+        issue_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut read = db.prepare_cached(
+            "SELECT minute, events FROM issue_minutes WHERE issue_id = ?1 AND minute > ?2 AND minute <= ?3",
+        )?;
+        let rows = read
+            .query_map(params![issue_id, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     fn users_in(db: &rusqlite::Connection, issue_id: i64, from: i64, to: i64) -> Result<i64, StoreError> {

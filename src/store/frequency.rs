@@ -21,7 +21,7 @@ use super::outbox::{FloodGuard, Trigger, queue_for_rule};
 use super::pool::{Conn, Dialect, on};
 use crate::notify::rules::AlertFacts;
 
-fn minute(timestamp: f64) -> i64 {
+pub(super) fn minute(timestamp: f64) -> i64 {
     (timestamp / 60.0).floor() as i64
 }
 
@@ -62,10 +62,14 @@ pub(super) async fn record_and_alert(
                 tags: &latest.tags,
             };
             let end = minute(delta.max_timestamp);
+            // The issue's minutes in the longest window, read once for every rule.
+            let minutes = minutes_since(conn, issue_id, end - longest, end).await?;
+            let events_in =
+                |window: i64| -> i64 { minutes.iter().filter(|(m, _)| *m > end - window).map(|(_, n)| n).sum() };
             for rule in rules.iter().filter(|r| r.spec.admits(&facts)) {
                 let mut crossed = None;
                 if let Some(t) = rule.spec.frequency
-                    && events_in(conn, issue_id, end - t.minutes, end).await? > t.count
+                    && events_in(t.minutes) > t.count
                 {
                     crossed = Some(Trigger::Frequency);
                 }
@@ -86,14 +90,14 @@ pub(super) async fn record_and_alert(
     Ok(())
 }
 
-/// One upsert per minute of the issue's events in the batch, and one per user.
-async fn record(
-    conn: &mut Conn<'_>,
-    rows: &[&EventRow],
-    issue_id: i64,
+/// The issue's events in the batch per minute, and (when `users`) each user's last minute:
+/// what both paths upsert.
+#[allow(clippy::type_complexity)]
+pub(super) fn batch_counts<'r>(
+    rows: &[&'r EventRow],
     delta: &IssueDelta,
     users: bool,
-) -> Result<(), StoreError> {
+) -> (BTreeMap<i64, i64>, BTreeMap<&'r str, i64>) {
     let mut per_minute: BTreeMap<i64, i64> = BTreeMap::new();
     let mut per_user: BTreeMap<&str, i64> = BTreeMap::new();
     for &i in &delta.indices {
@@ -104,6 +108,18 @@ async fn record(
             *last = (*last).max(m);
         }
     }
+    (per_minute, per_user)
+}
+
+/// One upsert per minute of the issue's events in the batch, and one per user.
+async fn record(
+    conn: &mut Conn<'_>,
+    rows: &[&EventRow],
+    issue_id: i64,
+    delta: &IssueDelta,
+    users: bool,
+) -> Result<(), StoreError> {
+    let (per_minute, per_user) = batch_counts(rows, delta, users);
     on!(conn, |c, DB| {
         for (m, n) in &per_minute {
             sqlx::query(
@@ -148,19 +164,17 @@ async fn prune(conn: &mut Conn<'_>, issue_id: i64, upto: i64) -> Result<(), Stor
     Ok(())
 }
 
-/// Events of the issue in the minutes after `from` up to and including `to`.
-async fn events_in(conn: &mut Conn<'_>, issue_id: i64, from: i64, to: i64) -> Result<i64, StoreError> {
+/// The issue's (minute, events) rows after `from` up to and including `to`.
+async fn minutes_since(conn: &mut Conn<'_>, issue_id: i64, from: i64, to: i64) -> Result<Vec<(i64, i64)>, StoreError> {
     on!(conn, |c| {
-        Ok(sqlx::query(
-            "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM issue_minutes \
-             WHERE issue_id = $1 AND minute > $2 AND minute <= $3",
+        Ok(sqlx::query_as::<_, (i64, i64)>(
+            "SELECT minute, events FROM issue_minutes WHERE issue_id = $1 AND minute > $2 AND minute <= $3",
         )
         .bind(issue_id)
         .bind(from)
         .bind(to)
-        .fetch_one(c)
-        .await?
-        .get(0))
+        .fetch_all(c)
+        .await?)
     })
 }
 

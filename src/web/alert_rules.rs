@@ -109,6 +109,15 @@ fn tag_filters(text: &str) -> Result<Vec<TagFilter>, String> {
         .collect()
 }
 
+/// A form field's value (the first of that name), empty when absent.
+fn field<'f>(fields: &'f [(String, String)], name: &str) -> &'f str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// The rule the form describes; repeated `channel` fields are its channels.
 fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec, String> {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -169,12 +178,7 @@ pub async fn add(
     form: Form<Vec<(String, String)>>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    viewer.check_csrf(csrf)?;
+    viewer.check_csrf(field(&form, "csrf"))?;
     let project = project(&state, &path).await?;
     let channels = store::list_channels(&state.pool, Some(project.id)).await?;
     match spec_of(&form, &channels) {
@@ -193,12 +197,7 @@ pub async fn remove(
     form: Form<Vec<(String, String)>>,
     state: web::Data<WebState>,
 ) -> Result<HttpResponse, WebError> {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    viewer.check_csrf(csrf)?;
+    viewer.check_csrf(field(&form, "csrf"))?;
     let (slug, id) = path.into_inner();
     let project = project(&state, &slug).await?;
     if !store::delete_rule(&state.admin, project.id, id).await? {
