@@ -33,6 +33,8 @@ const FREQUENCY: &str = "sentry.rules.conditions.event_frequency.EventFrequencyC
 const USERS: &str = "sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition";
 const LEVEL: &str = "sentry.rules.filters.level.LevelFilter";
 const TAG: &str = "sentry.rules.filters.tagged_event.TaggedEventFilter";
+const ASSIGNED: &str = "sentry.rules.filters.assigned_to.AssignedToFilter";
+const RELEASE: &str = "tocsin.rules.filters.release.ReleaseFilter";
 const NOTIFY: &str = "tocsin.rules.actions.NotifyChannelAction";
 
 /// Sentry's numbers for levels (Python logging's).
@@ -73,6 +75,12 @@ fn rule_json(rule: &AlertRule, last_fired: Option<f64>) -> Value {
             .iter()
             .map(|t| json!({"id": TAG, "key": t.key, "match": if t.equals { "eq" } else { "ne" }, "value": t.value})),
     );
+    if let Some(pattern) = &s.release {
+        filters.push(json!({"id": RELEASE, "value": pattern}));
+    }
+    if let Some(assigned) = s.assigned {
+        filters.push(json!({"id": ASSIGNED, "targetType": if assigned { "Member" } else { "Unassigned" }}));
+    }
     json!({
         "id": rule.id.to_string(),
         "name": s.name,
@@ -181,7 +189,7 @@ fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
             }
         }
     }
-    let (mut min_level, mut tags) = (None, Vec::new());
+    let (mut min_level, mut tags, mut release, mut assigned) = (None, Vec::new(), None, None);
     for f in list_of(body, "filters")? {
         match text_of(f, "id", "a filter")? {
             LEVEL => {
@@ -211,8 +219,14 @@ fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
                     value: text_of(f, "value", "a tag filter")?.to_string(),
                 });
             }
+            // The event's release matches a pattern (`*` for any run of characters).
+            RELEASE => release = Some(text_of(f, "value", "a release filter")?.to_string()),
+            // Sentry's filter names a member or team; here any assignee is "assigned".
+            ASSIGNED => assigned = Some(text_of(f, "targetType", "an assignee filter")? != "Unassigned"),
             other => {
-                return Err(bad(format!("filter {other:?} is not supported: use {LEVEL} or {TAG}")));
+                return Err(bad(format!(
+                    "filter {other:?} is not supported: use {LEVEL}, {TAG}, {RELEASE} or {ASSIGNED}"
+                )));
             }
         }
     }
@@ -267,6 +281,8 @@ fn parse_rule(body: &Value, channels: &[i64]) -> Result<RuleSpec, ApiError> {
         environments,
         min_level,
         tags,
+        release,
+        assigned,
         interval_minutes,
         channels: targets,
     };

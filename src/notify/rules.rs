@@ -50,6 +50,10 @@ pub struct RuleSpec {
     pub min_level: Option<Level>,
     /// Every one must hold.
     pub tags: Vec<TagFilter>,
+    /// The event's release matches this pattern (`*`: any run of characters).
+    pub release: Option<String>,
+    /// The issue is assigned (`true`) or unassigned (`false`).
+    pub assigned: Option<bool>,
     /// At most once per issue in this many minutes; 0: every time.
     pub interval_minutes: i64,
     /// Where it sends (alert channel ids of the same project).
@@ -62,6 +66,10 @@ pub struct AlertFacts<'a> {
     pub environment: Option<&'a str>,
     pub level: &'a str,
     pub tags: &'a [(String, String)],
+    pub release: Option<&'a str>,
+    /// Whether the issue has an assignee; read only when a rule asks ([`RuleSpec::admits`]
+    /// takes `None` as "unknown", which no assignee filter admits).
+    pub assigned: Option<bool>,
 }
 
 impl RuleSpec {
@@ -88,7 +96,17 @@ impl RuleSpec {
             let has = facts.tags.iter().any(|(k, v)| *k == f.key && *v == f.value);
             has == f.equals
         });
-        environment && level && tags
+        let release = self
+            .release
+            .as_deref()
+            .is_none_or(|pattern| facts.release.is_some_and(|r| wildcard(pattern, r)));
+        let assigned = self.assigned.is_none_or(|want| facts.assigned == Some(want));
+        environment && level && tags && release && assigned
+    }
+
+    /// Whether a rule with this spec reads the issue's assignee.
+    pub fn needs_assignee(&self) -> bool {
+        self.assigned.is_some()
     }
 
     /// Checks what a person wrote; the error says what is wrong.
@@ -136,11 +154,39 @@ impl RuleSpec {
                 "tag filters: at most {MAX_TAG_FILTERS}, each a key of 1 to {MAX_TEXT} characters and a value of at most {MAX_TEXT}"
             ));
         }
+        if self
+            .release
+            .as_deref()
+            .is_some_and(|p| p.is_empty() || p.len() > MAX_TEXT)
+        {
+            return Err(format!("a release pattern has 1 to {MAX_TEXT} characters"));
+        }
         if self.channels.is_empty() {
             return Err("a rule needs at least one channel to send to".into());
         }
         Ok(())
     }
+}
+
+/// `pattern` with `*` matching any run of characters (and nothing else special) matches all of
+/// `text`.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return text == pattern;
+    }
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -157,6 +203,8 @@ mod tests {
             },
             frequency: None,
             users: None,
+            release: None,
+            assigned: None,
             environments: vec!["production".into()],
             min_level: Some(Level::Error),
             tags: vec![
@@ -188,6 +236,8 @@ mod tests {
             environment,
             level,
             tags,
+            release: None,
+            assigned: None,
         };
         assert!(r.admits(&facts(Some("production"), "error", &acme)));
         assert!(r.admits(&facts(Some("production"), "fatal", &acme)));
@@ -215,6 +265,41 @@ mod tests {
         };
         assert!(open.admits(&facts(None, "debug", &[])), "no filters: everything passes");
         assert!(r.hears(Trigger::New) && !r.hears(Trigger::Regression));
+    }
+
+    #[test]
+    fn release_patterns_and_assignee_filters_decide_too() {
+        let r = RuleSpec {
+            environments: vec![],
+            min_level: None,
+            tags: vec![],
+            release: Some("shop@2.*".into()),
+            assigned: Some(false),
+            ..rule()
+        };
+        let facts = |release, assigned| AlertFacts {
+            environment: None,
+            level: "error",
+            tags: &[],
+            release,
+            assigned,
+        };
+        assert!(r.admits(&facts(Some("shop@2.4.1"), Some(false))));
+        assert!(!r.admits(&facts(Some("shop@1.9"), Some(false))), "another release");
+        assert!(!r.admits(&facts(None, Some(false))), "no release");
+        assert!(!r.admits(&facts(Some("shop@2.0"), Some(true))), "assigned");
+        assert!(!r.admits(&facts(Some("shop@2.0"), None)), "assignee unknown");
+        for (pattern, text, hit) in [
+            ("*", "anything", true),
+            ("1.*.3", "1.22.3", true),
+            ("1.*.3", "1.22.4", false),
+            ("*-beta", "2.0-beta", true),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("a*a", "a", false),
+        ] {
+            assert_eq!(wildcard(pattern, text), hit, "{pattern} {text}");
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ type RawRule = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
 );
 
 fn threshold(count: Option<i64>, minutes: Option<i64>) -> Option<Threshold> {
@@ -43,8 +45,24 @@ fn threshold(count: Option<i64>, minutes: Option<i64>) -> Option<Threshold> {
 }
 
 fn rule_from(raw: RawRule) -> AlertRule {
-    let (id, project_id, name, new, regression, unignored, environments, min_level, tags, interval, fc, fm, uc, um) =
-        raw;
+    let (
+        id,
+        project_id,
+        name,
+        new,
+        regression,
+        unignored,
+        environments,
+        min_level,
+        tags,
+        interval,
+        fc,
+        fm,
+        uc,
+        um,
+        release,
+        assigned,
+    ) = raw;
     AlertRule {
         id,
         project_id,
@@ -57,6 +75,8 @@ fn rule_from(raw: RawRule) -> AlertRule {
             },
             frequency: threshold(fc, fm),
             users: threshold(uc, um),
+            release,
+            assigned: assigned.map(|a| a == "assigned"),
             environments: serde_json::from_str(&environments).unwrap_or_default(),
             min_level: min_level.and_then(|l| Level::parse(&serde_json::Value::String(l))),
             tags: serde_json::from_str::<Vec<TagFilter>>(&tags).unwrap_or_default(),
@@ -79,8 +99,8 @@ pub(super) async fn rules_on(conn: &mut Conn<'_>, project_id: i64) -> Result<Vec
     let (mut rules, links): (Vec<AlertRule>, Vec<(i64, i64)>) = on!(conn, |c| {
         let rules = sqlx::query_as::<_, RawRule>(
             "SELECT id, project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
-             tag_filters, interval_minutes, frequency_count, frequency_minutes, users_count, users_minutes \
-             FROM alert_rules WHERE project_id = $1 ORDER BY id",
+             tag_filters, interval_minutes, frequency_count, frequency_minutes, users_count, users_minutes, \
+             release_pattern, assigned FROM alert_rules WHERE project_id = $1 ORDER BY id",
         )
         .bind(project_id)
         .fetch_all(&mut *c)
@@ -121,7 +141,8 @@ macro_rules! write_definition {
         let changed = sqlx::query(
             "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
              min_level = $6, tag_filters = $7, interval_minutes = $8, frequency_count = $9, frequency_minutes = $10, \
-             users_count = $11, users_minutes = $12 WHERE id = $13 AND project_id = $14",
+             users_count = $11, users_minutes = $12, release_pattern = $13, assigned = $14 \
+             WHERE id = $15 AND project_id = $16",
         )
         .bind(spec.name.trim())
         .bind(i64::from(spec.triggers.new))
@@ -135,6 +156,8 @@ macro_rules! write_definition {
         .bind(spec.frequency.map(|t| t.minutes))
         .bind(spec.users.map(|t| t.count))
         .bind(spec.users.map(|t| t.minutes))
+        .bind(spec.release.as_deref())
+        .bind(spec.assigned.map(|a| if a { "assigned" } else { "unassigned" }))
         .bind($id)
         .bind($project_id)
         .execute(&mut *$tx)
@@ -223,6 +246,17 @@ pub(super) async fn claim_fire(
         .fetch_optional(c)
         .await?
         .is_some())
+    })
+}
+
+/// Whether the issue has an assignee (for rules that filter on it).
+pub(super) async fn is_assigned(conn: &mut Conn<'_>, issue_id: i64) -> Result<bool, StoreError> {
+    on!(conn, |c| {
+        Ok(sqlx::query("SELECT assignee_id IS NOT NULL FROM issues WHERE id = $1")
+            .bind(issue_id)
+            .fetch_optional(c)
+            .await?
+            .is_some_and(|r| r.get::<bool, _>(0)))
     })
 }
 

@@ -222,6 +222,8 @@ async fn enqueue_notifications(
             environment: row.environment.as_deref(),
             level: row.level,
             tags: &row.tags,
+            release: row.release.as_deref(),
+            assigned: None,
         };
         outbox::enqueue(conn, row.project_id, issue_id, trigger, &facts, &payload, now, guard).await?;
     }

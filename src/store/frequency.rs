@@ -56,11 +56,16 @@ pub(super) async fn record_and_alert(
             record(conn, rows, issue_id, delta, users).await?;
             prune(conn, issue_id, minute(delta.max_timestamp) - longest).await?;
             let latest = rows[delta.latest_index];
-            let facts = AlertFacts {
+            let mut facts = AlertFacts {
                 environment: latest.environment.as_deref(),
                 level: latest.level,
                 tags: &latest.tags,
+                release: latest.release.as_deref(),
+                assigned: None,
             };
+            if rules.iter().any(|r| r.spec.needs_assignee()) {
+                facts.assigned = Some(super::alert_rules::is_assigned(conn, issue_id).await?);
+            }
             let end = minute(delta.max_timestamp);
             // The issue's minutes in the longest window, read once for every rule.
             let minutes = minutes_since(conn, issue_id, end - longest, end).await?;

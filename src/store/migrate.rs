@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "frequency alerts",
         include_str!("../../migrations/0020_frequency_alerts.sql"),
     ),
+    (
+        21,
+        "rule release and assignee",
+        include_str!("../../migrations/0021_rule_release_assignee.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -135,6 +140,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         20,
         "frequency alerts",
         include_str!("../../migrations/postgres/0020_frequency_alerts.sql"),
+    ),
+    (
+        21,
+        "rule release and assignee",
+        include_str!("../../migrations/postgres/0021_rule_release_assignee.sql"),
     ),
 ];
 

@@ -49,6 +49,19 @@ fn row(rule: &AlertRule, channels: &[Channel], last_fired: Option<f64>) -> RuleR
     for t in &s.tags {
         filters.push(format!("{} {} {}", t.key, if t.equals { "=" } else { "≠" }, t.value));
     }
+    if let Some(pattern) = &s.release {
+        filters.push(format!("release matches {pattern}"));
+    }
+    if let Some(assigned) = s.assigned {
+        filters.push(
+            if assigned {
+                "the issue is assigned"
+            } else {
+                "the issue is unassigned"
+            }
+            .to_string(),
+        );
+    }
     let then: Vec<String> = s
         .channels
         .iter()
@@ -157,6 +170,12 @@ fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec
             .collect(),
         min_level: level,
         tags: tag_filters(get("tags").unwrap_or(""))?,
+        release: Some(get("release").unwrap_or("").trim().to_string()).filter(|r| !r.is_empty()),
+        assigned: match get("assigned").unwrap_or("") {
+            "assigned" => Some(true),
+            "unassigned" => Some(false),
+            _ => None,
+        },
         interval_minutes: interval
             .parse()
             .map_err(|_| format!("the interval {interval:?} is not a whole number of minutes"))?,

@@ -524,3 +524,47 @@ async fn more_than_two_users_in_an_hour_counts_distinct_users() {
     assert_eq!(rules[0]["conditions"][0]["interval"], "1h", "{rules}");
     assert_eq!(rules[0]["conditions"][0]["value"], 2);
 }
+
+#[tokio::test]
+async fn release_pattern_and_assignee_filters_pick_the_regressions_that_alert() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    app.create_user("dev@example.org", "a long password");
+    add_rule(
+        &app,
+        json!({"name": "Unowned 2.x regressions", "conditions": [{"id": REGRESSION}], "frequency": 0,
+               "filters": [{"id": "tocsin.rules.filters.release.ReleaseFilter", "value": "shop@2.*"},
+                           {"id": "sentry.rules.filters.assigned_to.AssignedToFilter", "targetType": "Unassigned"}],
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+    let in_release = |version: &str| {
+        let mut e = bug("pay", "production");
+        e["release"] = json!(version);
+        e
+    };
+    let regress = |version: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app.api_put("/api/0/issues/1/", &json!({"status": "resolved"})).await;
+            assert_eq!(status, 200, "{body}");
+            app.send(&in_release(version)).await;
+        }
+    };
+    app.send(&in_release("shop@2.0")).await;
+    regress("shop@1.9").await;
+    assert_eq!(fired(&queued(&app, &channel).await, "regression"), 0, "1.9 is not 2.x");
+    regress("shop@2.1").await;
+    assert_eq!(fired(&queued(&app, &channel).await, "regression"), 1, "2.1, unassigned");
+    let (status, body) = app
+        .api_put("/api/0/issues/1/", &json!({"assignedTo": "dev@example.org"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    regress("shop@2.2").await;
+    assert_eq!(fired(&queued(&app, &channel).await, "regression"), 1, "assigned now");
+    let (_, _, rules) = app.api_get(RULES).await;
+    let filters = rules[0]["filters"].to_string();
+    assert!(
+        filters.contains("shop@2.*") && filters.contains("Unassigned"),
+        "{filters}"
+    );
+}
