@@ -165,6 +165,26 @@ pub enum AlertsCommand {
         #[arg(long)]
         project: String,
     },
+    /// List a project's alert rules, one JSON object a line (the API's shape).
+    Rules {
+        #[arg(long)]
+        project: String,
+    },
+    /// Add an alert rule given as JSON, as the API takes it, e.g.
+    /// '{"name": "Prod", "conditions": [{"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"}],
+    /// "environments": ["production"], "actions": [{"channel": "1"}]}'.
+    RuleAdd {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: String,
+    },
+    /// Remove an alert rule.
+    RuleRemove {
+        #[arg(long)]
+        project: String,
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -471,6 +491,34 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             let pid = project_id(&pool, &project).await?;
             let n = store::enqueue_test(&pool, pid, now).await?;
             println!("queued a test notification on {n} channel(s); a running server sends it");
+        }
+        AlertsCommand::Rules { project } => {
+            let pid = project_id(&pool, &project).await?;
+            let fired = store::last_fired(&pool, pid).await?;
+            for rule in store::list_rules(&pool, pid).await? {
+                let last = fired.iter().find(|(id, _)| *id == rule.id).map(|(_, at)| *at);
+                println!("{}", crate::notify::rule_json::to_json(&rule, last));
+            }
+        }
+        AlertsCommand::RuleAdd { project, json } => {
+            let pid = project_id(&pool, &project).await?;
+            let body: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("--json is not JSON: {e}"))?;
+            let channels: Vec<i64> = store::list_channels(&pool, Some(pid))
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            let spec = crate::notify::rule_json::from_json(&body, &channels).map_err(anyhow::Error::msg)?;
+            let id = store::create_rule(&pool, pid, &spec, now).await?;
+            println!("added rule {id}");
+        }
+        AlertsCommand::RuleRemove { project, id } => {
+            let pid = project_id(&pool, &project).await?;
+            if !store::delete_rule(&pool, pid, id).await? {
+                anyhow::bail!("project {project:?} has no rule {id}");
+            }
+            println!("removed rule {id}");
         }
     }
     Ok(())

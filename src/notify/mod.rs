@@ -9,6 +9,7 @@ mod chat;
 mod email;
 mod guard;
 mod message;
+pub mod rule_json;
 pub mod rules;
 mod webhook;
 

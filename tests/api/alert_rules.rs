@@ -304,6 +304,37 @@ async fn the_cli_adds_a_chat_service_channel_and_explains_a_bad_one() {
     assert!(ok.stdout.contains("added discord channel"), "{}", ok.stdout);
     let list = app.cli(&["alerts", "list", "--project", "default"]);
     assert!(list.stdout.contains("discord"), "{}", list.stdout);
+    // Rules from the command line, in the API's JSON.
+    let channels = app.cli(&["alerts", "list", "--project", "default"]);
+    let channel = channels
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let rule =
+        json!({"name": "From the CLI", "conditions": [{"id": NEW}], "actions": [{"channel": channel}]}).to_string();
+    let added = app.cli(&["alerts", "rule-add", "--project", "default", "--json", &rule]);
+    assert!(added.success && added.stdout.contains("added rule"), "{}", added.stderr);
+    let id = added.stdout.trim().rsplit(' ').next().unwrap().to_string();
+    let listed = app.cli(&["alerts", "rules", "--project", "default"]);
+    // The channel's own rule first, then this one.
+    let last: Value = serde_json::from_str(listed.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["name"], "From the CLI", "{}", listed.stdout);
+    assert_eq!(last["frequency"], 30);
+    for (json, says) in [
+        ("{nope", "not JSON"),
+        (r#"{"name": "x", "conditions": [], "actions": []}"#, "trigger"),
+    ] {
+        let bad = app.cli(&["alerts", "rule-add", "--project", "default", "--json", json]);
+        assert!(!bad.success && bad.stderr.contains(says), "{json}: {}", bad.stderr);
+    }
+    let removed = app.cli(&["alerts", "rule-remove", "--project", "default", &id]);
+    assert!(removed.success, "{}", removed.stderr);
+    assert!(!app.cli(&["alerts", "rule-remove", "--project", "default", &id]).success);
     for (arg, says) in [
         ("discord", "SERVICE=URL"),
         ("pager=https://x.example/", "unknown channel kind"),
