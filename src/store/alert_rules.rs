@@ -260,6 +260,60 @@ pub(super) async fn is_assigned(conn: &mut Conn<'_>, issue_id: i64) -> Result<bo
     })
 }
 
+/// One notification in a project's alert history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertHistoryRow {
+    pub created_at: f64,
+    /// The rule that sent it (none for tests, summaries and rules since deleted).
+    pub rule: Option<String>,
+    pub trigger: String,
+    pub issue_id: Option<i64>,
+    pub channel: String,
+    pub state: String,
+    pub last_error: Option<String>,
+}
+
+/// The project's latest notifications, newest first: what fired and how delivery went.
+pub async fn alert_history(pool: &Pool, project_id: i64, limit: i64) -> Result<Vec<AlertHistoryRow>, StoreError> {
+    on!(pool, |c| {
+        let rows = sqlx::query_as::<
+            _,
+            (
+                f64,
+                Option<String>,
+                String,
+                Option<i64>,
+                String,
+                String,
+                String,
+                Option<String>,
+            ),
+        >(
+            "SELECT o.created_at, r.name, o.trigger, o.issue_id, c.kind, c.target, o.state, o.last_error \
+               FROM outbox o JOIN alert_channels c ON c.id = o.channel_id LEFT JOIN alert_rules r ON r.id = o.rule_id \
+              WHERE c.project_id = $1 ORDER BY o.id DESC LIMIT $2",
+        )
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(created_at, rule, trigger, issue_id, kind, target, state, last_error)| AlertHistoryRow {
+                    created_at,
+                    rule,
+                    trigger,
+                    issue_id,
+                    channel: format!("{kind} {target}"),
+                    state,
+                    last_error,
+                },
+            )
+            .collect())
+    })
+}
+
 /// When each rule of the project last fired (for any issue), for the rules list.
 pub async fn last_fired(pool: &Pool, project_id: i64) -> Result<Vec<(i64, f64)>, StoreError> {
     on!(pool, |c| {

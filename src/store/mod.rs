@@ -52,7 +52,10 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
 
-pub use alert_rules::{AlertRule, create_rule, delete_rule, last_fired, list_rules, rule_by_id, update_rule};
+pub use alert_rules::{
+    AlertHistoryRow, AlertRule, alert_history, create_rule, delete_rule, last_fired, list_rules, rule_by_id,
+    update_rule,
+};
 pub use changes::{ChangeListener, DICTIONARY, Heard, Task, Turn, announce_dictionary};
 pub use copy::{CopyReport, copy_to_postgres};
 pub use database::{Database, Location, redact_url};

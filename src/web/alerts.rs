@@ -20,9 +20,14 @@ struct AlertsPage {
     project: Project,
     channels: Vec<Channel>,
     rules: Vec<super::alert_rules::RuleRow>,
+    /// The latest notifications: (when, rule, trigger, issue id, channel, outcome).
+    history: Vec<(String, String, String, Option<i64>, String, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
+
+/// Notifications the history lists.
+const HISTORY: i64 = 50;
 
 pub(super) async fn project(state: &WebState, slug: &str) -> Result<Project, WebError> {
     store::project_by_slug(&state.pool, slug)
@@ -40,10 +45,29 @@ pub(super) async fn render(
     let bad = error.is_some();
     let channels = store::list_channels(&state.pool, Some(project.id)).await?;
     let rules = super::alert_rules::rows(state, project.id, &channels).await?;
+    let history = store::alert_history(&state.pool, project.id, HISTORY)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let outcome = match h.last_error {
+                Some(e) if h.state != "delivered" => format!("{}: {e}", h.state),
+                _ => h.state,
+            };
+            (
+                crate::event::format_rfc3339(h.created_at),
+                h.rule.unwrap_or_else(|| "—".into()),
+                h.trigger,
+                h.issue_id,
+                h.channel,
+                outcome,
+            )
+        })
+        .collect();
     let mut resp = page(&AlertsPage {
         chrome: Chrome::for_viewer(&format!("Alerts of {}", project.slug), viewer),
         channels,
         rules,
+        history,
         project,
         notice,
         error,

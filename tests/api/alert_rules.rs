@@ -352,6 +352,7 @@ async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
     let page = browser.get("/projects/default/alerts/").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("No rules."), "{}", page.body);
+    assert!(page.body.contains("Nothing has fired yet."), "{}", page.body);
     let csrf = crate::web::hidden(&page.body, "csrf");
 
     let bad = browser
@@ -394,6 +395,11 @@ async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
     );
     assert!(page.contains("level is at least error"), "{page}");
     assert!(!page.contains(">never<"), "it has fired: {page}");
+    // The history says what fired, by which rule, for which issue and channel.
+    assert!(
+        page.contains(r#"<td data-label="Trigger">new</td>"#) && page.contains(r#"<a href="/issues/2/">2</a>"#),
+        "{page}"
+    );
 
     let (_, _, rules) = app.api_get(RULES).await;
     let id = rules[0]["id"].as_str().unwrap().to_string();
