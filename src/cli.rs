@@ -489,7 +489,7 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         AlertsCommand::Test { project } => {
             let pid = project_id(&pool, &project).await?;
-            let n = store::enqueue_test(&pool, pid, now).await?;
+            let n = store::enqueue_test(&pool, pid, None, now).await?;
             println!("queued a test notification on {n} channel(s); a running server sends it");
         }
         AlertsCommand::Rules { project } => {

@@ -122,6 +122,6 @@ pub async fn delete(req: HttpRequest, state: web::Data<ApiState>) -> Result<Http
 
 pub async fn test(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let project = project(&req, &state, Access::Change).await?;
-    let n = store::enqueue_test(&state.admin, project.id, unix_now()).await?;
+    let n = store::enqueue_test(&state.admin, project.id, None, unix_now()).await?;
     Ok(HttpResponse::Accepted().json(json!({ "queued": n })))
 }

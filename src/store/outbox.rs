@@ -497,16 +497,18 @@ pub async fn mark_attempt_failed(pool: &Pool, id: i64, error: &str, retry_at: Op
 }
 
 /// Queues a `test` notification on every channel of a project; returns how many.
-pub async fn enqueue_test(pool: &Pool, project_id: i64, now: f64) -> Result<usize, StoreError> {
+pub async fn enqueue_test(pool: &Pool, project_id: i64, rule: Option<i64>, now: f64) -> Result<usize, StoreError> {
     on!(pool, |c| {
         let queued = sqlx::query(
-            "INSERT INTO outbox (channel_id, trigger, payload, hour, next_attempt_at, created_at) \
-             SELECT id, 'test', '{}', $1, $2, $3 FROM alert_channels WHERE project_id = $4",
+            "INSERT INTO outbox (channel_id, rule_id, trigger, payload, hour, next_attempt_at, created_at) \
+             SELECT id, $5, 'test', '{}', $1, $2, $3 FROM alert_channels WHERE project_id = $4 \
+             AND ($5 IS NULL OR id IN (SELECT channel_id FROM alert_rule_channels WHERE rule_id = $5))",
         )
         .bind((now / 3600.0).floor() as i64)
         .bind(now)
         .bind(now)
         .bind(project_id)
+        .bind(rule)
         .execute(c)
         .await?
         .rows_affected();

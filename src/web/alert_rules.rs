@@ -209,6 +209,27 @@ pub async fn add(
     }
 }
 
+/// `POST /projects/{slug}/alerts/rules/{id}/test`: a test notification on the rule's channels.
+pub async fn test(
+    viewer: Viewer,
+    path: web::Path<(String, i64)>,
+    form: Form<Vec<(String, String)>>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(field(&form, "csrf"))?;
+    let (slug, id) = path.into_inner();
+    let project = project(&state, &slug).await?;
+    let rule = store::rule_by_id(&state.pool, project.id, id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("Project {slug:?} has no rule {id}.")))?;
+    let n = store::enqueue_test(&state.admin, project.id, Some(rule.id), unix_now()).await?;
+    let notice = format!(
+        "A test notification of rule “{}” is on its way to {n} channel(s).",
+        rule.spec.name
+    );
+    render(&viewer, &state, project, Some(notice), None).await
+}
+
 /// `POST /projects/{slug}/alerts/rules/{id}/delete`
 pub async fn remove(
     viewer: Viewer,

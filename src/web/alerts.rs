@@ -189,7 +189,7 @@ pub async fn test(
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(&form.csrf)?;
     let project = project(&state, &path).await?;
-    let n = store::enqueue_test(&state.admin, project.id, unix_now()).await?;
+    let n = store::enqueue_test(&state.admin, project.id, None, unix_now()).await?;
     render(
         &viewer,
         &state,

@@ -129,6 +129,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/projects/{slug}/alerts/rules/{id}/delete",
             web::post().to(alert_rules::remove),
         )
+        .route(
+            "/projects/{slug}/alerts/rules/{id}/test",
+            web::post().to(alert_rules::test),
+        )
         .route("/projects/{slug}/alerts/{id}/delete", web::post().to(alerts::remove))
         .route("/issues", web::get().to(issues::all_list))
         .route("/issues/bulk", web::post().to(bulk::bulk))

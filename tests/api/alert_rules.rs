@@ -403,6 +403,24 @@ async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
 
     let (_, _, rules) = app.api_get(RULES).await;
     let id = rules[0]["id"].as_str().unwrap().to_string();
+    // A channel the rule does not send to gets no test of the rule.
+    let (status, other) = app
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let test = browser
+        .post(&format!("/projects/default/alerts/rules/{id}/test"), &[("csrf", &csrf)])
+        .await;
+    assert!(
+        test.body
+            .contains("A test notification of rule “Production only” is on its way to 1 channel(s)."),
+        "{}",
+        test.body
+    );
+    assert_eq!(fired(&queued(&app, &channel).await, "test"), 1);
     let gone = browser
         .post(
             &format!("/projects/default/alerts/rules/{id}/delete"),
