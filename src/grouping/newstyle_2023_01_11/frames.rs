@@ -13,7 +13,7 @@ use crate::event::Frame;
 /// Platforms whose context lines are stable enough to group on.
 const CONTEXT_LINE_PLATFORMS: &[&str] = &["javascript", "node", "python", "php", "ruby"];
 /// Longer lines are usually minified code or generated data: they would split groups.
-const MAX_CONTEXT_LINE: usize = 120;
+pub(in crate::grouping) const MAX_CONTEXT_LINE: usize = 120;
 
 /// The contributing values of a stack trace, oldest frame first. With `in_app_only`, frames not
 /// marked `in_app: true` are left out (a missing `in_app` counts as false).
@@ -33,7 +33,7 @@ pub fn stacktrace_values(frames: &[Frame], event_platform: &str, in_app_only: bo
     out
 }
 
-fn same_location(a: &Frame, b: &Frame) -> bool {
+pub(in crate::grouping) fn same_location(a: &Frame, b: &Frame) -> bool {
     a.abs_path == b.abs_path
         && a.package == b.package
         && a.module == b.module
@@ -43,7 +43,7 @@ fn same_location(a: &Frame, b: &Frame) -> bool {
         && a.colno == b.colno
 }
 
-fn is_js(platform: &str) -> bool {
+pub(in crate::grouping) fn is_js(platform: &str) -> bool {
     matches!(platform, "javascript" | "node")
 }
 
@@ -64,7 +64,7 @@ fn frame_values(frame: &Frame, platform: &str) -> Vec<String> {
 
 /// Where the frame's code came from. Relay moves a browser frame's `filename` (the script URL)
 /// into a missing `abs_path` before grouping; reading the filename as a fallback does the same.
-fn origin(frame: &Frame) -> Option<&str> {
+pub(in crate::grouping) fn origin(frame: &Frame) -> Option<&str> {
     frame.abs_path.as_deref().or(frame.filename.as_deref())
 }
 
@@ -81,7 +81,7 @@ fn has_url_origin(path: Option<&str>, allow_file: bool) -> bool {
 }
 
 /// The function name JS fuzzing looks at: the last `.` segment of the raw (else the) function.
-fn js_short_function(frame: &Frame) -> Option<&str> {
+pub(in crate::grouping) fn js_short_function(frame: &Frame) -> Option<&str> {
     let raw = frame
         .raw_function
         .as_deref()
@@ -91,7 +91,7 @@ fn js_short_function(frame: &Frame) -> Option<&str> {
 }
 
 /// `eval` frames and native-code frames in JS say nothing about the bug.
-fn js_frame_is_noise(frame: &Frame) -> bool {
+pub(in crate::grouping) fn js_frame_is_noise(frame: &Frame) -> bool {
     js_short_function(frame) == Some("eval")
         || matches!(
             origin(frame),
@@ -183,7 +183,7 @@ static JAVA_CODEGEN: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
-fn java_module(module: &str) -> Option<String> {
+pub(in crate::grouping) fn java_module(module: &str) -> Option<String> {
     if module.contains("$$Lambda$") {
         return None;
     }
@@ -204,7 +204,7 @@ fn java_module(module: &str) -> Option<String> {
 
 /// The basename, lowercased; for JS without the query string. Not for code loaded from a URL,
 /// whose file names change with every deploy.
-fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
+pub(in crate::grouping) fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
     let name = frame.filename.as_deref().filter(|f| !f.is_empty())?;
     if has_url_origin(origin(frame), true) {
         return None;
@@ -225,7 +225,7 @@ fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
 }
 
 /// A Rails view's compiled method name ends in ids that differ per process.
-static RUBY_ERB_SUFFIX: LazyLock<Regex> =
+pub(in crate::grouping) static RUBY_ERB_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"__\d{4,}_\d{4,}$").expect("the erb pattern compiles"));
 
 fn function_value(frame: &Frame, platform: &str) -> Option<String> {
@@ -259,7 +259,7 @@ fn function_value(frame: &Frame, platform: &str) -> Option<String> {
     (!function.is_empty()).then(|| function.to_string())
 }
 
-fn context_line_value(frame: &Frame, platform: &str) -> Option<String> {
+pub(in crate::grouping) fn context_line_value(frame: &Frame, platform: &str) -> Option<String> {
     if !CONTEXT_LINE_PLATFORMS.contains(&platform) {
         return None;
     }

@@ -10,7 +10,7 @@
 // Shared with the second implementation (`newstyle_2023_01_11_r2`), which groups fingerprints
 // and messages the same way: a change here must keep this config's hashes.
 pub(super) mod fingerprint;
-mod frames;
+pub(super) mod frames;
 pub(super) mod parameterize;
 
 use serde_json::Value;

@@ -88,7 +88,7 @@ pub fn normalize(message: &str) -> String {
 
 /// Python's `str.splitlines()`, which Sentry trims with: every Unicode line boundary splits,
 /// `\r\n` counts once, and a final boundary adds no empty line.
-fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+pub(in crate::grouping) fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {

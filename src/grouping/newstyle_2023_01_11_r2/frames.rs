@@ -6,20 +6,19 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
-
 use super::component::{Component, Part};
 use crate::event::Frame;
 use crate::grouping::enhancer::{self, ExceptionFacts, RuleSet};
+// What this config does as the first one did is read from it (frozen, so it cannot move under
+// this one); copy a piece here before changing it for this config.
+use crate::grouping::newstyle_2023_01_11::frames::{
+    MAX_CONTEXT_LINE, RUBY_ERB_SUFFIX, context_line_value, filename_value, is_js, java_module, js_frame_is_noise,
+    js_short_function, origin, same_location,
+};
 
 /// The config's built-in stack-trace rules.
 pub(super) static RULES: LazyLock<RuleSet> =
     LazyLock::new(|| RuleSet::parse(include_str!("stack_rules.txt")).expect("the built-in rules parse"));
-
-/// Platforms whose context lines are stable enough to group on.
-const CONTEXT_LINE_PLATFORMS: &[&str] = &["javascript", "node", "python", "php", "ruby"];
-/// Longer lines are usually minified code or generated data: they would split groups.
-const MAX_CONTEXT_LINE: usize = 120;
 
 /// A stack trace's components, oldest frame first: (app: in-app frames only, system: all
 /// frames). The built-in rules decide first which frames are in-app (a missing `in_app` counts
@@ -93,20 +92,6 @@ fn limit_frames(stack: &mut Component, outcome: &enhancer::StackOutcome) {
     }
 }
 
-fn same_location(a: &Frame, b: &Frame) -> bool {
-    a.abs_path == b.abs_path
-        && a.package == b.package
-        && a.module == b.module
-        && a.filename == b.filename
-        && a.function == b.function
-        && a.lineno == b.lineno
-        && a.colno == b.colno
-}
-
-fn is_js(platform: &str) -> bool {
-    matches!(platform, "javascript" | "node")
-}
-
 /// A frame: `[module | filename, function, context-line]`, each only when it has a value.
 fn frame_component(frame: &Frame, platform: &str) -> Component {
     let mut c = Component::new("frame");
@@ -137,43 +122,6 @@ fn frame_component(frame: &Frame, platform: &str) -> Component {
     c
 }
 
-/// Where the frame's code came from. Relay moves a browser frame's `filename` (the script URL)
-/// into a missing `abs_path` before grouping; reading the filename as a fallback does the same.
-fn origin(frame: &Frame) -> Option<&str> {
-    frame.abs_path.as_deref().or(frame.filename.as_deref())
-}
-
-/// Sentry's `has_url_origin`. A `file:` path is a URL only where `allow_file` is false.
-fn has_url_origin(path: Option<&str>, allow_file: bool) -> bool {
-    let Some(path) = path else { return false };
-    if ["http:", "https:", "applewebdata:", "blob:"]
-        .iter()
-        .any(|scheme| path.starts_with(scheme))
-    {
-        return true;
-    }
-    path.starts_with("file:") && !allow_file
-}
-
-/// The function name JS fuzzing looks at: the last `.` segment of the raw (else the) function.
-fn js_short_function(frame: &Frame) -> Option<&str> {
-    let raw = frame
-        .raw_function
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .or(frame.function.as_deref())?;
-    raw.rsplit('.').next()
-}
-
-/// `eval` frames and native-code frames in JS say nothing about the bug.
-fn js_frame_is_noise(frame: &Frame) -> bool {
-    js_short_function(frame) == Some("eval")
-        || matches!(
-            origin(frame),
-            Some("[native code]" | "native code" | "eval code" | "<anonymous>")
-        )
-}
-
 fn module_value(frame: &Frame, platform: &str) -> Option<String> {
     // No module is made up from a script's URL: Sentry's grouping uses the module a frame
     // has (the first config derived one, as Sentry's JavaScript processing once did).
@@ -185,73 +133,6 @@ fn module_value(frame: &Frame, platform: &str) -> Option<String> {
         _ => Some(module),
     }
 }
-
-/// javassist proxies, in class names and in file names (`EntriesResource_$$_javassist_seam_74`).
-const JAVASSIST: &str = r"(\$\$_javassist)(?:_seam)?(?:_[0-9]+)?";
-static JAVASSIST_FILE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(JAVASSIST).expect("the javassist pattern compiles"));
-
-/// Java class names with code-generation markers whose ids change from one JVM run to the next:
-/// Spring/CGLIB proxies, reflection accessors, javassist, Guice, Hibernate proxies, Clojure.
-static JAVA_CODEGEN: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+",
-        r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?",
-        JAVASSIST,
-        r"(\$fn__)\d+",
-        r"(\$\$?EnhancerBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?",
-        r"(\$\$?FastClassBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?",
-        r"(\$\$?HibernateProxy\$?\$)\w+(_[0-9]+)?",
-    ]
-    .iter()
-    .map(|re| Regex::new(re).expect("the Java codegen patterns compile"))
-    .collect()
-});
-
-fn java_module(module: &str) -> Option<String> {
-    if module.contains("$$Lambda$") {
-        return None;
-    }
-    for accessor in [
-        "sun.reflect.GeneratedMethodAccessor",
-        "jdk.internal.reflect.GeneratedMethodAccessor",
-    ] {
-        if module.starts_with(accessor) {
-            return Some(accessor.to_string());
-        }
-    }
-    let mut cleaned = module.to_string();
-    for re in JAVA_CODEGEN.iter() {
-        cleaned = re.replace_all(&cleaned, "${1}<auto>").into_owned();
-    }
-    Some(cleaned)
-}
-
-/// The basename, lowercased; for JS without the query string. Not for code loaded from a URL,
-/// whose file names change with every deploy.
-fn filename_value(frame: &Frame, platform: &str) -> Option<String> {
-    let name = frame.filename.as_deref().filter(|f| !f.is_empty())?;
-    if has_url_origin(origin(frame), true) {
-        return None;
-    }
-    let name = if is_js(platform) {
-        name.split(['?', '#']).next().unwrap_or(name)
-    } else {
-        name
-    };
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).to_lowercase();
-    if base.is_empty() || matches!(base.as_str(), "<anonymous>" | "[native code]") {
-        return None;
-    }
-    if platform == "java" {
-        return Some(JAVASSIST_FILE.replace_all(&base, "${1}<auto>").into_owned());
-    }
-    Some(base)
-}
-
-/// A Rails view's compiled method name ends in ids that differ per process.
-static RUBY_ERB_SUFFIX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"__\d{4,}_\d{4,}$").expect("the erb pattern compiles"));
 
 /// A frame a source map was applied to, with a usable context line: the line says more than
 /// the function's name, which minifiers and bundlers change (Sentry ignores the name then). A
@@ -318,23 +199,6 @@ fn function_value(frame: &Frame, platform: &str) -> Option<String> {
         _ => raw,
     };
     (!function.is_empty()).then(|| function.to_string())
-}
-
-fn context_line_value(frame: &Frame, platform: &str) -> Option<String> {
-    if !CONTEXT_LINE_PLATFORMS.contains(&platform) {
-        return None;
-    }
-    let line = frame.context_line.as_deref()?;
-    if line.chars().count() > MAX_CONTEXT_LINE {
-        return None;
-    }
-    // A script fetched from a URL, in a function without a name, is usually inline or generated.
-    let unnamed = frame.function.as_deref().is_none_or(str::is_empty);
-    if is_js(platform) && unnamed && has_url_origin(origin(frame), false) {
-        return None;
-    }
-    let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!collapsed.is_empty()).then_some(collapsed)
 }
 
 #[cfg(test)]

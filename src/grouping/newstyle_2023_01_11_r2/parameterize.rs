@@ -6,6 +6,9 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+// Trimming is the first config's (frozen; copy it here before changing it for this one).
+use crate::grouping::newstyle_2023_01_11::parameterize::split_lines;
+
 /// One alternation, tried left to right at each position: the first kind that matches wins.
 /// `quoted_str` and `bool` count only right after `=`, which they keep.
 static PARAMETERS: LazyLock<Regex> = LazyLock::new(|| {
@@ -99,33 +102,6 @@ pub fn normalize(message: &str) -> String {
             }
         })
         .into_owned()
-}
-
-/// Python's `str.splitlines()`, which Sentry trims with: every Unicode line boundary splits,
-/// `\r\n` counts once, and a final boundary adds no empty line.
-fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let Some((at, boundary)) = rest.char_indices().find(|(_, c)| {
-            matches!(
-                c,
-                '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
-            )
-        }) else {
-            return Some(std::mem::take(&mut rest));
-        };
-        let line = &rest[..at];
-        let width = if rest[at..].starts_with("\r\n") {
-            2
-        } else {
-            boundary.len_utf8()
-        };
-        rest = &rest[at + width..];
-        Some(line)
-    })
 }
 
 #[cfg(test)]
