@@ -496,7 +496,7 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
             let pid = project_id(&pool, &project).await?;
             let fired = store::last_fired(&pool, pid).await?;
             for rule in store::list_rules(&pool, pid).await? {
-                let last = fired.iter().find(|(id, _)| *id == rule.id).map(|(_, at)| *at);
+                let last = fired.get(&rule.id).copied();
                 println!("{}", crate::notify::rule_json::to_json(&rule, last));
             }
         }

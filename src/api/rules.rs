@@ -36,7 +36,7 @@ fn rule_id(req: &HttpRequest) -> Result<i64, ApiError> {
 
 async fn shaped(state: &ApiState, project: &Project, rule: &AlertRule) -> Result<Value, ApiError> {
     let fired = store::last_fired(&state.pool, project.id).await?;
-    let last = fired.iter().find(|(id, _)| *id == rule.id).map(|(_, at)| *at);
+    let last = fired.get(&rule.id).copied();
     Ok(to_json(rule, last))
 }
 
@@ -47,7 +47,7 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(
         rules
             .iter()
-            .map(|r| to_json(r, fired.iter().find(|(id, _)| *id == r.id).map(|(_, at)| *at)))
+            .map(|r| to_json(r, fired.get(&r.id).copied()))
             .collect::<Vec<_>>(),
     ))
 }

@@ -315,7 +315,7 @@ pub async fn alert_history(pool: &Pool, project_id: i64, limit: i64) -> Result<V
 }
 
 /// When each rule of the project last fired (for any issue), for the rules list.
-pub async fn last_fired(pool: &Pool, project_id: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+pub async fn last_fired(pool: &Pool, project_id: i64) -> Result<std::collections::HashMap<i64, f64>, StoreError> {
     on!(pool, |c| {
         let rows = sqlx::query(
             "SELECT f.rule_id, MAX(f.fired_at) FROM alert_rule_fires f JOIN alert_rules r ON r.id = f.rule_id \

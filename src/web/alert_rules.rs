@@ -96,7 +96,7 @@ pub async fn rows(state: &WebState, project_id: i64, channels: &[Channel]) -> Re
     Ok(store::list_rules(&state.pool, project_id)
         .await?
         .iter()
-        .map(|r| row(r, channels, fired.iter().find(|(id, _)| *id == r.id).map(|(_, at)| *at)))
+        .map(|r| row(r, channels, fired.get(&r.id).copied()))
         .collect())
 }
 

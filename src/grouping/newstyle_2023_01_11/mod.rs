@@ -188,7 +188,7 @@ fn stacktrace_variants(st: &Stacktrace, platform: &str) -> Variants {
 
 /// A thread's stack trace when exactly one thread has one (or exactly one crashed thread, or
 /// exactly one current thread does).
-fn single_thread_stacktrace(event: &Event) -> Option<Stacktrace> {
+pub(super) fn single_thread_stacktrace(event: &Event) -> Option<Stacktrace> {
     let threads = event.threads.as_ref()?;
     let with_stack: Vec<&Value> = threads
         .values

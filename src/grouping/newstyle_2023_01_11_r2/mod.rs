@@ -24,6 +24,8 @@ pub use component::{Component, Part};
 // Client fingerprints are the first implementation's, unchanged (copy the module here before
 // changing it for this config).
 use super::newstyle_2023_01_11::fingerprint;
+// Which thread's stack trace counts is the first config's too.
+use super::newstyle_2023_01_11::single_thread_stacktrace;
 use crate::event::{Event, Exception, Stacktrace};
 use crate::grouping::ProjectRules;
 use crate::grouping::enhancer::{ExceptionFacts, Rule, RuleSet};
@@ -385,29 +387,6 @@ fn stacktrace_variants(rules: &RuleSet, st: &Stacktrace, platform: &str, id: &'s
         app: wrap(app),
         system: wrap(system),
     }
-}
-
-/// A thread's stack trace when exactly one thread has one (or exactly one crashed thread, or
-/// exactly one current thread does).
-fn single_thread_stacktrace(event: &Event) -> Option<Stacktrace> {
-    let threads = event.threads.as_ref()?;
-    let with_stack: Vec<&Value> = threads
-        .values
-        .iter()
-        .filter(|t| t.get("stacktrace").is_some())
-        .collect();
-    let pick = |flag: &str| {
-        let flagged: Vec<&&Value> = with_stack
-            .iter()
-            .filter(|t| t.get(flag).and_then(Value::as_bool) == Some(true))
-            .collect();
-        (flagged.len() == 1).then(|| *flagged[0])
-    };
-    let thread = match with_stack.len() {
-        1 => with_stack[0],
-        _ => pick("crashed").or_else(|| pick("current"))?,
-    };
-    serde_json::from_value(thread.get("stacktrace")?.clone()).ok()
 }
 
 /// A template error (Django's, Jinja's: the `template` interface): the template's file name and
