@@ -129,7 +129,8 @@ pub enum AlertsCommand {
         /// The project's slug.
         #[arg(long)]
         project: String,
-        /// Comma-separated recipients.
+        /// Comma-separated recipients, or `members`: everyone with an account (each sees every
+        /// project), as they are when an alert goes out.
         #[arg(long, group = "channel")]
         email: Option<String>,
         /// A Slack incoming-webhook URL (Mattermost and other compatible services work too).

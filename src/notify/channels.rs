@@ -12,14 +12,26 @@ pub struct ChannelSpec {
     pub secret: Option<String>,
 }
 
-/// `kind` is `email` (target: comma-separated addresses), `slack` or `webhook` (target: URL).
+/// An email channel's target that means "the members of the project": every user, since each
+/// sees every project. Read when a message goes out, so people who join later get it too.
+pub const MEMBERS: &str = "members";
+
+/// `kind` is `email` (target: comma-separated addresses, or [`MEMBERS`]), or a chat service or
+/// `webhook` (target: URL).
 pub fn parse(kind: &str, target: &str, secret: Option<String>) -> Result<ChannelSpec, String> {
     let target = target.trim();
     match kind {
+        "email" if target.eq_ignore_ascii_case(MEMBERS) => Ok(ChannelSpec {
+            kind: "email",
+            target: MEMBERS.into(),
+            secret: None,
+        }),
         "email" => {
             let list: Vec<&str> = target.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
             if list.is_empty() || list.iter().any(|a| !a.contains('@') || a.contains(char::is_whitespace)) {
-                return Err("email channels need comma-separated email addresses".into());
+                return Err(format!(
+                    "email channels need comma-separated email addresses, or {MEMBERS:?} for everyone with an account"
+                ));
             }
             Ok(ChannelSpec {
                 kind: "email",

@@ -86,7 +86,7 @@ async fn run(pool: Pool, admin: Pool, settings: NotifySettings, metrics: crate::
         match store::claim_due(&admin, unix_now(), CLAIM_LEASE_SECS, 20).await {
             Ok(items) => {
                 for item in items {
-                    let attempt = deliver(&item, &settings, &http, mailer.as_ref()).await;
+                    let attempt = deliver(&item, &pool, &settings, &http, mailer.as_ref()).await;
                     let result = match &attempt {
                         Attempt::Delivered => "sent",
                         Attempt::Retry(_) => "retry",
@@ -110,16 +110,30 @@ async fn run(pool: Pool, admin: Pool, settings: NotifySettings, metrics: crate::
 
 async fn deliver(
     item: &DueItem,
+    pool: &Pool,
     settings: &NotifySettings,
     http: &reqwest::Client,
     mailer: Option<&email::Mailer>,
 ) -> Attempt {
     let msg = Message::build(item, &settings.public_url);
     match item.kind.as_str() {
-        "email" => match mailer {
-            Some(m) => m.send(&item.target, &msg).await,
-            None => Attempt::Fail("no SMTP server is configured (set --smtp-host)".into()),
-        },
+        "email" => {
+            let Some(mailer) = mailer else {
+                return Attempt::Fail("no SMTP server is configured (set --smtp-host)".into());
+            };
+            let recipients = if item.target == channels::MEMBERS {
+                match store::all_users(pool).await {
+                    Ok(users) if users.is_empty() => {
+                        return Attempt::Fail("the project has no members: nobody has an account yet".into());
+                    }
+                    Ok(users) => users.into_iter().map(|(_, email)| email).collect::<Vec<_>>().join(","),
+                    Err(e) => return Attempt::Retry(format!("cannot read the project's members: {e}")),
+                }
+            } else {
+                item.target.clone()
+            };
+            mailer.send(&recipients, &msg).await
+        }
         "slack" | "webhook" | "discord" | "teams" | "mattermost" | "rocketchat" | "googlechat" | "ntfy" => {
             if let Err(why) = guard::check(&item.target, settings.allow_private_webhooks).await {
                 return Attempt::Fail(why);

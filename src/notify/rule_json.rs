@@ -31,6 +31,7 @@ const LEVEL: &str = "sentry.rules.filters.level.LevelFilter";
 const TAG: &str = "sentry.rules.filters.tagged_event.TaggedEventFilter";
 const ASSIGNED: &str = "sentry.rules.filters.assigned_to.AssignedToFilter";
 const RELEASE: &str = "tocsin.rules.filters.release.ReleaseFilter";
+const LATEST: &str = "sentry.rules.filters.latest_release.LatestReleaseFilter";
 const NOTIFY: &str = "tocsin.rules.actions.NotifyChannelAction";
 
 /// Sentry's numbers for levels (Python logging's).
@@ -73,6 +74,9 @@ pub fn to_json(rule: &AlertRule, last_fired: Option<f64>) -> Value {
     );
     if let Some(pattern) = &s.release {
         filters.push(json!({"id": RELEASE, "value": pattern}));
+    }
+    if s.latest_release {
+        filters.push(json!({ "id": LATEST }));
     }
     if let Some(assigned) = s.assigned {
         filters.push(json!({"id": ASSIGNED, "targetType": if assigned { "Member" } else { "Unassigned" }}));
@@ -186,6 +190,7 @@ pub fn from_json(body: &Value, channels: &[i64]) -> Result<RuleSpec, String> {
         }
     }
     let (mut min_level, mut tags, mut release, mut assigned) = (None, Vec::new(), None, None);
+    let mut latest_release = false;
     for f in list_of(body, "filters")? {
         match text_of(f, "id", "a filter")? {
             LEVEL => {
@@ -217,11 +222,13 @@ pub fn from_json(body: &Value, channels: &[i64]) -> Result<RuleSpec, String> {
             }
             // The event's release matches a pattern (`*` for any run of characters).
             RELEASE => release = Some(text_of(f, "value", "a release filter")?.to_string()),
+            // The event's release is the project's latest.
+            LATEST => latest_release = true,
             // Sentry's filter names a member or team; here any assignee is "assigned".
             ASSIGNED => assigned = Some(text_of(f, "targetType", "an assignee filter")? != "Unassigned"),
             other => {
                 return Err(bad(format!(
-                    "filter {other:?} is not supported: use {LEVEL}, {TAG}, {RELEASE} or {ASSIGNED}"
+                    "filter {other:?} is not supported: use {LEVEL}, {TAG}, {RELEASE}, {LATEST} or {ASSIGNED}"
                 )));
             }
         }
@@ -278,6 +285,7 @@ pub fn from_json(body: &Value, channels: &[i64]) -> Result<RuleSpec, String> {
         min_level,
         tags,
         release,
+        latest_release,
         assigned,
         interval_minutes,
         channels: targets,

@@ -52,6 +52,8 @@ pub struct RuleSpec {
     pub tags: Vec<TagFilter>,
     /// The event's release matches this pattern (`*`: any run of characters).
     pub release: Option<String>,
+    /// The event's release is the project's latest (in the releases page's order).
+    pub latest_release: bool,
     /// The issue is assigned (`true`) or unassigned (`false`).
     pub assigned: Option<bool>,
     /// At most once per issue in this many minutes; 0: every time.
@@ -70,6 +72,9 @@ pub struct AlertFacts<'a> {
     /// Whether the issue has an assignee; read only when a rule asks ([`RuleSpec::admits`]
     /// takes `None` as "unknown", which no assignee filter admits).
     pub assigned: Option<bool>,
+    /// Whether the event's release is the project's latest; read only when a rule asks, as
+    /// `assigned` is.
+    pub release_is_latest: Option<bool>,
 }
 
 impl RuleSpec {
@@ -101,12 +106,18 @@ impl RuleSpec {
             .as_deref()
             .is_none_or(|pattern| facts.release.is_some_and(|r| wildcard(pattern, r)));
         let assigned = self.assigned.is_none_or(|want| facts.assigned == Some(want));
-        environment && level && tags && release && assigned
+        let latest = !self.latest_release || facts.release_is_latest == Some(true);
+        environment && level && tags && release && assigned && latest
     }
 
     /// Whether a rule with this spec reads the issue's assignee.
     pub fn needs_assignee(&self) -> bool {
         self.assigned.is_some()
+    }
+
+    /// Whether a rule with this spec reads the project's latest release.
+    pub fn needs_latest_release(&self) -> bool {
+        self.latest_release
     }
 
     /// Checks what a person wrote; the error says what is wrong.
@@ -205,6 +216,7 @@ mod tests {
             users: None,
             release: None,
             assigned: None,
+            latest_release: false,
             environments: vec!["production".into()],
             min_level: Some(Level::Error),
             tags: vec![
@@ -238,6 +250,7 @@ mod tests {
             tags,
             release: None,
             assigned: None,
+            release_is_latest: None,
         };
         assert!(r.admits(&facts(Some("production"), "error", &acme)));
         assert!(r.admits(&facts(Some("production"), "fatal", &acme)));
@@ -283,12 +296,30 @@ mod tests {
             tags: &[],
             release,
             assigned,
+            release_is_latest: None,
         };
         assert!(r.admits(&facts(Some("shop@2.4.1"), Some(false))));
         assert!(!r.admits(&facts(Some("shop@1.9"), Some(false))), "another release");
         assert!(!r.admits(&facts(None, Some(false))), "no release");
         assert!(!r.admits(&facts(Some("shop@2.0"), Some(true))), "assigned");
         assert!(!r.admits(&facts(Some("shop@2.0"), None)), "assignee unknown");
+        let latest = RuleSpec {
+            release: None,
+            assigned: None,
+            latest_release: true,
+            ..r.clone()
+        };
+        let facts = |release_is_latest| AlertFacts {
+            environment: None,
+            level: "error",
+            tags: &[],
+            release: Some("shop@2.4.1"),
+            assigned: None,
+            release_is_latest,
+        };
+        assert!(latest.admits(&facts(Some(true))));
+        assert!(!latest.admits(&facts(Some(false))), "an older release");
+        assert!(!latest.admits(&facts(None)), "not known");
         for (pattern, text, hit) in [
             ("*", "anything", true),
             ("1.*.3", "1.22.3", true),

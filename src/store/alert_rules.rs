@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::pool::{Conn, on};
 use super::{Pool, StoreError, Triggers};
 use crate::event::Level;
-use crate::notify::rules::{RuleSpec, TagFilter, Threshold};
+use crate::notify::rules::{AlertFacts, RuleSpec, TagFilter, Threshold};
 
 /// A stored rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,26 +17,6 @@ pub struct AlertRule {
     pub spec: RuleSpec,
 }
 
-/// A row as read, before its JSON columns are decoded.
-type RawRule = (
-    i64,
-    i64,
-    String,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
 fn threshold(count: Option<i64>, minutes: Option<i64>) -> Option<Threshold> {
     Some(Threshold {
         count: count?,
@@ -44,47 +24,41 @@ fn threshold(count: Option<i64>, minutes: Option<i64>) -> Option<Threshold> {
     })
 }
 
-fn rule_from(raw: RawRule) -> AlertRule {
-    let (
-        id,
-        project_id,
-        name,
-        new,
-        regression,
-        unignored,
-        environments,
-        min_level,
-        tags,
-        interval,
-        fc,
-        fm,
-        uc,
-        um,
-        release,
-        assigned,
-    ) = raw;
-    AlertRule {
-        id,
-        project_id,
-        spec: RuleSpec {
-            name,
-            triggers: Triggers {
-                new: new != 0,
-                regression: regression != 0,
-                unignored: unignored != 0,
+/// A rule from a row of [`RULE_COLUMNS`] (a macro: the row is SQLite's or PostgreSQL's); its
+/// channels are read apart.
+macro_rules! rule_from_row {
+    ($r:expr) => {{
+        let r = $r;
+        AlertRule {
+            id: r.get(0),
+            project_id: r.get(1),
+            spec: RuleSpec {
+                name: r.get(2),
+                triggers: Triggers {
+                    new: r.get::<i64, _>(3) != 0,
+                    regression: r.get::<i64, _>(4) != 0,
+                    unignored: r.get::<i64, _>(5) != 0,
+                },
+                environments: serde_json::from_str(r.get::<&str, _>(6)).unwrap_or_default(),
+                min_level: r
+                    .get::<Option<String>, _>(7)
+                    .and_then(|l| Level::parse(&serde_json::Value::String(l))),
+                tags: serde_json::from_str::<Vec<TagFilter>>(r.get::<&str, _>(8)).unwrap_or_default(),
+                interval_minutes: r.get(9),
+                frequency: threshold(r.get(10), r.get(11)),
+                users: threshold(r.get(12), r.get(13)),
+                release: r.get(14),
+                assigned: r.get::<Option<String>, _>(15).map(|a| a == "assigned"),
+                latest_release: r.get::<i64, _>(16) != 0,
+                channels: Vec::new(),
             },
-            frequency: threshold(fc, fm),
-            users: threshold(uc, um),
-            release,
-            assigned: assigned.map(|a| a == "assigned"),
-            environments: serde_json::from_str(&environments).unwrap_or_default(),
-            min_level: min_level.and_then(|l| Level::parse(&serde_json::Value::String(l))),
-            tags: serde_json::from_str::<Vec<TagFilter>>(&tags).unwrap_or_default(),
-            interval_minutes: interval,
-            channels: Vec::new(),
-        },
-    }
+        }
+    }};
 }
+
+const RULE_COLUMNS: &str = "id, project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
+     tag_filters, interval_minutes, frequency_count, frequency_minutes, users_count, users_minutes, \
+     release_pattern, assigned, latest_release";
 
 /// The rules of a project, oldest first, with their channels.
 pub async fn list_rules(pool: &Pool, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
@@ -97,17 +71,14 @@ pub async fn list_rules(pool: &Pool, project_id: i64) -> Result<Vec<AlertRule>, 
 /// [`list_rules`] on any connection: the writer reads rules inside its transaction.
 pub(super) async fn rules_on(conn: &mut Conn<'_>, project_id: i64) -> Result<Vec<AlertRule>, StoreError> {
     let (mut rules, links): (Vec<AlertRule>, Vec<(i64, i64)>) = on!(conn, |c| {
-        let rules = sqlx::query_as::<_, RawRule>(
-            "SELECT id, project_id, name, on_new, on_regression, on_unignored, environments, min_level, \
-             tag_filters, interval_minutes, frequency_count, frequency_minutes, users_count, users_minutes, \
-             release_pattern, assigned FROM alert_rules WHERE project_id = $1 ORDER BY id",
-        )
-        .bind(project_id)
-        .fetch_all(&mut *c)
-        .await?
-        .into_iter()
-        .map(rule_from)
-        .collect();
+        let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 ORDER BY id");
+        let rules = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .map(|r| rule_from_row!(r))
+            .collect();
         let links = sqlx::query(
             "SELECT l.rule_id, l.channel_id FROM alert_rule_channels l JOIN alert_rules r ON r.id = l.rule_id \
              WHERE r.project_id = $1 ORDER BY l.channel_id",
@@ -141,8 +112,8 @@ macro_rules! write_definition {
         let changed = sqlx::query(
             "UPDATE alert_rules SET name = $1, on_new = $2, on_regression = $3, on_unignored = $4, environments = $5, \
              min_level = $6, tag_filters = $7, interval_minutes = $8, frequency_count = $9, frequency_minutes = $10, \
-             users_count = $11, users_minutes = $12, release_pattern = $13, assigned = $14 \
-             WHERE id = $15 AND project_id = $16",
+             users_count = $11, users_minutes = $12, release_pattern = $13, assigned = $14, \
+             latest_release = $15 WHERE id = $16 AND project_id = $17",
         )
         .bind(spec.name.trim())
         .bind(i64::from(spec.triggers.new))
@@ -158,6 +129,7 @@ macro_rules! write_definition {
         .bind(spec.users.map(|t| t.minutes))
         .bind(spec.release.as_deref())
         .bind(spec.assigned.map(|a| if a { "assigned" } else { "unassigned" }))
+        .bind(i64::from(spec.latest_release))
         .bind($id)
         .bind($project_id)
         .execute(&mut *$tx)
@@ -249,8 +221,36 @@ pub(super) async fn claim_fire(
     })
 }
 
+/// Reads what the filters of `rules` need beyond the event itself: the issue's assignee, and
+/// whether the event's release is the project's latest. Only when one of them asks: most rules
+/// need neither, and the writer's transaction should not pay for them.
+pub(super) async fn complete_facts<'r>(
+    conn: &mut Conn<'_>,
+    rules: impl Iterator<Item = &'r AlertRule> + Clone,
+    project_id: i64,
+    issue_id: i64,
+    facts: &mut AlertFacts<'_>,
+    now: f64,
+) -> Result<(), StoreError> {
+    if facts.assigned.is_none() && rules.clone().any(|r| r.spec.needs_assignee()) {
+        facts.assigned = Some(is_assigned(conn, issue_id).await?);
+    }
+    if facts.release_is_latest.is_none() && rules.clone().any(|r| r.spec.needs_latest_release()) {
+        facts.release_is_latest = Some(match facts.release {
+            Some(release) => {
+                super::releases::latest_release_on(conn, project_id, Some(release), now)
+                    .await?
+                    .as_deref()
+                    == Some(release)
+            }
+            None => false,
+        });
+    }
+    Ok(())
+}
+
 /// Whether the issue has an assignee (for rules that filter on it).
-pub(super) async fn is_assigned(conn: &mut Conn<'_>, issue_id: i64) -> Result<bool, StoreError> {
+async fn is_assigned(conn: &mut Conn<'_>, issue_id: i64) -> Result<bool, StoreError> {
     on!(conn, |c| {
         Ok(sqlx::query("SELECT assignee_id IS NOT NULL FROM issues WHERE id = $1")
             .bind(issue_id)

@@ -224,6 +224,7 @@ async fn enqueue_notifications(
             tags: &row.tags,
             release: row.release.as_deref(),
             assigned: None,
+            release_is_latest: None,
         };
         outbox::enqueue(conn, row.project_id, issue_id, trigger, &facts, &payload, now, guard).await?;
     }

@@ -62,10 +62,10 @@ pub(super) async fn record_and_alert(
                 tags: &latest.tags,
                 release: latest.release.as_deref(),
                 assigned: None,
+                release_is_latest: None,
             };
-            if rules.iter().any(|r| r.spec.needs_assignee()) {
-                facts.assigned = Some(super::alert_rules::is_assigned(conn, issue_id).await?);
-            }
+            super::alert_rules::complete_facts(conn, rules.iter(), project, issue_id, &mut facts, delta.max_timestamp)
+                .await?;
             let end = minute(delta.max_timestamp);
             // The issue's minutes in the longest window, read once for every rule.
             let minutes = minutes_since(conn, issue_id, end - longest, end).await?;

@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rule release and assignee",
         include_str!("../../migrations/0021_rule_release_assignee.sql"),
     ),
+    (
+        22,
+        "rule latest release",
+        include_str!("../../migrations/0022_rule_latest_release.sql"),
+    ),
 ];
 
 /// PostgreSQL came when SQLite was at version 9, so its first migration is the whole schema
@@ -145,6 +150,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "rule release and assignee",
         include_str!("../../migrations/postgres/0021_rule_release_assignee.sql"),
+    ),
+    (
+        22,
+        "rule latest release",
+        include_str!("../../migrations/postgres/0022_rule_latest_release.sql"),
     ),
 ];
 

@@ -182,9 +182,8 @@ pub async fn enqueue(
 ) -> Result<(), StoreError> {
     let rules = super::alert_rules::rules_on(conn, project_id).await?;
     let mut facts = *facts;
-    if rules.iter().any(|r| r.spec.hears(trigger) && r.spec.needs_assignee()) {
-        facts.assigned = Some(super::alert_rules::is_assigned(conn, issue_id).await?);
-    }
+    let hearing = rules.iter().filter(|r| r.spec.hears(trigger));
+    super::alert_rules::complete_facts(conn, hearing, project_id, issue_id, &mut facts, now).await?;
     let mut sent_to: Vec<i64> = Vec::new();
     for rule in rules.iter().filter(|r| r.spec.hears(trigger) && r.spec.admits(&facts)) {
         if rule.spec.channels.iter().all(|ch| sent_to.contains(ch)) {

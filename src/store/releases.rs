@@ -125,6 +125,46 @@ pub async fn project_releases(pool: &Pool, project_id: i64) -> Result<Vec<Releas
     Ok(list)
 }
 
+/// The project's latest release in the releases page's order, as the writer sees it inside its
+/// transaction. `event_release` (of the event at hand) counts as first seen at `now` when the
+/// store has not seen it yet: the first event of a new release is of the latest release.
+pub(super) async fn latest_release_on(
+    conn: &mut super::pool::Conn<'_>,
+    project_id: i64,
+    event_release: Option<&str>,
+    now: f64,
+) -> Result<Option<String>, StoreError> {
+    let mut seen: BTreeMap<String, f64> = BTreeMap::new();
+    on!(conn, |c| {
+        // Issue by issue through the (issue_id, key) prefix of the tag values' key.
+        let named = sqlx::query(
+            "SELECT t.value, MIN(t.first_seen) FROM issues i \
+             JOIN issue_tag_values t ON t.issue_id = i.id AND t.key = 'release' WHERE i.project_id = $1 GROUP BY t.value",
+        )
+        .bind(project_id)
+        .fetch_all(&mut *c)
+        .await?;
+        for r in &named {
+            seen.insert(r.get(0), r.get(1));
+        }
+        // A release made through the API is dated by its making, as on the releases page.
+        let made = sqlx::query("SELECT version, date_created FROM releases WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_all(&mut *c)
+            .await?;
+        for r in &made {
+            seen.insert(r.get(0), r.get(1));
+        }
+        Ok::<(), StoreError>(())
+    })?;
+    if let Some(release) = event_release {
+        seen.entry(release.to_string()).or_insert(now);
+    }
+    let mut list: Vec<(String, f64)> = seen.into_iter().collect();
+    order_releases(&mut list, |r| r.0.as_str(), |r| r.1);
+    Ok(list.pop().map(|(version, _)| version))
+}
+
 /// Makes the release (or keeps it, when it exists), then applies `change`; `true` when it was
 /// new.
 pub async fn upsert_release(

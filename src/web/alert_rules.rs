@@ -3,13 +3,17 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::alerts::{project, render};
-use super::error::see_other;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use super::alerts::{project, render, render_with_form};
+use super::error::{page_with_status, see_other};
 use super::form::Form;
-use super::{Viewer, WebError, WebState};
-use crate::event::{Level, unix_now};
-use crate::notify::rules::{RuleSpec, TagFilter, Threshold};
-use crate::store::{self, AlertRule, Channel, Triggers};
+use super::rule_form::{RuleForm, spec_of};
+use super::{Chrome, Viewer, WebError, WebState};
+use crate::event::unix_now;
+use crate::project::Project;
+use crate::store::{self, AlertRule, Channel};
 
 /// A rule as the page lists it.
 pub struct RuleRow {
@@ -51,6 +55,9 @@ fn row(rule: &AlertRule, channels: &[Channel], last_fired: Option<f64>) -> RuleR
     }
     if let Some(pattern) = &s.release {
         filters.push(format!("release matches {pattern}"));
+    }
+    if s.latest_release {
+        filters.push("the release is the latest".to_string());
     }
     if let Some(assigned) = s.assigned {
         filters.push(
@@ -100,28 +107,6 @@ pub async fn rows(state: &WebState, project_id: i64, channels: &[Channel]) -> Re
         .collect())
 }
 
-/// `customer=acme, canary!=yes`: tag filters as typed.
-fn tag_filters(text: &str) -> Result<Vec<TagFilter>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let (key, value, equals) = match t.split_once("!=") {
-                Some((k, v)) => (k, v, false),
-                None => match t.split_once('=') {
-                    Some((k, v)) => (k, v, true),
-                    None => return Err(format!("tag filter {t:?}: write key=value or key!=value")),
-                },
-            };
-            Ok(TagFilter {
-                key: key.trim().to_string(),
-                equals,
-                value: value.trim().to_string(),
-            })
-        })
-        .collect()
-}
-
 /// A form field's value (the first of that name), empty when absent.
 fn field<'f>(fields: &'f [(String, String)], name: &str) -> &'f str {
     fields
@@ -129,65 +114,6 @@ fn field<'f>(fields: &'f [(String, String)], name: &str) -> &'f str {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
-}
-
-/// The rule the form describes; repeated `channel` fields are its channels.
-fn spec_of(fields: &[(String, String)], channels: &[Channel]) -> Result<RuleSpec, String> {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let level = match get("min_level").unwrap_or("").trim() {
-        "" => None,
-        l => Some(Level::parse(&serde_json::Value::String(l.to_string())).ok_or(format!("{l:?} is not a level"))?),
-    };
-    let interval = get("interval").unwrap_or("30").trim();
-    // "More than [count] in [minutes] minutes", both blank when unused.
-    let threshold = |count: &str, minutes: &str| -> Result<Option<Threshold>, String> {
-        let (c, m) = (get(count).unwrap_or("").trim(), get(minutes).unwrap_or("").trim());
-        if c.is_empty() && m.is_empty() {
-            return Ok(None);
-        }
-        match (c.parse(), m.parse()) {
-            (Ok(count), Ok(minutes)) => Ok(Some(Threshold { count, minutes })),
-            _ => Err(format!(
-                "a frequency condition needs two whole numbers, got {c:?} and {m:?}"
-            )),
-        }
-    };
-    let spec = RuleSpec {
-        name: get("name").unwrap_or("").trim().to_string(),
-        triggers: Triggers {
-            new: get("when_new").is_some(),
-            regression: get("when_regression").is_some(),
-            unignored: get("when_unignored").is_some(),
-        },
-        frequency: threshold("frequency_count", "frequency_minutes")?,
-        users: threshold("users_count", "users_minutes")?,
-        environments: get("environments")
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(str::to_string)
-            .collect(),
-        min_level: level,
-        tags: tag_filters(get("tags").unwrap_or(""))?,
-        release: Some(get("release").unwrap_or("").trim().to_string()).filter(|r| !r.is_empty()),
-        assigned: match get("assigned").unwrap_or("") {
-            "assigned" => Some(true),
-            "unassigned" => Some(false),
-            _ => None,
-        },
-        interval_minutes: interval
-            .parse()
-            .map_err(|_| format!("the interval {interval:?} is not a whole number of minutes"))?,
-        channels: fields
-            .iter()
-            .filter(|(n, _)| n == "channel")
-            .filter_map(|(_, v)| v.parse::<i64>().ok())
-            .filter(|id| channels.iter().any(|c| c.id == *id))
-            .collect(),
-    };
-    spec.validate()?;
-    Ok(spec)
 }
 
 /// `POST /projects/{slug}/alerts/rules`: add a rule.
@@ -205,7 +131,84 @@ pub async fn add(
             store::create_rule(&state.admin, project.id, &spec, unix_now()).await?;
             Ok(see_other(&format!("/projects/{}/alerts/#rules", project.slug)))
         }
-        Err(problem) => render(&viewer, &state, project, None, Some(problem)).await,
+        Err(problem) => render_with_form(&viewer, &state, project, None, Some(problem), Some(&form)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "rule_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    project: Project,
+    form: RuleForm,
+    error: Option<String>,
+}
+
+/// The project, its channels and its rule `id` (a 404 when it has no such rule).
+async fn rule_of(state: &WebState, slug: &str, id: i64) -> Result<(Project, Vec<Channel>, AlertRule), WebError> {
+    let project = project(state, slug).await?;
+    let channels = store::list_channels(&state.pool, Some(project.id)).await?;
+    let rule = store::rule_by_id(&state.pool, project.id, id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("Project {slug:?} has no rule {id}.")))?;
+    Ok((project, channels, rule))
+}
+
+fn edit_page(
+    viewer: &Viewer,
+    project: Project,
+    form: RuleForm,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page_with_status(
+        &EditPage {
+            chrome: Chrome::for_viewer(&format!("Edit rule of {}", project.slug), viewer),
+            project,
+            form,
+            error,
+        },
+        status,
+    )
+}
+
+/// `GET /projects/{slug}/alerts/rules/{id}/edit`: the rule in the form that adds one, filled in.
+pub async fn edit(
+    viewer: Viewer,
+    path: web::Path<(String, i64)>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    let (slug, id) = path.into_inner();
+    let (project, channels, rule) = rule_of(&state, &slug, id).await?;
+    let form = RuleForm::editing(&format!("/projects/{slug}/alerts/"), id, &rule.spec, &channels);
+    edit_page(&viewer, project, form, None)
+}
+
+/// `POST /projects/{slug}/alerts/rules/{id}`: replace the rule with what the form says. When it
+/// last fired for each issue is kept, so saving it does not make it fire again at once.
+pub async fn update(
+    viewer: Viewer,
+    path: web::Path<(String, i64)>,
+    form: Form<Vec<(String, String)>>,
+    state: web::Data<WebState>,
+) -> Result<HttpResponse, WebError> {
+    viewer.check_csrf(field(&form, "csrf"))?;
+    let (slug, id) = path.into_inner();
+    let (project, channels, rule) = rule_of(&state, &slug, id).await?;
+    match spec_of(&form, &channels) {
+        Ok(spec) => {
+            store::update_rule(&state.admin, project.id, id, &spec).await?;
+            Ok(see_other(&format!("/projects/{slug}/alerts/#rules")))
+        }
+        Err(problem) => {
+            let form =
+                RuleForm::editing(&format!("/projects/{slug}/alerts/"), id, &rule.spec, &channels).with_typed(&form);
+            edit_page(&viewer, project, form, Some(problem))
+        }
     }
 }
 
@@ -244,18 +247,4 @@ pub async fn remove(
         return Err(WebError::NotFound(format!("Project {slug:?} has no rule {id}.")));
     }
     Ok(see_other(&format!("/projects/{slug}/alerts/#rules")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_filters_are_typed_as_equals_or_not_equals_pairs() {
-        let got = tag_filters(" customer=acme, canary != yes ,").unwrap();
-        assert_eq!(got.len(), 2);
-        assert!(got[0].equals && got[0].key == "customer" && got[0].value == "acme");
-        assert!(!got[1].equals && got[1].key == "canary" && got[1].value == "yes");
-        assert!(tag_filters("customer").is_err());
-    }
 }

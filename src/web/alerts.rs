@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::error::{page, see_other};
+use super::rule_form::RuleForm;
 use super::{Chrome, Viewer, WebError, WebState};
 use crate::event::unix_now;
 use crate::notify::channels;
@@ -20,6 +21,8 @@ struct AlertsPage {
     project: Project,
     channels: Vec<Channel>,
     rules: Vec<super::alert_rules::RuleRow>,
+    /// The form that adds a rule: blank, or what was typed when it was refused.
+    form: RuleForm,
     /// The latest notifications: (when, rule, trigger, issue id, channel, outcome).
     history: Vec<(String, String, String, Option<i64>, String, String)>,
     notice: Option<String>,
@@ -42,8 +45,24 @@ pub(super) async fn render(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
+    render_with_form(viewer, state, project, notice, error, None).await
+}
+
+/// [`render`], with the rule form showing what was typed (`fields`) when a rule was refused.
+pub(super) async fn render_with_form(
+    viewer: &Viewer,
+    state: &WebState,
+    project: Project,
+    notice: Option<String>,
+    error: Option<String>,
+    fields: Option<&[(String, String)]>,
+) -> Result<HttpResponse, WebError> {
     let bad = error.is_some();
     let channels = store::list_channels(&state.pool, Some(project.id)).await?;
+    let mut form = RuleForm::blank(&format!("/projects/{}/alerts/", project.slug), &channels);
+    if let Some(fields) = fields {
+        form = form.with_typed(fields);
+    }
     let rules = super::alert_rules::rows(state, project.id, &channels).await?;
     let history = store::alert_history(&state.pool, project.id, HISTORY)
         .await?
@@ -67,6 +86,7 @@ pub(super) async fn render(
         chrome: Chrome::for_viewer(&format!("Alerts of {}", project.slug), viewer),
         channels,
         rules,
+        form,
         history,
         project,
         notice,

@@ -21,6 +21,7 @@ mod mute;
 mod password;
 mod projects;
 mod releases;
+mod rule_form;
 mod session;
 mod sourcemaps;
 mod tags;
@@ -125,6 +126,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{slug}/alerts", web::post().to(alerts::add))
         .route("/projects/{slug}/alerts/test", web::post().to(alerts::test))
         .route("/projects/{slug}/alerts/rules", web::post().to(alert_rules::add))
+        .route(
+            "/projects/{slug}/alerts/rules/{id}/edit",
+            web::get().to(alert_rules::edit),
+        )
+        .route(
+            "/projects/{slug}/alerts/rules/{id}",
+            web::post().to(alert_rules::update),
+        )
         .route(
             "/projects/{slug}/alerts/rules/{id}/delete",
             web::post().to(alert_rules::remove),

@@ -623,3 +623,178 @@ async fn release_pattern_and_assignee_filters_pick_the_regressions_that_alert() 
         "{filters}"
     );
 }
+
+#[tokio::test]
+async fn a_latest_release_rule_alerts_for_new_issues_of_the_newest_release_only() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    add_rule(
+        &app,
+        json!({"name": "Latest release", "conditions": [{"id": NEW}], "frequency": 0,
+               "filters": [{"id": "sentry.rules.filters.latest_release.LatestReleaseFilter"}],
+               "actions": [{"channel": channel}]}),
+    )
+    .await;
+    let in_release = |name: &str, version: Option<&str>| {
+        let mut e = bug(name, "production");
+        if let Some(v) = version {
+            e["release"] = json!(v);
+        }
+        e
+    };
+    app.send(&in_release("a", Some("shop@1.0.0"))).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "new"),
+        1,
+        "the only release is the latest"
+    );
+    app.send(&in_release("b", Some("shop@2.0.0"))).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "new"),
+        2,
+        "a newer release's first event"
+    );
+    app.send(&in_release("c", Some("shop@1.0.0"))).await;
+    app.send(&in_release("d", None)).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "new"),
+        2,
+        "an older release, and none"
+    );
+    // A release made through the API (sentry-cli before a deploy) is the latest from then on.
+    let (status, body) = app
+        .api_post(
+            "/api/0/organizations/default/releases/",
+            &json!({"version": "shop@3.0.0", "projects": ["default"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.send(&in_release("e", Some("shop@2.0.0"))).await;
+    assert_eq!(
+        fired(&queued(&app, &channel).await, "new"),
+        2,
+        "2.0.0 is no longer the latest"
+    );
+    app.send(&in_release("f", Some("shop@3.0.0"))).await;
+    assert_eq!(fired(&queued(&app, &channel).await, "new"), 3);
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert!(
+        rules[0]["filters"].to_string().contains("LatestReleaseFilter"),
+        "{rules}"
+    );
+}
+
+#[tokio::test]
+async fn an_email_channel_for_the_projects_members_mails_everyone_with_an_account_when_it_fires() {
+    let sink = crate::receivers::SmtpSink::start();
+    let port = sink.port.to_string();
+    let app = spawn_app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
+    app.create_user("ana@example.org", "a long password");
+    app.create_user("bo@example.org", "a long password");
+    let out = app.cli(&["alerts", "add", "--project", "default", "--email", "members"]);
+    assert!(out.success, "{}", out.stderr);
+    app.send(&bug("first", "production")).await;
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0]["rcpt_tos"], json!(["ana@example.org", "bo@example.org"]));
+
+    // Someone who joins later gets the next alert: members are read when it goes out.
+    app.create_user("cy@example.org", "a long password");
+    app.send(&bug("second", "production")).await;
+    let mails = sink.wait_for(2).await;
+    assert_eq!(
+        mails[1]["rcpt_tos"],
+        json!(["ana@example.org", "bo@example.org", "cy@example.org"])
+    );
+    let (_, _, channels) = app.api_get("/api/0/projects/default/default/alerts/").await;
+    assert_eq!(channels[0]["target"], "members", "{channels}");
+}
+
+#[tokio::test]
+async fn an_admin_edits_a_rule_on_the_alerts_page_and_a_refused_edit_keeps_what_was_typed() {
+    let (app, _receiver, channel) = app_with_channel().await;
+    let rule = add_rule(
+        &app,
+        json!({"name": "Production", "conditions": [{"id": NEW}], "environments": ["production"],
+               "filters": [{"id": "sentry.rules.filters.tagged_event.TaggedEventFilter", "key": "customer", "match": "ne", "value": "test"}],
+               "actions": [{"channel": channel}], "frequency": 45}),
+    )
+    .await;
+    let id = rule["id"].as_str().unwrap();
+    let browser = crate::web::Browser::set_up(&app).await;
+    let list = browser.get("/projects/default/alerts/").await.body;
+    let edit_url = format!("/projects/default/alerts/rules/{id}/edit");
+    assert!(list.contains(&format!(r#"href="{edit_url}""#)), "{list}");
+
+    // The form shows the rule as stored.
+    let form = browser.get(&edit_url).await;
+    assert_eq!(form.status, 200);
+    for shown in [
+        r#"name="name" required placeholder="Production errors" value="Production""#,
+        r#"name="environments" placeholder="production, eu-production (blank: any)" value="production""#,
+        r#"value="customer!=test""#,
+        r#"name="interval" value="45""#,
+        &format!(r#"name="channel" value="{channel}" checked"#),
+        r#"name="when_new" checked"#,
+    ] {
+        assert!(form.body.contains(shown), "{shown} in {}", form.body);
+    }
+    let csrf = crate::web::hidden(&form.body, "csrf");
+    let action = format!("/projects/default/alerts/rules/{id}");
+
+    let refused = browser
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("name", "Staging too"),
+                ("when_new", "on"),
+                ("environments", "staging"),
+                ("channel", &channel),
+                ("interval", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("not a whole number of minutes"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(r#"value="Staging too""#), "{}", refused.body);
+    assert!(refused.body.contains(r#"value="soon""#), "{}", refused.body);
+
+    let saved = browser
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("name", "Staging too"),
+                ("when_new", "on"),
+                ("environments", "production, staging"),
+                ("latest_release", "on"),
+                ("channel", &channel),
+                ("interval", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let (_, _, rules) = app.api_get(RULES).await;
+    assert_eq!(rules.as_array().unwrap().len(), 1, "edited, not added: {rules}");
+    assert_eq!(rules[0]["name"], "Staging too");
+    assert_eq!(rules[0]["environments"], json!(["production", "staging"]));
+    assert_eq!(rules[0]["frequency"], 10);
+    assert_eq!(
+        rules[0]["filters"],
+        json!([{"id": "sentry.rules.filters.latest_release.LatestReleaseFilter"}]),
+        "the tag filter is gone, the latest-release filter is new"
+    );
+    let mut staging = bug("deploy", "staging");
+    staging["release"] = json!("1.0");
+    app.send(&staging).await;
+    assert_eq!(fired(&queued(&app, &channel).await, "new"), 1, "staging alerts now");
+
+    assert_eq!(browser.get("/projects/default/alerts/rules/999/edit").await.status, 404);
+    let stranger = browser
+        .post("/projects/default/alerts/rules/999", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(stranger.status, 404);
+}

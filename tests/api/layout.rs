@@ -98,7 +98,7 @@ async fn overflow(browser: &Browser) -> (i64, Vec<String>) {
 }
 
 /// Every page a signed-in engineer reaches, as (name, path).
-fn pages() -> Vec<(&'static str, String)> {
+fn pages(rule: &str) -> Vec<(&'static str, String)> {
     vec![
         ("issue-list", "/issues/".into()),
         ("project-issues", "/projects/default/issues/".into()),
@@ -116,6 +116,7 @@ fn pages() -> Vec<(&'static str, String)> {
         ("projects", "/projects/".into()),
         ("project", "/projects/default/".into()),
         ("alerts", "/projects/default/alerts/".into()),
+        ("rule-edit", format!("/projects/default/alerts/rules/{rule}/edit")),
         ("tokens", "/settings/tokens/".into()),
         ("not-found", "/issues/999999/".into()),
     ]
@@ -140,12 +141,30 @@ async fn no_page_is_wider_than_a_desktop_or_a_phone_window_even_with_hostile_con
     let (status, body) = crate::sourcemaps::post_release_file(&app, LONG_RELEASE, &long_url, b"var a;", None).await;
     assert_eq!(status, 201, "{body}");
 
+    // A channel with a long URL and a rule that sends to it, on the alerts page and its editor.
+    let (status, channel) = app
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "slack", "target": format!("https://hooks.example.org/{}", "x".repeat(300)), "triggers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let (status, rule) = app
+        .api_post(
+            "/api/0/projects/default/default/rules/",
+            &json!({"name": "n".repeat(200), "environments": [LONG_RELEASE],
+                    "conditions": [{"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"}],
+                    "actions": [{"channel": channel["id"]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let rule = rule["id"].as_str().unwrap().to_string();
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots/layout");
     std::fs::create_dir_all(&shots).unwrap();
     let mut too_wide = Vec::new();
     for width in [1440u32, 390] {
         c.set_window_size(width, 900).await.unwrap();
-        for (name, path) in pages() {
+        for (name, path) in pages(&rule) {
             c.goto(&app.url(&path)).await.unwrap();
             c.wait().for_element(Locator::Css("main")).await.unwrap();
             let (extra, culprits) = overflow(&browser).await;
