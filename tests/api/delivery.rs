@@ -27,7 +27,7 @@ fn add_channel(app: &TestApp, args: &[&str]) {
 }
 
 /// Waits (bounded) until `cond` holds for the outbox rows.
-async fn wait_outbox(
+pub async fn wait_outbox(
     app: &TestApp,
     cond: impl Fn(&[tocsin::store::OutboxRecord]) -> bool,
 ) -> Vec<tocsin::store::OutboxRecord> {
@@ -51,7 +51,7 @@ fn settled(rows: &[tocsin::store::OutboxRecord]) -> bool {
 /// receivers record a request before they acknowledge it; so from here on, what the
 /// receivers hold is everything that was sent, and a second delivery would show in a count.
 /// Callers must have had their events committed (`send` waits for the 200) before calling.
-async fn dispatched(app: &TestApp) -> Vec<tocsin::store::OutboxRecord> {
+pub async fn dispatched(app: &TestApp) -> Vec<tocsin::store::OutboxRecord> {
     wait_outbox(app, settled).await
 }
 
