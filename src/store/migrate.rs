@@ -251,6 +251,44 @@ mod tests {
         .unwrap();
         let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.unwrap();
         assert!(broken.is_empty(), "{} rows refer to nothing", broken.len());
+        // What each trigger queues is what the channels' own triggers sent before: per trigger,
+        // the channels that had it ticked, and again at the next one (no interval).
+        let mut c = pool.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *c).await.unwrap();
+        let facts = crate::notify::rules::AlertFacts {
+            environment: None,
+            level: "error",
+            tags: &[],
+            release: None,
+            assigned: None,
+            release_is_latest: None,
+        };
+        let guard = super::super::FloodGuard {
+            limit: 1000,
+            window_secs: 3600.0,
+        };
+        use super::super::Trigger;
+        for (trigger, name, channels) in [
+            (Trigger::New, "new", vec![4, 4]),
+            (Trigger::Regression, "regression", vec![4, 4, 5, 5]),
+            (Trigger::Unignored, "unignored", vec![4, 4]),
+        ] {
+            for _ in 0..2 {
+                let mut conn = super::super::pool::Conn::from(&mut *c);
+                super::super::outbox::enqueue(&mut conn, 1, 9, trigger, &facts, "{}", 0.0, guard)
+                    .await
+                    .unwrap();
+            }
+            let got: Vec<i64> = sqlx::query("SELECT channel_id FROM outbox WHERE trigger = $1 ORDER BY channel_id")
+                .bind(name)
+                .fetch_all(&mut *c)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(got, channels, "{name}");
+        }
     }
 
     /// A migration file left out of its list would never run (and nothing else would notice:
