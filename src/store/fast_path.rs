@@ -46,7 +46,7 @@ mod frequency {
         interval: i64,
     }
 
-    use super::super::frequency::minute;
+    use super::super::frequency::{BatchCounts, batch_counts, fold_in, minute};
 
     /// Records the batch's events of projects with frequency rules, as the general path does;
     /// `true` when a rule is over its threshold for an issue and has not fired for it within
@@ -83,17 +83,13 @@ mod frequency {
                 .max()
                 .unwrap_or(0);
             for (&issue_id, delta) in deltas.iter().filter(|(_, d)| rows[d.first_index].project_id == project) {
-                record(
-                    db,
-                    rows,
-                    issue_id,
-                    delta,
-                    rules.iter().any(|r| r.users.is_some()),
-                    longest,
-                )?;
                 let end = minute(delta.max_timestamp);
-                // The issue's minutes in the longest window, read once for every rule.
-                let minutes = minutes_since(db, issue_id, end - longest, end)?;
+                let counts = batch_counts(rows, delta, rules.iter().any(|r| r.users.is_some()));
+                // The issue's minutes in the longest window, read once for every rule, before
+                // the batch's are written and then added to them.
+                let mut minutes = minutes_since(db, issue_id, end - longest, end)?;
+                let new_minute = fold_in(&mut minutes, &counts.0, end - longest);
+                record(db, issue_id, &counts, new_minute.then_some(end - longest))?;
                 let events_in =
                     |window: i64| -> i64 { minutes.iter().filter(|(m, _)| *m > end - window).map(|(_, n)| n).sum() };
                 for rule in &rules {
@@ -118,30 +114,28 @@ mod frequency {
         Ok(false)
     }
 
+    /// Upserts the batch's counts; prunes what is at or before `prune_upto`, when given.
     fn record(
         db: &rusqlite::Connection,
-        rows: &[&EventRow],
         issue_id: i64,
-        delta: &IssueDelta,
-        users: bool,
-        longest: i64,
+        (per_minute, per_user): &BatchCounts<'_>,
+        prune_upto: Option<i64>,
     ) -> Result<(), StoreError> {
-        let (per_minute, per_user) = super::super::frequency::batch_counts(rows, delta, users);
         let mut minutes = db.prepare_cached(
             "INSERT INTO issue_minutes (issue_id, minute, events) VALUES (?1, ?2, ?3) \
              ON CONFLICT (issue_id, minute) DO UPDATE SET events = issue_minutes.events + excluded.events",
         )?;
-        for (m, n) in &per_minute {
+        for (m, n) in per_minute {
             minutes.execute(params![issue_id, m, n])?;
         }
         let mut user = db.prepare_cached(
             "INSERT INTO issue_user_minutes (issue_id, user_key, minute) VALUES (?1, ?2, ?3) \
              ON CONFLICT (issue_id, user_key) DO UPDATE SET minute = MAX(issue_user_minutes.minute, excluded.minute)",
         )?;
-        for (u, m) in &per_user {
+        for (u, m) in per_user {
             user.execute(params![issue_id, u, m])?;
         }
-        let upto = minute(delta.max_timestamp) - longest;
+        let Some(upto) = prune_upto else { return Ok(()) };
         db.prepare_cached("DELETE FROM issue_minutes WHERE issue_id = ?1 AND minute <= ?2")?
             .execute(params![issue_id, upto])?;
         db.prepare_cached("DELETE FROM issue_user_minutes WHERE issue_id = ?1 AND minute <= ?2")?

@@ -53,8 +53,16 @@ pub(super) async fn record_and_alert(
             .max()
             .unwrap_or(0);
         for (&issue_id, delta) in deltas.iter().filter(|(_, d)| rows[d.first_index].project_id == project) {
-            record(conn, rows, issue_id, delta, users).await?;
-            prune(conn, issue_id, minute(delta.max_timestamp) - longest).await?;
+            let end = minute(delta.max_timestamp);
+            let counts = batch_counts(rows, delta, users);
+            // The issue's minutes in the longest window, read once for every rule, before the
+            // batch's are written and then added to them.
+            let mut minutes = minutes_since(conn, issue_id, end - longest, end).await?;
+            let new_minute = fold_in(&mut minutes, &counts.0, end - longest);
+            record(conn, issue_id, &counts).await?;
+            if new_minute {
+                prune(conn, issue_id, end - longest).await?;
+            }
             let latest = rows[delta.latest_index];
             let mut facts = AlertFacts {
                 environment: latest.environment.as_deref(),
@@ -66,9 +74,6 @@ pub(super) async fn record_and_alert(
             };
             super::alert_rules::complete_facts(conn, rules.iter(), project, issue_id, &mut facts, delta.max_timestamp)
                 .await?;
-            let end = minute(delta.max_timestamp);
-            // The issue's minutes in the longest window, read once for every rule.
-            let minutes = minutes_since(conn, issue_id, end - longest, end).await?;
             let events_in =
                 |window: i64| -> i64 { minutes.iter().filter(|(m, _)| *m > end - window).map(|(_, n)| n).sum() };
             for rule in rules.iter().filter(|r| r.spec.admits(&facts)) {
@@ -95,14 +100,12 @@ pub(super) async fn record_and_alert(
     Ok(())
 }
 
+/// An issue's events in a batch per minute, and each user's last minute in it.
+pub(super) type BatchCounts<'r> = (BTreeMap<i64, i64>, BTreeMap<&'r str, i64>);
+
 /// The issue's events in the batch per minute, and (when `users`) each user's last minute:
 /// what both paths upsert.
-#[allow(clippy::type_complexity)]
-pub(super) fn batch_counts<'r>(
-    rows: &[&'r EventRow],
-    delta: &IssueDelta,
-    users: bool,
-) -> (BTreeMap<i64, i64>, BTreeMap<&'r str, i64>) {
+pub(super) fn batch_counts<'r>(rows: &[&'r EventRow], delta: &IssueDelta, users: bool) -> BatchCounts<'r> {
     let mut per_minute: BTreeMap<i64, i64> = BTreeMap::new();
     let mut per_user: BTreeMap<&str, i64> = BTreeMap::new();
     for &i in &delta.indices {
@@ -116,17 +119,34 @@ pub(super) fn batch_counts<'r>(
     (per_minute, per_user)
 }
 
+/// Adds the batch's minutes to the issue's (minute, events) rows after `from`, read before the
+/// batch was written. `true` when the batch starts a minute the issue had no row for: the
+/// moment to prune the rows no window reaches any more. Reads look only inside their window,
+/// so pruning only saves room, and once per issue and minute is enough (not once per batch).
+pub(super) fn fold_in(minutes: &mut Vec<(i64, i64)>, per_minute: &BTreeMap<i64, i64>, from: i64) -> bool {
+    let mut new_minute = false;
+    for (&m, &n) in per_minute {
+        match minutes.iter_mut().find(|(x, _)| *x == m) {
+            Some(row) => row.1 += n,
+            None => {
+                new_minute = true;
+                if m > from {
+                    minutes.push((m, n));
+                }
+            }
+        }
+    }
+    new_minute
+}
+
 /// One upsert per minute of the issue's events in the batch, and one per user.
 async fn record(
     conn: &mut Conn<'_>,
-    rows: &[&EventRow],
     issue_id: i64,
-    delta: &IssueDelta,
-    users: bool,
+    (per_minute, per_user): &BatchCounts<'_>,
 ) -> Result<(), StoreError> {
-    let (per_minute, per_user) = batch_counts(rows, delta, users);
     on!(conn, |c, DB| {
-        for (m, n) in &per_minute {
+        for (m, n) in per_minute {
             sqlx::query(
                 "INSERT INTO issue_minutes (issue_id, minute, events) VALUES ($1, $2, $3) \
                  ON CONFLICT (issue_id, minute) DO UPDATE SET events = issue_minutes.events + excluded.events",
@@ -137,7 +157,7 @@ async fn record(
             .execute(&mut *c)
             .await?;
         }
-        for (user, m) in &per_user {
+        for (user, m) in per_user {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO issue_user_minutes (issue_id, user_key, minute) VALUES ($1, $2, $3) \
                  ON CONFLICT (issue_id, user_key) DO UPDATE SET minute = {}(issue_user_minutes.minute, excluded.minute)",
@@ -196,4 +216,24 @@ async fn users_in(conn: &mut Conn<'_>, issue_id: i64, from: i64, to: i64) -> Res
                 .get(0),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_adds_to_the_minutes_read_before_it_and_says_when_it_starts_a_new_one() {
+        let mut minutes = vec![(100, 4), (101, 2)];
+        let batch = BTreeMap::from([(101, 3)]);
+        assert!(!fold_in(&mut minutes, &batch, 90), "minute 101 had a row");
+        assert_eq!(minutes, [(100, 4), (101, 5)]);
+        let batch = BTreeMap::from([(102, 1), (80, 7)]);
+        assert!(fold_in(&mut minutes, &batch, 90), "minute 102 is new");
+        assert_eq!(
+            minutes,
+            [(100, 4), (101, 5), (102, 1)],
+            "minute 80 is out of the window"
+        );
+    }
 }
