@@ -221,10 +221,7 @@ pub async fn test(
 ) -> Result<HttpResponse, WebError> {
     viewer.check_csrf(field(&form, "csrf"))?;
     let (slug, id) = path.into_inner();
-    let project = project(&state, &slug).await?;
-    let rule = store::rule_by_id(&state.pool, project.id, id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("Project {slug:?} has no rule {id}.")))?;
+    let (project, _, rule) = rule_of(&state, &slug, id).await?;
     let n = store::enqueue_test(&state.admin, project.id, Some(rule.id), unix_now()).await?;
     let notice = format!(
         "A test notification of rule “{}” is on its way to {n} channel(s).",
