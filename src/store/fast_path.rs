@@ -212,7 +212,9 @@ impl FastPath {
              PRAGMA wal_autocheckpoint = {};",
             super::checkpointer::WRITER_SAFETY_PAGES
         ))?;
-        conn.set_prepared_statement_cache_capacity(16);
+        // Room for every statement of the fast path (18 with frequency rules) and a margin: an
+        // evicted statement is parsed again in the next batch.
+        conn.set_prepared_statement_cache_capacity(32);
         Ok(FastPath { conn })
     }
 
