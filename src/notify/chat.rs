@@ -88,7 +88,9 @@ fn facts(msg: &Message) -> Vec<(&'static str, String)> {
         ("Level", msg.level.clone()),
         ("Release", msg.release.clone()),
         ("Events", msg.events.clone()),
+        ("Users", msg.users.clone()),
         ("First seen", msg.first_seen.clone()),
+        ("Last seen", msg.last_seen.clone()),
         ("Issue", msg.short_id.clone()),
     ]
     .into_iter()
@@ -262,7 +264,9 @@ mod tests {
             release: "1.2.3".into(),
             level: "error".into(),
             events: "12".into(),
+            users: "3".into(),
             first_seen: "2026-11-27 01:02:03 UTC".into(),
+            last_seen: "2026-11-27 02:03:04 UTC".into(),
             frames: vec!["shop/views.py in pay".into()],
             trigger: "new".into(),
             mute: None,

@@ -19,8 +19,11 @@ pub struct Message {
     pub release: String,
     pub level: String,
     pub events: String,
+    /// Distinct users the issue affected (empty when it has none, and for summaries and tests).
+    pub users: String,
     /// `2026-11-25 01:02:03 UTC`, empty for summaries and tests.
     pub first_seen: String,
+    pub last_seen: String,
     pub frames: Vec<String>,
     pub trigger: String,
     /// For an issue: the page that offers to ignore it (`…/mute?minutes=`), which needs
@@ -71,7 +74,13 @@ impl Message {
             release: text("release"),
             level: text("level"),
             events: item.times_seen.map(|n| n.to_string()).unwrap_or_default(),
-            first_seen: item.first_seen.map(first_seen_text).unwrap_or_default(),
+            users: item
+                .users_seen
+                .filter(|n| *n > 0)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            first_seen: item.first_seen.map(time_text).unwrap_or_default(),
+            last_seen: item.last_seen.map(time_text).unwrap_or_default(),
             frames: p
                 .get("frames")
                 .and_then(Value::as_array)
@@ -84,7 +93,7 @@ impl Message {
     }
 }
 
-fn first_seen_text(secs: f64) -> String {
+fn time_text(secs: f64) -> String {
     let s = crate::event::format_rfc3339(secs);
     let (date, rest) = s.split_once('T').unwrap_or((&s, ""));
     format!("{date} {} UTC", rest.split(['.', 'Z']).next().unwrap_or(rest))

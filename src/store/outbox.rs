@@ -381,6 +381,9 @@ pub struct DueItem {
     pub short_number: Option<i64>,
     pub times_seen: Option<i64>,
     pub first_seen: Option<f64>,
+    /// The issue's counts and times as they are when it is sent (not when it was queued).
+    pub users_seen: Option<i64>,
+    pub last_seen: Option<f64>,
 }
 
 /// Claims up to `limit` pending notifications whose time has come, oldest first, for
@@ -413,7 +416,7 @@ pub async fn claim_due(pool: &Pool, now: f64, lease_secs: f64, limit: i64) -> Re
         }
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(
             "SELECT o.id, o.trigger, o.payload, o.attempts, o.created_at, c.kind, c.target, c.secret, p.slug, \
-                    o.issue_id, i.short_number, i.times_seen, i.first_seen \
+                    o.issue_id, i.short_number, i.times_seen, i.first_seen, i.users_seen, i.last_seen \
                FROM outbox o JOIN alert_channels c ON c.id = o.channel_id JOIN projects p ON p.id = c.project_id \
                LEFT JOIN issues i ON i.id = o.issue_id \
               WHERE o.id IN (",
@@ -440,6 +443,8 @@ pub async fn claim_due(pool: &Pool, now: f64, lease_secs: f64, limit: i64) -> Re
                 short_number: r.get(10),
                 times_seen: r.get(11),
                 first_seen: r.get(12),
+                users_seen: r.get(13),
+                last_seen: r.get(14),
             })
             .collect())
     })

@@ -238,6 +238,8 @@ async fn each_chat_service_gets_its_documented_shape_with_a_hostile_message_made
         assert_eq!(status, 201, "{kind}: {body}");
     }
     let mut event = bug("pay", "production");
+    event["release"] = json!("shop@1.0.0");
+    event["user"] = json!({"id": "u1"});
     event["exception"]["values"][0]["value"] =
         json!("@everyone @here <!channel> <users/all> [win](https://evil.example) **now**");
     app.send(&event).await;
@@ -267,6 +269,10 @@ async fn each_chat_service_gets_its_documented_shape_with_a_hostile_message_made
             );
         }
         assert!(text.contains("/issues/"), "{kind} links to the issue: {text}");
+        // What the on-call person needs: counts and times beside the title.
+        for fact in ["Events", "Users", "First seen", "Last seen", "Environment", "Release"] {
+            assert!(text.contains(fact), "{kind} says nothing of {fact}: {text}");
+        }
     }
     let discord = body_of("/discord");
     assert_eq!(discord["allowed_mentions"], json!({"parse": []}));

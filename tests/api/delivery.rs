@@ -107,6 +107,10 @@ async fn slack_and_a_signed_webhook_get_exactly_one_post_per_new_issue_and_regre
     let body = hook.json();
     assert_eq!(body["trigger"], "new");
     assert_eq!(body["issue"]["shortId"], "DEFAULT-1");
+    assert!(body["issue"]["userCount"].is_i64(), "{body}");
+    for time in ["firstSeen", "lastSeen"] {
+        assert!(body["issue"][time].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+    }
     assert_eq!(body["event"]["frames"], json!(["shop.pay in charge at line 12"]));
 
     assert_eq!(
@@ -237,7 +241,13 @@ async fn a_new_issue_mails_once_and_its_regression_mails_again() {
     assert_eq!(delivered(&rows), 2, "{rows:?}");
     let mails = sink.mails();
     assert_eq!(mails.len(), 2, "the regression mails once");
-    assert!(mails[1]["data"].as_str().unwrap().contains("Regression"));
+    let data = mails[1]["data"].as_str().unwrap();
+    assert!(data.contains("Regression"), "{data}");
+    // The counts and times as they are when it is sent: twelve events by now.
+    assert!(
+        data.contains("Events:      12") && data.contains("Last seen:") && data.contains("First seen:"),
+        "{data}"
+    );
 }
 
 /// Waits until the first notification's delivery has been tried, and asserts that the SMTP
