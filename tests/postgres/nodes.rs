@@ -155,6 +155,49 @@ async fn a_new_issue_seen_on_every_node_sends_one_mail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frequency_rule_crossed_by_events_on_three_nodes_at_once_fires_once() {
+    let a = spawn_app_with(&[]).await;
+    let b = spawn_node_of(&a, &[]).await;
+    let c = spawn_node_of(&a, &[]).await;
+    let (status, channel) = a
+        .api_post(
+            "/api/0/projects/default/default/alerts/",
+            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let (status, rule) = a
+        .api_post(
+            "/api/0/projects/default/default/rules/",
+            &json!({"name": "Bursts", "frequency": 30, "actions": [{"channel": channel["id"]}],
+                    "conditions": [{"id": "sentry.rules.conditions.event_frequency.EventFrequencyCondition",
+                                    "value": 10, "interval": "5m"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    // 30 events of one issue within one minute, ten on each node at the same time: the
+    // counts of every node add up, and only one node may fire the rule for the issue.
+    let base = ((tocsin::event::unix_now() - 600.0) / 60.0).floor() * 60.0;
+    let events = (0..30)
+        .map(|i| {
+            let mut e = event("Burst", &format!("u{i}"));
+            e["timestamp"] = json!(base + f64::from(i));
+            e
+        })
+        .collect();
+    send_spread(&[&a, &b, &c], events).await;
+    let fired: Vec<_> = a
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|r| r.trigger == "frequency")
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let (_, _, issues) = a.api_get("/api/0/projects/default/default/issues/?query=").await;
+    assert_eq!(issues[0]["count"], "30", "{issues}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_project_changed_by_the_cli_takes_effect_on_every_node_within_a_second() {
     let a = spawn_app_with(&[]).await;
     let b = spawn_node_of(&a, &[]).await;
