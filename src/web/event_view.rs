@@ -407,12 +407,13 @@ mod tests {
         let vars = json!({"order": {"name": "'stripe-ish'", "items": ["'a'", 2]}, "n": 3, "empty": {}});
         assert_eq!(
             flatten_vars(&vars),
+            // Keys in sorted order, as Sentry keeps an event's objects (Relay's maps are sorted).
             vec![
-                ("order.name".to_string(), "'stripe-ish'".to_string()),
+                ("empty".to_string(), "{}".to_string()),
+                ("n".into(), "3".into()),
                 ("order.items[0]".into(), "'a'".into()),
                 ("order.items[1]".into(), "2".into()),
-                ("n".into(), "3".into()),
-                ("empty".into(), "{}".into()),
+                ("order.name".into(), "'stripe-ish'".into()),
             ]
         );
         let deep = json!({"a": {"b": {"c": {"d": 1}}}});
