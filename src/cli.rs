@@ -180,6 +180,15 @@ pub enum AlertsCommand {
         #[arg(long)]
         json: String,
     },
+    /// Replace alert rule ID with a rule given as JSON (as `rule-add` takes it). When it last
+    /// fired for each issue is kept.
+    RuleSet {
+        #[arg(long)]
+        project: String,
+        id: i64,
+        #[arg(long)]
+        json: String,
+    },
     /// Remove an alert rule.
     RuleRemove {
         #[arg(long)]
@@ -503,16 +512,17 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         AlertsCommand::RuleAdd { project, json } => {
             let pid = project_id(&pool, &project).await?;
-            let body: serde_json::Value =
-                serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("--json is not JSON: {e}"))?;
-            let channels: Vec<i64> = store::list_channels(&pool, Some(pid))
-                .await?
-                .iter()
-                .map(|c| c.id)
-                .collect();
-            let spec = crate::notify::rule_json::from_json(&body, &channels).map_err(anyhow::Error::msg)?;
+            let spec = rule_of_json(&pool, pid, &json).await?;
             let id = store::create_rule(&pool, pid, &spec, now).await?;
             println!("added rule {id}");
+        }
+        AlertsCommand::RuleSet { project, id, json } => {
+            let pid = project_id(&pool, &project).await?;
+            let spec = rule_of_json(&pool, pid, &json).await?;
+            if !store::update_rule(&pool, pid, id, &spec).await? {
+                anyhow::bail!("project {project:?} has no rule {id}");
+            }
+            println!("replaced rule {id}");
         }
         AlertsCommand::RuleRemove { project, id } => {
             let pid = project_id(&pool, &project).await?;
@@ -523,6 +533,21 @@ async fn alerts(cmd: AlertsCommand, settings: &Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A rule given as JSON on the command line, its channels checked to be the project's.
+async fn rule_of_json(
+    pool: &store::Pool,
+    project_id: i64,
+    json: &str,
+) -> anyhow::Result<crate::notify::rules::RuleSpec> {
+    let body: serde_json::Value = serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--json is not JSON: {e}"))?;
+    let channels: Vec<i64> = store::list_channels(pool, Some(project_id))
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    crate::notify::rule_json::from_json(&body, &channels).map_err(anyhow::Error::msg)
 }
 
 async fn project_id(pool: &store::Pool, slug: &str) -> anyhow::Result<i64> {

@@ -338,6 +338,29 @@ async fn the_cli_adds_a_chat_service_channel_and_explains_a_bad_one() {
         let bad = app.cli(&["alerts", "rule-add", "--project", "default", "--json", json]);
         assert!(!bad.success && bad.stderr.contains(says), "{json}: {}", bad.stderr);
     }
+    let changed =
+        json!({"name": "Changed", "conditions": [{"id": REGRESSION}], "frequency": 5, "actions": [{"channel": channel}]})
+            .to_string();
+    let set = app.cli(&["alerts", "rule-set", "--project", "default", &id, "--json", &changed]);
+    assert!(set.success && set.stdout.contains("replaced rule"), "{}", set.stderr);
+    let relisted = app.cli(&["alerts", "rules", "--project", "default"]);
+    assert_eq!(
+        relisted.stdout.lines().count(),
+        listed.stdout.lines().count(),
+        "replaced, not added"
+    );
+    let last: Value = serde_json::from_str(relisted.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["name"].as_str(), last["frequency"].as_i64()),
+        (Some("Changed"), Some(5))
+    );
+    assert_eq!(last["conditions"], json!([{"id": REGRESSION}]));
+    let missing = app.cli(&["alerts", "rule-set", "--project", "default", "999", "--json", &changed]);
+    assert!(
+        !missing.success && missing.stderr.contains("no rule 999"),
+        "{}",
+        missing.stderr
+    );
     let removed = app.cli(&["alerts", "rule-remove", "--project", "default", &id]);
     assert!(removed.success, "{}", removed.stderr);
     assert!(!app.cli(&["alerts", "rule-remove", "--project", "default", &id]).success);
