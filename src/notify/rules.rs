@@ -78,6 +78,25 @@ pub struct AlertFacts<'a> {
 }
 
 impl RuleSpec {
+    /// The rule a channel made with triggers brings: those triggers, no filter, every time,
+    /// to that channel alone (what a channel's triggers meant before rules).
+    pub fn for_channel(name: String, triggers: Triggers, channel: i64) -> RuleSpec {
+        RuleSpec {
+            name,
+            triggers,
+            frequency: None,
+            users: None,
+            environments: Vec::new(),
+            min_level: None,
+            tags: Vec::new(),
+            release: None,
+            latest_release: false,
+            assigned: None,
+            interval_minutes: 0,
+            channels: vec![channel],
+        }
+    }
+
     pub fn hears(&self, trigger: Trigger) -> bool {
         match trigger {
             Trigger::New => self.triggers.new,

@@ -153,19 +153,31 @@ macro_rules! write_definition {
     }};
 }
 
+/// Inserts `spec` as a new rule of the project, with its channels, inside the caller's
+/// transaction; evaluates to its id.
+macro_rules! insert_rule {
+    ($tx:expr, $project_id:expr, $spec:expr, $now:expr) => {{
+        let spec: &RuleSpec = $spec;
+        let id: i64 =
+            sqlx::query("INSERT INTO alert_rules (project_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind($project_id)
+                .bind(spec.name.trim())
+                .bind($now)
+                .fetch_one(&mut *$tx)
+                .await?
+                .get(0);
+        // By path: the macro also expands in other modules of the store (`outbox`).
+        super::alert_rules::write_definition!($tx, id, $project_id, spec);
+        id
+    }};
+}
+pub(super) use {insert_rule, write_definition};
+
 /// Stores a new rule (already validated, its channels checked to be the project's).
 pub async fn create_rule(pool: &Pool, project_id: i64, spec: &RuleSpec, now: f64) -> Result<i64, StoreError> {
     on!(pool, |c| {
         let mut tx = c.begin().await?;
-        let id: i64 =
-            sqlx::query("INSERT INTO alert_rules (project_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(project_id)
-                .bind(spec.name.trim())
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0);
-        write_definition!(tx, id, project_id, spec);
+        let id = insert_rule!(tx, project_id, spec, now);
         tx.commit().await?;
         Ok(id)
     })

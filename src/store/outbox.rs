@@ -5,7 +5,7 @@ use sqlx::{QueryBuilder, Row};
 
 use super::pool::{Conn, Dialect, on};
 use super::{Pool, StoreError};
-use crate::notify::rules::AlertFacts;
+use crate::notify::rules::{AlertFacts, RuleSpec};
 
 /// Where a project's alerts go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,24 +90,8 @@ pub async fn add_channel(
         .await?
         .get(0);
         if triggers.new || triggers.regression || triggers.unignored {
-            let rule: i64 = sqlx::query(
-                "INSERT INTO alert_rules (project_id, name, on_new, on_regression, on_unignored, interval_minutes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
-            )
-            .bind(project_id)
-            .bind(format!("{kind} to {target}"))
-            .bind(i64::from(triggers.new))
-            .bind(i64::from(triggers.regression))
-            .bind(i64::from(triggers.unignored))
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-            sqlx::query("INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES ($1, $2)")
-                .bind(rule)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let spec = RuleSpec::for_channel(format!("{kind} to {target}"), triggers, id);
+            super::alert_rules::insert_rule!(tx, project_id, &spec, now);
         }
         tx.commit().await?;
         Ok(id)

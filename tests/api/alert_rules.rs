@@ -15,15 +15,20 @@ const REGRESSION: &str = "sentry.rules.conditions.regression_event.RegressionEve
 async fn app_with_channel() -> (TestApp, HttpReceiver, String) {
     let app = spawn_app_with(&["--allow-private-webhooks", "true"]).await;
     let receiver = HttpReceiver::start().await;
+    let id = channel_for_rules(&app, "slack", &format!("{}/hook", receiver.base)).await;
+    (app, receiver, id)
+}
+
+/// A channel of the default project with no triggers of its own (only rules send to it); its id.
+async fn channel_for_rules(app: &TestApp, kind: &str, target: &str) -> String {
     let (status, channel) = app
         .api_post(
             "/api/0/projects/default/default/alerts/",
-            &json!({"kind": "slack", "target": format!("{}/hook", receiver.base), "triggers": []}),
+            &json!({"kind": kind, "target": target, "triggers": []}),
         )
         .await;
     assert_eq!(status, 201, "{channel}");
-    let id = channel["id"].as_str().unwrap().to_string();
-    (app, receiver, id)
+    channel["id"].as_str().unwrap().to_string()
 }
 
 /// An error of the bug called `name` (same name, same issue).
@@ -110,14 +115,7 @@ async fn level_and_tag_filters_must_all_hold() {
 #[tokio::test]
 async fn a_rule_fires_once_per_issue_within_its_interval_and_every_time_with_none() {
     let (app, _receiver, channel) = app_with_channel().await;
-    let (status, other) = app
-        .api_post(
-            "/api/0/projects/default/default/alerts/",
-            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
-        )
-        .await;
-    assert_eq!(status, 201, "{other}");
-    let every_time = other["id"].as_str().unwrap().to_string();
+    let every_time = channel_for_rules(&app, "webhook", "http://127.0.0.1:9/none").await;
     add_rule(
         &app,
         json!({"name": "Regressions, half-hourly", "conditions": [{"id": REGRESSION}],
@@ -433,13 +431,7 @@ async fn an_admin_adds_and_removes_a_rule_on_the_alerts_page() {
     let (_, _, rules) = app.api_get(RULES).await;
     let id = rules[0]["id"].as_str().unwrap().to_string();
     // A channel the rule does not send to gets no test of the rule.
-    let (status, other) = app
-        .api_post(
-            "/api/0/projects/default/default/alerts/",
-            &json!({"kind": "webhook", "target": "http://127.0.0.1:9/none", "triggers": []}),
-        )
-        .await;
-    assert_eq!(status, 201, "{other}");
+    channel_for_rules(&app, "webhook", "http://127.0.0.1:9/none").await;
     let test = browser
         .post(&format!("/projects/default/alerts/rules/{id}/test"), &[("csrf", &csrf)])
         .await;
@@ -833,14 +825,7 @@ async fn a_frequency_alert_crossed_across_restarts_is_delivered_exactly_once() {
     let mut sink = crate::receivers::SmtpSink::down();
     let port = sink.port.to_string();
     let mut app = spawn_app_with(&["--smtp-host", "127.0.0.1", "--smtp-port", &port]).await;
-    let (status, channel) = app
-        .api_post(
-            "/api/0/projects/default/default/alerts/",
-            &json!({"kind": "email", "target": "oncall@example.org", "triggers": []}),
-        )
-        .await;
-    assert_eq!(status, 201, "{channel}");
-    let channel = channel["id"].as_str().unwrap().to_string();
+    let channel = channel_for_rules(&app, "email", "oncall@example.org").await;
     add_rule(
         &app,
         json!({"name": "Bursts", "conditions": [{"id": FREQUENCY, "value": 5, "interval": "5m"}],
