@@ -1,9 +1,16 @@
 //! What a batch must know before it writes, read in one statement: which of its projects still
 //! exist, which of its event ids are already stored, which issue owns each of its hashes, and
-//! the status of those issues — which, on PostgreSQL, the statement also locks, so that
-//! another node's batch cannot change them before this one commits. One statement rather than
-//! four because each statement is a round trip: to PostgreSQL over the network, to sqlx's
-//! worker thread on SQLite.
+//! the status of those issues. One statement rather than four because each statement is a
+//! round trip: to PostgreSQL over the network, to sqlx's worker thread on SQLite.
+//!
+//! On PostgreSQL, another node may change those issues before this batch commits. When every
+//! owning issue is unresolved (nearly every batch under load), the look-up takes no lock: the
+//! batch's write statement locks the issues, in id order, as its first step, and checks that
+//! they are still unresolved ([`Known::unlocked`]); a batch that finds otherwise writes nothing
+//! and runs again. Locking at the look-up instead held the issues from the look-up to COMMIT,
+//! across three round trips and the node's own work, and two nodes' batches took turns. When
+//! an owning issue is resolved or ignored, what the batch does depends on its state, so the
+//! look-up locks the issues and reads them again before anything is decided.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,8 +31,15 @@ pub(super) struct Known {
     pub stored: HashSet<(i64, String)>,
     /// Which issue owns each of the rows' hashes, where one does.
     pub owners: HashOwners,
-    /// The owning issues' states before the batch (locked until COMMIT on PostgreSQL).
+    /// The owning issues' states before the batch.
     pub states: HashMap<i64, IssueState>,
+    /// On PostgreSQL, the owning issues that were read unresolved without a lock: the write
+    /// must find them still unresolved, or the batch runs again. Empty when the look-up locked
+    /// them (and on SQLite, whose writer holds the whole database).
+    pub unlocked: Vec<i64>,
+    /// Projects of the rows with a rule that counts events or users (frequency rules): the
+    /// others' batches need not read their rules at all.
+    pub counting: HashSet<i64>,
 }
 
 /// Which branch of the `UNION ALL` a result row came from.
@@ -33,6 +47,7 @@ const PROJECT: i64 = 0;
 const STORED: i64 = 1;
 const OWNER: i64 = 2;
 const STATE: i64 = 3;
+const COUNTING: i64 = 4;
 
 /// One result row: the branch, then up to six columns of it.
 type Line = (
@@ -85,6 +100,27 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
             for line in lines {
                 known.add(line);
             }
+            let mut ids: Vec<i64> = known.states.keys().copied().collect();
+            ids.sort_unstable();
+            if known.states.values().all(|s| s.status == "unresolved") {
+                known.unlocked = ids;
+            } else {
+                known.states.clear();
+                let wanted = ids.len();
+                for line in sqlx::query_as::<_, Line>(LOCK_STATES)
+                    .bind(ids)
+                    .fetch_all(&mut **c)
+                    .await?
+                {
+                    known.add(line);
+                }
+                // One went between the two statements (deleted, or merged into another).
+                if known.states.len() != wanted {
+                    return Err(StoreError::Race(
+                        "an issue of the batch was deleted as it was locked".into(),
+                    ));
+                }
+            }
         }
     }
     Ok(known)
@@ -103,6 +139,9 @@ impl Known {
                 if let Some(issue_id) = a {
                     self.owners.insert((id, hash), issue_id);
                 }
+            }
+            (COUNTING, _) => {
+                self.counting.insert(id);
             }
             (STATE, Some(status)) => {
                 let state = IssueState {
@@ -125,15 +164,13 @@ impl Known {
 /// The look-up as arrays: one text for every batch, and simple to plan (each branch one index
 /// scan). Matching project and event id lists separately can find pairs that no row of the
 /// batch has; they are stored rows all the same, and the digest only asks about its own pairs.
-/// The owning issues are locked in id order, so that two nodes' batches wait for each other
-/// instead of deadlocking (an `UPDATE … FROM` locks rows in its plan's order). The NULLs are
-/// typed because PostgreSQL matches a `UNION`'s column types branch by branch.
+/// The NULLs are typed because PostgreSQL matches a `UNION`'s column types branch by branch.
 const POSTGRES_STATEMENT: &str = "\
 WITH owners AS (
     SELECT project_id, hash, issue_id FROM grouphashes WHERE project_id = ANY($1) AND hash = ANY($3)
 ), states AS (
     SELECT id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM issues
-    WHERE id = ANY(ARRAY(SELECT issue_id FROM owners)) ORDER BY id FOR NO KEY UPDATE
+    WHERE id = ANY(ARRAY(SELECT issue_id FROM owners))
 )
 SELECT CAST(0 AS BIGINT), id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE PRECISION),
        CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
@@ -144,7 +181,18 @@ SELECT 1, project_id, event_id, NULL, NULL, NULL, NULL
 UNION ALL
 SELECT 2, project_id, hash, issue_id, NULL, NULL, NULL FROM owners
 UNION ALL
-SELECT 3, id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM states";
+SELECT 3, id, status, times_seen, ignore_until, ignore_count, ignore_baseline FROM states
+UNION ALL
+SELECT 4, id, NULL, NULL, NULL, NULL, NULL FROM projects WHERE id = ANY($1) AND EXISTS (
+    SELECT 1 FROM alert_rules r
+    WHERE r.project_id = projects.id AND (r.frequency_count IS NOT NULL OR r.users_count IS NOT NULL))";
+
+/// The owning issues again, locked until COMMIT, in id order so that two nodes' batches wait
+/// for each other instead of deadlocking (the rows of a `SELECT … ORDER BY … FOR UPDATE` are
+/// locked as they come out of the sort).
+const LOCK_STATES: &str = "\
+SELECT CAST(3 AS BIGINT), id, status, times_seen, ignore_until, ignore_count, ignore_baseline
+FROM issues WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 
 /// The look-up as `VALUES` lists, one statement per [`ROWS_PER_STATEMENT`] rows (SQLite has no
 /// arrays, and a statement's variables are limited), all sent together. No lock: the writer's
@@ -166,6 +214,15 @@ fn push_sqlite_statement(qb: &mut QueryBuilder<Sqlite>, chunk: &[&EventRow]) {
     }
     qb.push(format!(
         ")) SELECT {PROJECT}, id, NULL, NULL, NULL, NULL, NULL FROM projects WHERE id IN ("
+    ));
+    let mut list = qb.separated(", ");
+    for &id in &projects {
+        list.push_bind(id);
+    }
+    qb.push(format!(
+        ") UNION ALL SELECT {COUNTING}, id, NULL, NULL, NULL, NULL, NULL FROM projects WHERE EXISTS (\
+         SELECT 1 FROM alert_rules r WHERE r.project_id = projects.id \
+         AND (r.frequency_count IS NOT NULL OR r.users_count IS NOT NULL)) AND id IN ("
     ));
     let mut list = qb.separated(", ");
     for id in projects {

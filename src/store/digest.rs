@@ -91,9 +91,18 @@ pub async fn digest(
     // Notifications join the same transaction: committed together, or not at all.
     enqueue_notifications(conn, rows, &outcomes, now, guard).await?;
     let writing = Instant::now();
-    batch_writes::write(conn, &BatchWrites::new(&events, &deltas, rows, &activity)).await?;
+    // The issues it writes to, that is: rows already stored or repeated join none.
+    let unlocked: Vec<i64> = known
+        .unlocked
+        .iter()
+        .copied()
+        .filter(|id| deltas.contains_key(id))
+        .collect();
+    let mut writes = BatchWrites::new(&events, &deltas, rows, &activity);
+    writes.unlocked = &unlocked;
+    batch_writes::write(conn, &writes).await?;
     issue_writes::settle_more_conditions(conn, &deltas, &states).await?;
-    frequency::record_and_alert(conn, rows, &deltas, alert_payload, guard).await?;
+    frequency::record_and_alert(conn, rows, &deltas, &known.counting, alert_payload, guard).await?;
     times.add(Stage::Write, writing);
     Ok(outcomes)
 }

@@ -9,7 +9,7 @@
 //! own timestamps; the per-issue interval is decided on the same clock, so a rule fires once
 //! when its threshold is crossed and again only an interval later.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sqlx::Row;
 
@@ -25,16 +25,22 @@ pub(super) fn minute(timestamp: f64) -> i64 {
     (timestamp / 60.0).floor() as i64
 }
 
-/// Records the batch's events of projects with frequency rules, and queues the alerts whose
-/// thresholds they cross. `payload` gives the alert's content for an event of the batch.
+/// Records the batch's events of projects with frequency rules (`counting`, from the batch's
+/// look-up), and queues the alerts whose thresholds they cross. `payload` gives the alert's
+/// content for an event of the batch.
 pub(super) async fn record_and_alert(
     conn: &mut Conn<'_>,
     rows: &[&EventRow],
     deltas: &BTreeMap<i64, IssueDelta>,
+    counting: &HashSet<i64>,
     payload: impl Fn(&EventRow) -> String,
     guard: FloodGuard,
 ) -> Result<(), StoreError> {
-    let projects: BTreeSet<i64> = deltas.values().map(|d| rows[d.first_index].project_id).collect();
+    let projects: BTreeSet<i64> = deltas
+        .values()
+        .map(|d| rows[d.first_index].project_id)
+        .filter(|p| counting.contains(p))
+        .collect();
     for project in projects {
         let rules: Vec<AlertRule> = rules_on(conn, project)
             .await?

@@ -156,6 +156,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rule latest release",
         include_str!("../../migrations/postgres/0022_rule_latest_release.sql"),
     ),
+    (
+        23,
+        "hot counters",
+        include_str!("../../migrations/postgres/0023_hot_counters.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -124,6 +124,75 @@ async fn a_resolved_issue_seen_again_on_three_nodes_at_once_regresses_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_issue_resolved_while_a_batch_of_its_events_waits_for_it_is_reopened_by_that_batch() {
+    use sqlx::Connection;
+    let a = spawn_app_with(&[]).await;
+    a.send(&event("Held", "u0")).await;
+    let issue = issues_by_title(&a).await.remove("ErrHeld").expect("the issue");
+    let id: i64 = issue["id"].as_str().unwrap().parse().unwrap();
+    // Another session (another node's batch, say) holds the issue's row, so the next event's
+    // batch reads the issue unresolved and then waits for the row; meanwhile that session
+    // resolves the issue and commits.
+    let url = a.database_url.clone().expect("a PostgreSQL node");
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("SELECT id FROM issues WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    let resolve_meanwhile = async {
+        poll(
+            "the batch waits for the issue's row",
+            Duration::from_secs(30),
+            async || {
+                let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+                if waiting > 0 {
+                    Ok(())
+                } else {
+                    Err("no session waits".to_string())
+                }
+            },
+        )
+        .await;
+        sqlx::query("UPDATE issues SET status = 'resolved', resolved_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(issue_time_now())
+            .execute(&mut other)
+            .await
+            .unwrap();
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    };
+    let second = event("Held", "u1");
+    tokio::join!(a.send(&second), resolve_meanwhile);
+
+    // The event came after the resolution, so it reopened the issue.
+    let (_, _, issue) = a.api_get(&format!("/api/0/issues/{id}/")).await;
+    assert_eq!(issue["status"], "unresolved", "{issue}");
+    assert_eq!(issue["count"], "2", "{issue}");
+    let (_, _, activity) = a.api_get(&format!("/api/0/issues/{id}/activity/")).await;
+    assert_eq!(
+        activity_kinds(&activity),
+        ["first_seen", "set_regression"],
+        "{activity}"
+    );
+}
+
+/// Now, as the store writes times: epoch seconds.
+fn issue_time_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_issue_seen_on_every_node_sends_one_mail() {
     let sink = SmtpSink::start();
     let port = sink.port.to_string();

@@ -49,6 +49,9 @@ pub(super) struct BatchWrites<'a> {
     /// The batch's rows, which the deltas index.
     pub rows: &'a [&'a EventRow],
     pub activity: &'a [Activity],
+    /// Issues read unresolved without a lock ([`super::batch_reads::Known::unlocked`]), which
+    /// PostgreSQL's write checks once it holds them.
+    pub unlocked: &'a [i64],
 }
 
 impl<'a> BatchWrites<'a> {
@@ -92,11 +95,12 @@ impl<'a> BatchWrites<'a> {
             deltas,
             rows,
             activity,
+            unlocked: &[],
         }
     }
 }
 
-/// Writes all of it inside the caller's transaction, whose issues the look-up has locked.
+/// Writes all of it inside the caller's transaction.
 pub(super) async fn write(conn: &mut Conn<'_>, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
     match conn {
         Conn::Sqlite(c) => sqlite::write(c, writes).await,

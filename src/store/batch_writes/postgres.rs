@@ -11,17 +11,30 @@ use crate::store::StoreError;
 /// Every part runs exactly once, to completion, whether or not the final `SELECT` reads it.
 /// All parts see the snapshot the statement started with; the issues' `UPDATE` sets each
 /// column from the row as it was, so `last_seen <= d.last` compares with the old value.
+///
+/// First, `locked` locks the batch's issues in id order, waiting for another node's batch that
+/// holds one of them to commit, and reads their latest status; every other part waits for
+/// `ok` (a one-time filter) before it writes a row, so that no batch holds a row another waits
+/// for while it waits itself. `ok` is false when an issue the look-up read unresolved without
+/// a lock (`$43`) is no longer unresolved, or no longer there: then nothing is written, and the
+/// batch runs again.
 const WRITE_BATCH: &str = "\
-WITH new_events AS (
+WITH locked AS (
+    SELECT id, status FROM issues WHERE id = ANY($16::BIGINT[]) ORDER BY id FOR NO KEY UPDATE
+), ok AS (
+    SELECT COUNT(*) = cardinality($43::BIGINT[]) AS ok FROM locked
+    WHERE id = ANY($43::BIGINT[]) AND status = 'unresolved'
+), new_events AS (
     INSERT INTO events (project_id, event_id, issue_id, timestamp, received, level, platform, release,
                         environment, user_key, tags, payload, dict_id, reopened, grouphash)
     SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::DOUBLE PRECISION[],
                          $5::DOUBLE PRECISION[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
                          $10::TEXT[], $11::TEXT[], $12::BYTEA[], $13::BIGINT[], $41::BIGINT[],
                          $42::TEXT[])
+    WHERE (SELECT ok FROM ok)
 ), new_users AS (
     INSERT INTO issue_users (issue_id, user_key)
-    SELECT * FROM UNNEST($14::BIGINT[], $15::TEXT[])
+    SELECT * FROM UNNEST($14::BIGINT[], $15::TEXT[]) WHERE (SELECT ok FROM ok)
     ON CONFLICT (issue_id, user_key) DO NOTHING
     RETURNING issue_id
 ), deltas AS (
@@ -49,29 +62,31 @@ WITH new_events AS (
         resolved_in = CASE WHEN d.reopen THEN NULL ELSE resolved_in END,
         resolved_in_release = CASE WHEN d.reopen THEN NULL ELSE resolved_in_release END
     FROM deltas AS d
-    WHERE issues.id = d.id
+    WHERE issues.id = d.id AND (SELECT ok FROM ok)
 ), hourly AS (
     INSERT INTO issue_hourly (issue_id, hour, count)
-    SELECT * FROM UNNEST($28::BIGINT[], $29::BIGINT[], $30::BIGINT[])
+    SELECT * FROM UNNEST($28::BIGINT[], $29::BIGINT[], $30::BIGINT[]) WHERE (SELECT ok FROM ok)
     ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count
 ), tag_values AS (
     INSERT INTO issue_tag_values AS t (issue_id, key, value, count, first_seen, last_seen)
     SELECT * FROM UNNEST($31::BIGINT[], $32::TEXT[], $33::TEXT[], $34::BIGINT[],
                          $35::DOUBLE PRECISION[], $36::DOUBLE PRECISION[])
+    WHERE (SELECT ok FROM ok)
     ON CONFLICT (issue_id, key, value) DO UPDATE SET count = t.count + excluded.count,
         first_seen = LEAST(t.first_seen, excluded.first_seen), last_seen = GREATEST(t.last_seen, excluded.last_seen)
 ), activity AS (
     INSERT INTO activity (issue_id, kind, data, at)
     SELECT * FROM UNNEST($37::BIGINT[], $38::TEXT[], $39::TEXT[], $40::DOUBLE PRECISION[])
+    WHERE (SELECT ok FROM ok)
 )
-SELECT 1";
+SELECT ok FROM ok";
 
 pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Result<(), StoreError> {
     let events = writes.events;
     let deltas: Vec<_> = writes.deltas.iter().collect();
     let latest = |d: &crate::store::issue_writes::IssueDelta| writes.rows[d.latest_index];
     let tags: Vec<String> = events.iter().map(|e| e.row.tags_json()).collect();
-    sqlx::query(WRITE_BATCH)
+    let ok: bool = sqlx::query_scalar(WRITE_BATCH)
         .bind(events.iter().map(|e| e.row.project_id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.row.event_id.as_str()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.issue_id).collect::<Vec<_>>())
@@ -144,7 +159,13 @@ pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Res
         .bind(writes.activity.iter().map(|a| a.at).collect::<Vec<_>>())
         .bind(events.iter().map(|e| i64::from(e.reopened)).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.row.primary_hash()).collect::<Vec<_>>())
-        .execute(c)
+        .bind(writes.unlocked)
+        .fetch_one(c)
         .await?;
+    if !ok {
+        return Err(StoreError::Race(
+            "an issue the batch read unresolved changed before it was locked".into(),
+        ));
+    }
     Ok(())
 }
