@@ -162,7 +162,7 @@ impl Metrics {
         let fast_batches = Counter::default();
         r.register(
             "writer_fast_batches",
-            "Writer transactions committed by SQLite's fast path (events of existing issues, no status change)",
+            "Writer batches of events of existing issues, with no status change, committed by SQLite's fast path or as one PostgreSQL statement",
             fast_batches.clone(),
         );
         let commit_seconds = latency_histogram();

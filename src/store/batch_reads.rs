@@ -100,30 +100,47 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
             for line in lines {
                 known.add(line);
             }
-            let mut ids: Vec<i64> = known.states.keys().copied().collect();
-            ids.sort_unstable();
-            if known.states.values().all(|s| s.status == "unresolved") {
-                known.unlocked = ids;
-            } else {
-                known.states.clear();
-                let wanted = ids.len();
-                for line in sqlx::query_as::<_, Line>(LOCK_STATES)
-                    .bind(ids)
-                    .fetch_all(&mut **c)
-                    .await?
-                {
-                    known.add(line);
-                }
-                // One went between the two statements (deleted, or merged into another).
-                if known.states.len() != wanted {
-                    return Err(StoreError::Race(
-                        "an issue of the batch was deleted as it was locked".into(),
-                    ));
-                }
-            }
         }
     }
     Ok(known)
+}
+
+impl Known {
+    /// Every owning issue was read unresolved.
+    pub fn all_unresolved(&self) -> bool {
+        self.states.values().all(|s| s.status == "unresolved")
+    }
+}
+
+/// Inside the batch's transaction on PostgreSQL, after [`known`]: when every owning issue is
+/// unresolved, notes them for the write to check ([`Known::unlocked`]); otherwise locks them
+/// and reads their states again, before anything is decided from them. Nothing on SQLite.
+pub(super) async fn settle_locks(conn: &mut Conn<'_>, known: &mut Known) -> Result<(), StoreError> {
+    let Conn::Postgres(c) = conn else {
+        return Ok(());
+    };
+    let mut ids: Vec<i64> = known.states.keys().copied().collect();
+    ids.sort_unstable();
+    if known.all_unresolved() {
+        known.unlocked = ids;
+        return Ok(());
+    }
+    known.states.clear();
+    let wanted = ids.len();
+    for line in sqlx::query_as::<_, Line>(LOCK_STATES)
+        .bind(ids)
+        .fetch_all(&mut **c)
+        .await?
+    {
+        known.add(line);
+    }
+    // One went between the two statements (deleted, or merged into another).
+    if known.states.len() != wanted {
+        return Err(StoreError::Race(
+            "an issue of the batch was deleted as it was locked".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl Known {

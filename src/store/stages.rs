@@ -46,7 +46,7 @@ impl Stage {
 #[derive(Debug, Default, Clone)]
 pub struct StageTimes {
     times: [Duration; Stage::ALL.len()],
-    /// SQLite's fast path committed it.
+    /// SQLite's fast path committed it, or PostgreSQL as one statement.
     pub fast_path: bool,
 }
 
