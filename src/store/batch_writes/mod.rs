@@ -15,6 +15,11 @@ use super::events::EventRow;
 use super::issue_writes::{Activity, IssueDelta};
 use super::pool::Conn;
 
+/// What the write says (as [`StoreError::Conflict`]) when the unique index refuses an event id
+/// of the batch: it was stored already, and the batch's look-up did not look (PostgreSQL's
+/// single statement); the whole statement was undone.
+pub(super) const STORED_ALREADY: &str = "an event id of the batch is stored already";
+
 /// One tag value's share of a batch.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TagValue<'a> {

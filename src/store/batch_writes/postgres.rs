@@ -161,7 +161,13 @@ pub(super) async fn write(c: &mut PgConnection, writes: &BatchWrites<'_>) -> Res
         .bind(events.iter().map(|e| e.row.primary_hash()).collect::<Vec<_>>())
         .bind(writes.unlocked)
         .fetch_one(c)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some("events_project_id_event_id_key") => {
+                StoreError::Conflict(super::STORED_ALREADY.into())
+            }
+            _ => e.into(),
+        })?;
     if !ok {
         return Err(StoreError::Race(
             "an issue the batch read unresolved changed before it was locked".into(),
