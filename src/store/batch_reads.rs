@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::StoreError;
 use super::digest::HashOwners;
@@ -61,50 +61,44 @@ type Line = (
 );
 
 pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
-    let mut known = Known::default();
     match conn {
-        Conn::Sqlite(c) => {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                push_sqlite_statement(&mut qb, chunk);
-            }
-            // Not cached: the text changes with the batch's rows and hashes.
-            for line in qb
-                .build_query_as::<Line>()
-                .persistent(false)
-                .fetch_all(&mut **c)
-                .await?
-            {
-                known.add(line);
-            }
-        }
+        Conn::Sqlite(c) => sqlite_lookup(c, rows).await,
         // Not a prepared statement: PostgreSQL would soon plan it once for any arrays and keep
         // that plan, and a plan made while `events` was small scans the table, which grows
         // under it (5 ms a batch after 20,000 events). Planned with its arrays, it looks each
         // id up in the unique index.
-        Conn::Postgres(_) => return postgres_lookup(conn, rows, POSTGRES_STATEMENT, false).await,
+        Conn::Postgres(c) => postgres_lookup(c, rows, POSTGRES_STATEMENT, false).await,
     }
-    Ok(known)
 }
 
 /// [`known`] without looking for stored event ids (on SQLite, with): the caller's insert finds
 /// them instead, as the unique index refuses it. What it reads is planned once.
 pub(super) async fn known_unprobed(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
     match conn {
-        Conn::Sqlite(_) => known(conn, rows).await,
-        Conn::Postgres(_) => postgres_lookup(conn, rows, POSTGRES_UNPROBED, true).await,
+        Conn::Sqlite(c) => sqlite_lookup(c, rows).await,
+        Conn::Postgres(c) => postgres_lookup(c, rows, POSTGRES_UNPROBED, true).await,
     }
 }
 
+async fn sqlite_lookup(c: &mut SqliteConnection, rows: &[&EventRow]) -> Result<Known, StoreError> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("");
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        push_sqlite_statement(&mut qb, chunk);
+    }
+    // Not cached: the text changes with the batch's rows and hashes.
+    let mut known = Known::default();
+    for line in qb.build_query_as::<Line>().persistent(false).fetch_all(c).await? {
+        known.add(line);
+    }
+    Ok(known)
+}
+
 async fn postgres_lookup(
-    conn: &mut Conn<'_>,
+    c: &mut PgConnection,
     rows: &[&EventRow],
     statement: &'static str,
     prepared: bool,
 ) -> Result<Known, StoreError> {
-    let Conn::Postgres(c) = conn else {
-        unreachable!("the PostgreSQL look-up runs on PostgreSQL");
-    };
     let mut projects: Vec<i64> = rows.iter().map(|r| r.project_id).collect();
     projects.sort_unstable();
     projects.dedup();
@@ -117,7 +111,7 @@ async fn postgres_lookup(
                 .flat_map(|r| r.issue.hashes.iter().map(String::as_str))
                 .collect::<Vec<_>>(),
         )
-        .fetch_all(&mut **c)
+        .fetch_all(c)
         .await?;
     let mut known = Known::default();
     for line in lines {
@@ -204,7 +198,7 @@ impl Known {
 /// batch has; they are stored rows all the same, and the digest only asks about its own pairs.
 /// The NULLs are typed because PostgreSQL matches a `UNION`'s column types branch by branch.
 /// `$events` is the stored-ids branch, or nothing.
-macro_rules! postgres_lookup {
+macro_rules! lookup_sql {
     ($events:literal) => {
         concat!(
             "WITH owners AS (
@@ -230,7 +224,7 @@ SELECT 4, id, NULL, NULL, NULL, NULL, NULL FROM projects WHERE id = ANY($1) AND 
     };
 }
 
-const POSTGRES_STATEMENT: &str = postgres_lookup!(
+const POSTGRES_STATEMENT: &str = lookup_sql!(
     "UNION ALL
 SELECT 1, project_id, event_id, NULL, NULL, NULL, NULL
     FROM events WHERE project_id = ANY($1) AND event_id = ANY($2)
@@ -241,7 +235,7 @@ SELECT 1, project_id, event_id, NULL, NULL, NULL, NULL
 /// statement ([`known_unprobed`]). Every table it reads grows only with new issues and
 /// projects, so a plan made once serves: it is a prepared statement, planned once per
 /// connection instead of once per batch (a quarter of PostgreSQL's work for batches of four).
-const POSTGRES_UNPROBED: &str = postgres_lookup!("");
+const POSTGRES_UNPROBED: &str = lookup_sql!("");
 
 /// The owning issues again, locked until COMMIT, in id order so that two nodes' batches wait
 /// for each other instead of deadlocking (the rows of a `SELECT … ORDER BY … FOR UPDATE` are
