@@ -600,3 +600,48 @@ async fn grouping_info_shows_each_variant_and_which_rule_dropped_a_frame() {
     assert!(page.contains("<span class=\"hint\">non app frame</span>"), "{page}");
     assert!(page.contains("<code>qs.parse</code>"), "{page}");
 }
+
+#[tokio::test]
+async fn an_event_older_than_its_issue_moves_first_seen_back_and_a_later_one_moves_only_last_seen() {
+    let app = spawn_app().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .floor();
+    let at = |secs_ago: f64| {
+        let mut event = bug("reconcile");
+        event["timestamp"] = json!(now - secs_ago);
+        event
+    };
+    let seen = async |app: &TestApp| {
+        let issue = only_issue(app, "query=").await;
+        let time = |key: &str| issue[key].as_str().unwrap().to_string();
+        (time("firstSeen"), time("lastSeen"), issue["count"].clone())
+    };
+    let rfc = |secs_ago: f64| tocsin::event::timestamp::format_rfc3339(now - secs_ago);
+
+    app.send(&at(600.0)).await;
+    assert_eq!(seen(&app).await, (rfc(600.0), rfc(600.0), json!("1")));
+    // Events of an existing unresolved issue: the writer's fast path (one statement on PostgreSQL).
+    let fast = app.metric("tocsin_writer_fast_batches_total").await;
+    app.send(&at(3600.0)).await;
+    assert_eq!(
+        seen(&app).await,
+        (rfc(3600.0), rfc(600.0), json!("2")),
+        "a late, older event"
+    );
+    app.send(&at(1800.0)).await;
+    assert_eq!(
+        seen(&app).await,
+        (rfc(3600.0), rfc(600.0), json!("3")),
+        "an event between the two"
+    );
+    app.send(&at(60.0)).await;
+    assert_eq!(seen(&app).await, (rfc(3600.0), rfc(60.0), json!("4")), "a newer event");
+    assert_eq!(
+        app.metric("tocsin_writer_fast_batches_total").await - fast,
+        3.0,
+        "the three later events took the fast path"
+    );
+}
