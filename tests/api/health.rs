@@ -1,6 +1,6 @@
 //! Health, readiness and metrics endpoints.
 
-use crate::helpers::{envelope_of, error_event, new_event_id, spawn_app};
+use crate::helpers::{BACKEND, Backend, envelope_of, error_event, new_event_id, spawn_app};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_on_a_running_server() {
@@ -134,4 +134,38 @@ async fn events_of_an_existing_issue_are_committed_by_the_fast_path_with_exact_c
     assert_eq!(fast, 2.0, "{text}");
     let (_, _, issues) = app.api_get("/api/0/projects/default/default/issues/").await;
     assert_eq!(issues[0]["count"], "3", "{issues}");
+}
+
+/// The nice value of each of the server's HTTP worker threads, read from `/proc`.
+fn http_worker_niceness(pid: u32) -> Vec<i64> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        if !comm.starts_with("actix-rt|system") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // After the command's closing parenthesis: state is field 3, nice field 19.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        found.push(after.split(' ').nth(16).unwrap().parse().unwrap());
+    }
+    found
+}
+
+#[tokio::test]
+async fn http_workers_step_back_for_postgresql_backends_and_not_for_sqlites_writer_thread() {
+    let app = spawn_app().await;
+    let niceness = http_worker_niceness(app.pid().expect("a running server"));
+    assert!(!niceness.is_empty(), "the server has HTTP worker threads");
+    let expected = match BACKEND {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 5,
+    };
+    assert!(
+        niceness.iter().all(|&n| n == expected),
+        "workers' nice values {niceness:?}, expected {expected}"
+    );
 }

@@ -387,6 +387,11 @@ impl TestApp {
         resp.status().as_u16()
     }
 
+    /// The server's process id (`None` once it was killed).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Posts an event to the default project and asserts it was accepted.
     pub async fn send(&self, event: &Value) {
         let resp = self.post_envelope(envelope_of(event)).await;
