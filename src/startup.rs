@@ -215,9 +215,7 @@ impl Application {
         let server = HttpServer::new(move || {
             // Runs once on each worker thread (Linux keeps a nice value per thread). Failing to
             // lower one's own priority only costs the gain above.
-            if niceness != 0 {
-                let _ = rustix::process::setpriority_process(None, niceness);
-            }
+            let _ = rustix::process::setpriority_process(None, niceness);
             let request_metrics = request_metrics.clone();
             App::new()
                 .wrap_fn(move |req, srv| {

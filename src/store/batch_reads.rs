@@ -71,13 +71,10 @@ pub(super) async fn known(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Kno
     }
 }
 
-/// [`known`] without looking for stored event ids (on SQLite, with): the caller's insert finds
+/// [`known`] on PostgreSQL without looking for stored event ids: the caller's insert finds
 /// them instead, as the unique index refuses it. What it reads is planned once.
-pub(super) async fn known_unprobed(conn: &mut Conn<'_>, rows: &[&EventRow]) -> Result<Known, StoreError> {
-    match conn {
-        Conn::Sqlite(c) => sqlite_lookup(c, rows).await,
-        Conn::Postgres(c) => postgres_lookup(c, rows, POSTGRES_UNPROBED, true).await,
-    }
+pub(super) async fn known_unprobed(c: &mut PgConnection, rows: &[&EventRow]) -> Result<Known, StoreError> {
+    postgres_lookup(c, rows, POSTGRES_UNPROBED, true).await
 }
 
 async fn sqlite_lookup(c: &mut SqliteConnection, rows: &[&EventRow]) -> Result<Known, StoreError> {

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
+use sqlx::PgConnection;
+
 use super::pool::Conn;
 
 use super::StoreError;
@@ -115,7 +117,7 @@ pub async fn digest(
 /// written nothing, when the batch needs more than that (a new issue, a hash to link, a status
 /// to change, a notification, a frequency rule): the caller runs it in a transaction.
 pub async fn single_statement(
-    conn: &mut Conn<'_>,
+    conn: &mut PgConnection,
     rows: &[&EventRow],
     now: f64,
     times: &mut StageTimes,
@@ -130,17 +132,9 @@ pub async fn single_statement(
         return Ok(None);
     }
     let fresh = screen(rows, &known, &mut outcomes);
-    let mut assigned = Vec::with_capacity(fresh.len());
-    for i in fresh {
-        match owner(rows[i], &known.owners) {
-            Some(issue_id) if unowned(rows[i], &known.owners).is_empty() => assigned.push(Assigned {
-                index: i,
-                issue_id,
-                created: false,
-            }),
-            _ => return Ok(None),
-        }
-    }
+    let Some(assigned) = existing_issues(rows, &fresh, &known.owners) else {
+        return Ok(None);
+    };
     let mut activity = Vec::new();
     let (deltas, events) = settle(rows, &assigned, &known.states, now, &mut outcomes, &mut activity);
     if !activity.is_empty() {
@@ -151,7 +145,7 @@ pub async fn single_statement(
     let mut writes = BatchWrites::new(&events, &deltas, rows, &activity);
     writes.unlocked = &unlocked;
     if !events.is_empty() {
-        match batch_writes::write(conn, &writes).await {
+        match batch_writes::write(&mut Conn::from(conn), &writes).await {
             Err(StoreError::Conflict(why)) if why == batch_writes::STORED_ALREADY => return Ok(None),
             other => other?,
         }
@@ -192,6 +186,23 @@ pub(super) fn owner(row: &EventRow, owners: &HashOwners) -> Option<i64> {
         .hashes
         .iter()
         .find_map(|h| owners.get(&(row.project_id, h.clone())).copied())
+}
+
+/// Each fresh row (`fresh`, indexes into `rows`) with its issue, when every one of them joins
+/// an issue that owns all of its hashes: no issue to create and no hash to link. `None`
+/// otherwise.
+pub(super) fn existing_issues(rows: &[&EventRow], fresh: &[usize], owners: &HashOwners) -> Option<Vec<Assigned>> {
+    fresh
+        .iter()
+        .map(|&index| {
+            let issue_id = owner(rows[index], owners).filter(|_| unowned(rows[index], owners).is_empty())?;
+            Some(Assigned {
+                index,
+                issue_id,
+                created: false,
+            })
+        })
+        .collect()
 }
 
 /// The row's (current config's) hashes that no issue owns yet.

@@ -236,19 +236,10 @@ impl FastPath {
         times.add(Stage::Lookup, looking);
         let mut outcomes = vec![Outcome::default(); rows.len()];
         let fresh = digest::screen(rows, &known, &mut outcomes);
-        let mut assigned = Vec::with_capacity(fresh.len());
-        for &index in &fresh {
-            let row = rows[index];
-            match digest::owner(row, &known.owners) {
-                Some(issue_id) if digest::unowned(row, &known.owners).is_empty() => assigned.push(Assigned {
-                    index,
-                    issue_id,
-                    created: false,
-                }),
-                // A new issue, or hashes to link to one.
-                _ => return Ok(None),
-            }
-        }
+        // A new issue, or hashes to link to one: the general path's.
+        let Some(assigned) = digest::existing_issues(rows, &fresh, &known.owners) else {
+            return Ok(None);
+        };
         // An ignore that ends on users or a window needs reads of its own: the general path's.
         // So does a resolved issue: one resolved in a release reads how, and the releases of
         // its events, to decide whether they reopen it; any other regresses, which notifies.

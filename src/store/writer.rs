@@ -289,7 +289,7 @@ async fn write_batch(
                 // Most batches under load are written in one statement, outside a transaction.
                 let mut conn = pool.acquire().await?;
                 let now = crate::event::unix_now();
-                if let Some(outcomes) = single_statement(&mut Conn::from(&mut *conn), &rows, now, times).await? {
+                if let Some(outcomes) = single_statement(&mut conn, &rows, now, times).await? {
                     return Ok(outcomes.into_iter().map(Done::Event).collect());
                 }
             }
